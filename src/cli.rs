@@ -1,0 +1,237 @@
+//! The `perezvon` command line. `serve` (the default) runs the service; `migrate` applies database
+//! migrations; `calendar` answers questions about opening hours (its output formats are an interface
+//! scripts rely on); `user` and `token` manage who may use the API. Every subcommand takes
+//! `--config FILE` (or `PEREZVON_CONFIG`).
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use chrono::{Datelike, NaiveDate, TimeDelta};
+use clap::{Parser, Subcommand};
+
+use crate::calendar::Calendar;
+use crate::config::Config;
+use crate::domain::user::{Role, validate_login};
+use crate::http::api::calendar::{moscow_rfc3339, parse_instant};
+use crate::store::{NewAuditEntry, NewUser};
+
+/// Perezvon: the callback-queue service of the School Portal support hotline.
+#[derive(Parser, Debug)]
+#[command(name = "perezvon", version, about)]
+pub struct Cli {
+    /// Configuration file (TOML); PEREZVON_* environment variables override it.
+    #[arg(long, global = true, env = "PEREZVON_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the service (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// The hotline's working calendar.
+    #[command(subcommand)]
+    Calendar(CalendarCmd),
+    /// Users who sign in.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// API bearer tokens.
+    #[command(subcommand)]
+    Token(TokenCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CalendarCmd {
+    /// Print `date,kind,open,close` for every date in a range (CSV).
+    Days {
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: NaiveDate,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        to: NaiveDate,
+    },
+    /// Print `start,end` of the window containing the instant, or else the next one.
+    NextWindow {
+        /// An RFC 3339 instant, e.g. 2026-12-31T10:00:00+03:00.
+        #[arg(long)]
+        at: String,
+    },
+    /// Convert an xmlcalendar calendar.xml into the per-year TOML format (printed to stdout).
+    ImportXmlcalendar { file: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCmd {
+    /// Create a user; the password is read from standard input.
+    Add {
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        role: Role,
+        /// Display name (defaults to the login).
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCmd {
+    /// Create a bearer token for a user and print it (shown once; stored hashed).
+    Create {
+        #[arg(long)]
+        login: String,
+        /// A note saying what the token is for.
+        #[arg(long, default_value = "")]
+        label: String,
+        /// Days until the token expires (default: never).
+        #[arg(long)]
+        days: Option<u32>,
+    },
+}
+
+/// Runs a parsed command line; errors go to stderr with exit code 1.
+pub fn main(cli: Cli) -> ExitCode {
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("perezvon: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(cli.config.as_deref())?;
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Calendar(c) = command {
+        return calendar(&config, c, &mut std::io::stdout().lock());
+    }
+    let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    match command {
+        Command::Serve => {
+            crate::init_tracing(config.log_format);
+            rt.block_on(crate::run(config))
+        }
+        Command::Migrate => rt.block_on(async {
+            let store = crate::store::connect(&config.database_url).await?;
+            let h = store.health().await?;
+            eprintln!("{}: migrations applied up to version {}", h.backend, h.applied_version);
+            store.close().await;
+            Ok(())
+        }),
+        Command::User(UserCmd::Add { login, role, name }) => {
+            validate_login(&login).map_err(anyhow::Error::msg)?;
+            let password = read_password()?;
+            let hash = crate::secrets::hash_password(&password).map_err(anyhow::Error::msg)?;
+            rt.block_on(user_add(&config, login, role, name, hash))
+        }
+        Command::Token(TokenCmd::Create { login, label, days }) => rt.block_on(token_create(&config, login, label, days)),
+        Command::Calendar(_) => unreachable!("handled above"),
+    }
+}
+
+/// The `calendar` subcommands, writing to `out`.
+pub fn calendar(config: &Config, cmd: CalendarCmd, out: &mut impl Write) -> anyhow::Result<()> {
+    if let CalendarCmd::ImportXmlcalendar { file } = &cmd {
+        let xml = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let toml = crate::calendar::xmlcalendar::to_toml(&xml)?;
+        out.write_all(toml.as_bytes())?;
+        return Ok(());
+    }
+    let cal = crate::load_calendar(config)?;
+    match cmd {
+        CalendarCmd::Days { from, to } => {
+            if to < from {
+                bail!("--to {to} is before --from {from}");
+            }
+            warn_missing(&cal, from.year(), to.year());
+            writeln!(out, "date,kind,open,close")?;
+            for d in from.iter_days().take_while(|d| *d <= to) {
+                let day = cal.day(d);
+                let (open, close) = match &day.hours {
+                    Some(h) => (h.open.format("%H:%M").to_string(), h.close.format("%H:%M").to_string()),
+                    None => (String::new(), String::new()),
+                };
+                writeln!(out, "{d},{},{open},{close}", day.kind.as_str())?;
+            }
+        }
+        CalendarCmd::NextWindow { at } => {
+            let t = parse_instant(&at).map_err(anyhow::Error::msg).context("--at")?;
+            let year = t.with_timezone(&crate::calendar::MOSCOW).date_naive().year();
+            warn_missing(&cal, year, year + 1);
+            let w = cal.window_at_or_after(t).context("the hotline has no opening hours in the coming year")?;
+            writeln!(out, "{},{}", moscow_rfc3339(w.start), moscow_rfc3339(w.end))?;
+        }
+        CalendarCmd::ImportXmlcalendar { .. } => unreachable!("handled above"),
+    }
+    Ok(())
+}
+
+fn warn_missing(cal: &Calendar, from: i32, to: i32) {
+    for y in cal.missing_years(from, to) {
+        eprintln!(
+            "perezvon: warning: no production-calendar data for {y}; using plain rules \
+             (fixed holidays, automatic weekend shift) — add {y}.toml to the calendar directory"
+        );
+    }
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ")?;
+        let again = rpassword::prompt_password("Again: ")?;
+        if first != again {
+            bail!("the passwords differ");
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).context("cannot read the password from stdin")?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    if password.is_empty() {
+        bail!("no password given on standard input");
+    }
+    Ok(password)
+}
+
+async fn user_add(config: &Config, login: String, role: Role, name: Option<String>, hash: String) -> anyhow::Result<()> {
+    let store = crate::store::connect(&config.database_url).await?;
+    let now = chrono::Utc::now();
+    let user = NewUser { display_name: name.unwrap_or_else(|| login.clone()), login, role, password_hash: hash };
+    let created = store.create_user(&user, now).await?;
+    store.audit(&cli_audit("user.create", &created.login, role.as_str()), now).await?;
+    eprintln!("created {} `{}` (id {})", created.role, created.login, created.id);
+    store.close().await;
+    Ok(())
+}
+
+async fn token_create(config: &Config, login: String, label: String, days: Option<u32>) -> anyhow::Result<()> {
+    let store = crate::store::connect(&config.database_url).await?;
+    let now = chrono::Utc::now();
+    let user = store.user_by_login(&login).await?.with_context(|| format!("no user `{login}`"))?;
+    if user.disabled {
+        bail!("user `{login}` is disabled");
+    }
+    let (token, hash) = crate::secrets::new_token();
+    let expires = days.map(|d| now + TimeDelta::days(i64::from(d)));
+    store.create_token(user.id, &hash, &label, expires, now).await?;
+    store.audit(&cli_audit("token.create", &login, &label), now).await?;
+    println!("{token}");
+    store.close().await;
+    Ok(())
+}
+
+fn cli_audit(action: &str, login: &str, detail: &str) -> NewAuditEntry {
+    NewAuditEntry {
+        actor: "cli".into(),
+        action: action.into(),
+        subject: format!("user:{login}"),
+        detail: serde_json::json!({ "detail": detail }).to_string(),
+        request_id: None,
+    }
+}

@@ -1,0 +1,308 @@
+//! Configuration: built-in defaults, then `perezvon.toml`, then `PEREZVON_*` environment variables.
+//!
+//! Every setting has a default, so `perezvon serve` with no file at all starts on SQLite under
+//! `./var` and listens on 127.0.0.1:8080. A nested key is reached from the environment with a double
+//! underscore: `PEREZVON_HOURS__SHORTENED_BY_MINUTES=0` sets `hours.shortened_by_minutes`. Unknown
+//! keys and bad values fail at start with an error that names the key (and the variable it came
+//! from). Secrets (a password inside `database_url`) never appear in `Debug` output or logs.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use chrono::TimeDelta;
+use serde::Deserialize;
+
+use crate::calendar::{DayHours, HotlineHours};
+
+/// An error in the configuration; the message names the key at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config file {path}: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("config key `{key}`: {message}")]
+    Key { key: String, message: String },
+}
+
+fn key_err(key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Key { key: key.to_owned(), message: message.into() }
+}
+
+/// The raw shape of `perezvon.toml`; validated into [`Config`].
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RawConfig {
+    listen: Option<String>,
+    public_url: Option<String>,
+    database_url: Option<String>,
+    data_dir: Option<String>,
+    log_format: Option<String>,
+    max_body_bytes: Option<NumOrStr>,
+    calendar: RawCalendar,
+    hours: RawHours,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RawCalendar {
+    dir: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RawHours {
+    mon: Option<String>,
+    tue: Option<String>,
+    wed: Option<String>,
+    thu: Option<String>,
+    fri: Option<String>,
+    sat: Option<String>,
+    sun: Option<String>,
+    transferred_workday: Option<String>,
+    shortened_by_minutes: Option<NumOrStr>,
+}
+
+/// Environment variables arrive as strings; numbers in the file arrive as integers.
+#[derive(Deserialize, Clone)]
+#[serde(untagged)]
+enum NumOrStr {
+    Num(i64),
+    Str(String),
+}
+
+impl NumOrStr {
+    fn to_i64(&self, key: &str) -> Result<i64, ConfigError> {
+        match self {
+            NumOrStr::Num(n) => Ok(*n),
+            NumOrStr::Str(s) => s
+                .trim()
+                .parse()
+                .map_err(|_| key_err(key, format!("`{s}` is not a whole number"))),
+        }
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A database URL whose password is hidden in `Debug` and `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// The full URL, secrets included: pass it to the driver, never to a log.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    /// True for `postgres://` and `postgresql://` URLs.
+    pub fn is_postgres(&self) -> bool {
+        self.0.starts_with("postgres://") || self.0.starts_with("postgresql://")
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match url::Url::parse(&self.0) {
+            Ok(mut u) if u.password().is_some() => {
+                let _ = u.set_password(Some("***"));
+                f.write_str(u.as_str())
+            }
+            _ => f.write_str(&self.0),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{self}\"")
+    }
+}
+
+/// The validated configuration of one Perezvon instance.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address the HTTP server binds to.
+    pub listen: SocketAddr,
+    /// The base URL providers see (webhook signatures are computed over it); no trailing slash.
+    pub public_url: String,
+    /// `sqlite://...` or `postgres://...`.
+    pub database_url: DatabaseUrl,
+    /// Where the SQLite file, recordings and other state live.
+    pub data_dir: PathBuf,
+    pub log_format: LogFormat,
+    /// Largest accepted request body; larger requests get 413.
+    pub max_body_bytes: usize,
+    /// Directory with `YYYY.toml` production-calendar files that override or add years.
+    pub calendar_dir: Option<PathBuf>,
+    /// The hotline's opening hours.
+    pub hours: HotlineHours,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::from_raw(RawConfig::default()).expect("defaults are valid")
+    }
+}
+
+const ENV_PREFIX: &str = "PEREZVON_";
+/// Variables with the prefix that are not configuration keys.
+const ENV_NOT_KEYS: &[&str] = &["PEREZVON_CONFIG", "PEREZVON_LOG"];
+
+impl Config {
+    /// Loads defaults, then the file (if any), then the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        Config::load_with_env(file, std::env::vars())
+    }
+
+    /// Like [`Config::load`] with an explicit environment (for tests).
+    pub fn load_with_env(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+                text.parse::<toml::Table>().map_err(|e| ConfigError::Syntax {
+                    path: path.to_owned(),
+                    message: e.to_string(),
+                })?
+            }
+            None => toml::Table::new(),
+        };
+        for (name, value) in env {
+            let Some(rest) = name.strip_prefix(ENV_PREFIX) else { continue };
+            if ENV_NOT_KEYS.contains(&name.as_str()) || rest.starts_with("TEST_") {
+                continue;
+            }
+            let path: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
+            insert_path(&mut table, &path, value)
+                .map_err(|m| key_err(&path.join("."), format!("{m} (from {name})")))?;
+        }
+        let raw: RawConfig = serde_path_to_error::deserialize(toml::Value::Table(table))
+            .map_err(|e| {
+                let key = e.path().to_string();
+                key_err(if key == "." { "(top level)" } else { &key }, e.into_inner().to_string())
+            })?;
+        Config::from_raw(raw)
+    }
+
+    fn from_raw(raw: RawConfig) -> Result<Config, ConfigError> {
+        let listen_s = raw.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen: SocketAddr = listen_s.parse().map_err(|_| {
+            key_err("listen", format!("`{listen_s}` is not an address like 127.0.0.1:8080"))
+        })?;
+        let public_url = match raw.public_url {
+            Some(u) => {
+                let parsed = url::Url::parse(&u)
+                    .map_err(|e| key_err("public_url", format!("`{u}` is not a URL: {e}")))?;
+                if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+                    return Err(key_err("public_url", "must be an http:// or https:// URL with a host"));
+                }
+                u.trim_end_matches('/').to_owned()
+            }
+            None => format!("http://{listen}"),
+        };
+        let data_dir = PathBuf::from(raw.data_dir.unwrap_or_else(|| "./var".into()));
+        if data_dir.as_os_str().is_empty() {
+            return Err(key_err("data_dir", "must not be empty"));
+        }
+        let database_url = match raw.database_url {
+            Some(u) if u.starts_with("sqlite:") || u.starts_with("postgres://") || u.starts_with("postgresql://") => u,
+            Some(u) => {
+                let shown = DatabaseUrl(u);
+                return Err(key_err(
+                    "database_url",
+                    format!("`{shown}` must start with sqlite:// or postgres://"),
+                ));
+            }
+            None => format!("sqlite://{}", data_dir.join("perezvon.db").display()),
+        };
+        let log_format = match raw.log_format.as_deref().unwrap_or("text") {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => return Err(key_err("log_format", format!("`{other}` is not one of text, json"))),
+        };
+        let max_body_bytes = match &raw.max_body_bytes {
+            Some(v) => {
+                let n = v.to_i64("max_body_bytes")?;
+                if !(1024..=1 << 30).contains(&n) {
+                    return Err(key_err("max_body_bytes", "must be between 1024 and 1073741824"));
+                }
+                n as usize
+            }
+            None => 1 << 20,
+        };
+        let calendar_dir = raw.calendar.dir.filter(|d| !d.is_empty()).map(PathBuf::from);
+        let hours = hours_from_raw(&raw.hours)?;
+        Ok(Config {
+            listen,
+            public_url,
+            database_url: DatabaseUrl(database_url),
+            data_dir,
+            log_format,
+            max_body_bytes,
+            calendar_dir,
+            hours,
+        })
+    }
+}
+
+fn hours_from_raw(raw: &RawHours) -> Result<HotlineHours, ConfigError> {
+    let mut hours = HotlineHours::default();
+    let days = [
+        ("mon", &raw.mon),
+        ("tue", &raw.tue),
+        ("wed", &raw.wed),
+        ("thu", &raw.thu),
+        ("fri", &raw.fri),
+        ("sat", &raw.sat),
+        ("sun", &raw.sun),
+    ];
+    for (i, (name, value)) in days.into_iter().enumerate() {
+        if let Some(v) = value {
+            let key = format!("hours.{name}");
+            hours.weekly[i] = match v.trim() {
+                "" | "closed" => None,
+                s => Some(DayHours::parse(s).map_err(|m| key_err(&key, m))?),
+            };
+        }
+    }
+    if hours.weekly.iter().all(Option::is_none) {
+        return Err(key_err("hours", "the hotline must be open on at least one weekday"));
+    }
+    if let Some(v) = &raw.transferred_workday {
+        hours.transferred_workday =
+            DayHours::parse(v.trim()).map_err(|m| key_err("hours.transferred_workday", m))?;
+    }
+    if let Some(v) = &raw.shortened_by_minutes {
+        let key = "hours.shortened_by_minutes";
+        let m = v.to_i64(key)?;
+        if !(0..=240).contains(&m) {
+            return Err(key_err(key, "must be between 0 and 240"));
+        }
+        hours.shortened_by = TimeDelta::minutes(m);
+    }
+    Ok(hours)
+}
+
+/// Sets `path` in a TOML table to a string value, creating tables on the way.
+fn insert_path(table: &mut toml::Table, path: &[String], value: String) -> Result<(), String> {
+    let (last, parents) = path.split_last().ok_or("empty key")?;
+    let mut t = table;
+    for p in parents {
+        let entry = t.entry(p.clone()).or_insert_with(|| toml::Value::Table(Default::default()));
+        t = entry.as_table_mut().ok_or_else(|| format!("`{p}` is not a section"))?;
+    }
+    t.insert(last.clone(), toml::Value::String(value));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

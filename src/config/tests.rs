@@ -1,0 +1,88 @@
+//! Tests of configuration loading: defaults, file, environment overrides, errors naming keys.
+
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+fn write(text: &str) -> tempfile::NamedTempFile {
+    let f = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(f.path(), text).unwrap();
+    f
+}
+
+fn err_of(file: Option<&str>, vars: &[(&str, &str)]) -> String {
+    let f = file.map(write);
+    Config::load_with_env(f.as_ref().map(|f| f.path()), env(vars)).unwrap_err().to_string()
+}
+
+#[test]
+fn defaults_need_no_file() {
+    let c = Config::load_with_env(None, env(&[])).unwrap();
+    assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(c.public_url, "http://127.0.0.1:8080");
+    assert_eq!(c.data_dir, PathBuf::from("./var"));
+    assert_eq!(c.database_url.expose(), "sqlite://./var/perezvon.db");
+    assert_eq!(c.max_body_bytes, 1 << 20);
+    assert_eq!(c.hours.shortened_by, TimeDelta::minutes(60));
+    assert!(c.hours.weekly[5].is_none() && c.hours.weekly[0].is_some());
+}
+
+#[test]
+fn file_then_env_override() {
+    let f = write(
+        "listen = \"0.0.0.0:9000\"\npublic_url = \"https://hotline.example.ru/\"\ndata_dir = \"/srv/pz\"\n\
+         [hours]\nfri = \"09:00-16:45\"\nshortened_by_minutes = 30\n",
+    );
+    let c = Config::load_with_env(
+        Some(f.path()),
+        env(&[
+            ("PEREZVON_LISTEN", "127.0.0.1:7000"),
+            ("PEREZVON_HOURS__SHORTENED_BY_MINUTES", "0"),
+            ("PEREZVON_TEST_POSTGRES_URL", "postgres://ignored"),
+            ("PEREZVON_CONFIG", "/ignored.toml"),
+            ("OTHER", "x"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(c.listen.to_string(), "127.0.0.1:7000");
+    assert_eq!(c.public_url, "https://hotline.example.ru");
+    assert_eq!(c.database_url.expose(), "sqlite:///srv/pz/perezvon.db");
+    assert_eq!(c.hours.shortened_by, TimeDelta::zero());
+    let fri = c.hours.weekly[4].as_ref().unwrap();
+    assert_eq!(fri.close.to_string(), "16:45:00");
+}
+
+#[test]
+fn errors_name_the_key() {
+    assert!(err_of(Some("listen = \"nowhere\""), &[]).contains("`listen`"));
+    assert!(err_of(Some("[hours]\nmon = \"18:00-09:00\""), &[]).contains("`hours.mon`"));
+    assert!(err_of(Some("[hours]\nshortened_by_minutes = 500"), &[]).contains("hours.shortened_by_minutes"));
+    assert!(err_of(Some("[hourz]\nmon = \"x\""), &[]).contains("hourz"));
+    assert!(err_of(Some("[hours]\nmonday = \"09:00-18:00\""), &[]).contains("hours"));
+    assert!(err_of(None, &[("PEREZVON_DATABASE_URL", "mysql://x")]).contains("`database_url`"));
+    let e = err_of(None, &[("PEREZVON_MAX_BODY_BYTES", "lots")]);
+    assert!(e.contains("max_body_bytes") && e.contains("lots"), "{e}");
+    let e = err_of(None, &[("PEREZVON_NO_SUCH", "1")]);
+    assert!(e.contains("no_such"), "{e}");
+    assert!(err_of(Some("public_url = \"ftp://x\""), &[]).contains("`public_url`"));
+    assert!(err_of(Some("listen = "), &[]).contains("config file"));
+    let all_closed = "[hours]\nmon=\"closed\"\ntue=\"\"\nwed=\"\"\nthu=\"\"\nfri=\"\"\n";
+    assert!(err_of(Some(all_closed), &[]).contains("`hours`"));
+}
+
+#[test]
+fn database_password_never_shown() {
+    let c = Config::load_with_env(
+        None,
+        env(&[("PEREZVON_DATABASE_URL", "postgres://pz:s3cr3t-pw@db.local:5432/pz")]),
+    )
+    .unwrap();
+    assert!(c.database_url.is_postgres());
+    let shown = format!("{c:?} {}", c.database_url);
+    assert!(!shown.contains("s3cr3t-pw"), "{shown}");
+    assert!(shown.contains("db.local"));
+    let e = err_of(None, &[("PEREZVON_DATABASE_URL", "mysql://u:hunter2@x/db")]);
+    assert!(!e.contains("hunter2"), "{e}");
+}

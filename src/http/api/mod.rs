@@ -1,0 +1,18 @@
+//! The REST API under `/api/v1`: JSON in and out, bearer-token authentication where a person's data
+//! is involved. One file per resource.
+
+use axum::Router;
+use axum::routing::get;
+
+use super::AppState;
+
+pub mod calendar;
+pub mod me;
+
+/// Routes under `/api/v1`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/calendar/next-window", get(calendar::next_window))
+        .route("/calendar/days", get(calendar::days))
+        .route("/me", get(me::me))
+}

@@ -1,0 +1,49 @@
+//! Bearer-token authentication for the REST API: `Authorization: Bearer pzv_…`. The token is hashed
+//! and looked up; the request gets the [`AuthUser`] it belongs to, or 401.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+
+use super::AppState;
+use super::error::AppError;
+use crate::secrets::token_hash;
+use crate::store::User;
+
+/// The signed-in user of a request.
+#[derive(Debug, Clone)]
+pub struct AuthUser(pub User);
+
+impl AuthUser {
+    /// 403 unless the user is a supervisor or an administrator.
+    pub fn require_supervisor(&self) -> Result<(), AppError> {
+        if self.0.role.is_supervisor() {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden("this needs a supervisor or an administrator".into()))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<AuthUser, AppError> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or(AppError::Unauthorized)?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(AppError::Unauthorized)?;
+        let user = state
+            .store
+            .user_by_token(&token_hash(token), state.clock.now())
+            .await?
+            .ok_or(AppError::Unauthorized)?;
+        Ok(AuthUser(user))
+    }
+}

@@ -1,0 +1,77 @@
+//! Perezvon ("перезвон", callback) runs the telephone support hotline of the Moscow-region School
+//! Portal: it answers SIP/VoIP providers' webhooks, routes callers to free operators during working
+//! hours, records voicemail otherwise, and keeps the prioritized callback list operators work
+//! through.
+//!
+//! The map of the crate:
+//! - [`calendar`]: pure; when the hotline is open (Europe/Moscow, Russian production calendar),
+//!   windows and working-time arithmetic.
+//! - [`domain`]: pure; users, operators, and later routing, phone numbers, callback priority.
+//! - [`store`]: the `Store` trait with SQLite and PostgreSQL implementations sharing SQL.
+//! - [`http`]: axum router, middleware, health, the REST API.
+//! - [`config`], [`clock`], [`secrets`]: configuration, the injected clock, passwords and tokens.
+//! - [`cli`]: the `perezvon` subcommands; `main.rs` only parses and dispatches.
+
+#[path = "calendar_stub.rs"]
+pub mod calendar;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod secrets;
+pub mod store;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::calendar::{Calendar, MOSCOW};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, LogFormat};
+
+/// Loads the working calendar the configuration describes (built-in years plus `calendar.dir`).
+pub fn load_calendar(config: &Config) -> anyhow::Result<Calendar> {
+    Calendar::load(config.calendar_dir.as_deref(), config.hours.clone()).context("cannot load the working calendar")
+}
+
+/// Starts logging; `PEREZVON_LOG` (or `RUST_LOG`) filters, default `info`.
+pub fn init_tracing(format: LogFormat) {
+    let filter = std::env::var("PEREZVON_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// Runs the service until Ctrl-C or SIGTERM: loads the calendar, opens and migrates the database,
+/// listens on `config.listen`.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let calendar = load_calendar(&config)?;
+    let today = clock.now().with_timezone(&MOSCOW).date_naive();
+    for w in calendar.status(today).warnings {
+        tracing::warn!("calendar: {w}");
+    }
+    tracing::info!(database = %config.database_url, "opening the database");
+    let store = store::connect(&config.database_url).await.context("cannot open the database")?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (config key `listen`)", config.listen))?;
+    tracing::info!(listen = %config.listen, public_url = %config.public_url, "perezvon is serving");
+    let state = http::AppState {
+        config: Arc::new(config),
+        store: store.clone(),
+        calendar: Arc::new(calendar),
+        clock,
+    };
+    http::serve(listener, state, http::shutdown_signal()).await?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,218 @@
+//! Calls and their events. Every provider event has a natural key (Twilio: CallSid + status or
+//! sequence; Zadarma: event + pbx_call_id); storing it is idempotent, so a re-delivered webhook
+//! changes nothing and gets the reply stored the first time.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::{StoreError, from_ms, to_ms};
+
+/// A call as stored: the provider's id, the parties, and where it is in its life.
+#[derive(Debug, Clone, Serialize)]
+pub struct Call {
+    pub id: i64,
+    pub provider: String,
+    pub provider_call_id: String,
+    pub direction: String,
+    /// Personal data: mask before logging.
+    pub from_number: Option<String>,
+    pub to_number: Option<String>,
+    pub line: String,
+    pub state: String,
+    pub operator_id: Option<i64>,
+    pub started_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+/// One event of a call, with the reply given to it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallEvent {
+    pub id: i64,
+    pub call_id: i64,
+    pub event_key: String,
+    pub kind: String,
+    pub sequence: Option<i64>,
+    pub payload: String,
+    pub reply: Option<String>,
+    pub received_at: DateTime<Utc>,
+}
+
+/// An event to record; the call is created on its first event.
+#[derive(Debug, Clone)]
+pub struct NewCallEvent {
+    pub provider: String,
+    pub provider_call_id: String,
+    pub from_number: Option<String>,
+    pub to_number: Option<String>,
+    /// The event's natural key within the call (e.g. `status:ringing`, `seq:3`, `rec:RE…`).
+    pub event_key: String,
+    pub kind: String,
+    pub sequence: Option<i64>,
+    pub payload: String,
+    /// The call's state after this event.
+    pub state: String,
+}
+
+/// What [`CallStore::record_call_event`] did.
+#[derive(Debug, Clone)]
+pub struct RecordedEvent {
+    pub call: Call,
+    pub event: CallEvent,
+    /// False when the event had been recorded before (a re-delivery): nothing changed.
+    pub inserted: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct CallRow {
+    id: i64,
+    provider: String,
+    provider_call_id: String,
+    direction: String,
+    from_number: Option<String>,
+    to_number: Option<String>,
+    line: String,
+    state: String,
+    operator_id: Option<i64>,
+    started_at_ms: i64,
+    updated_at_ms: i64,
+    ended_at_ms: Option<i64>,
+}
+
+impl From<CallRow> for Call {
+    fn from(r: CallRow) -> Call {
+        Call {
+            id: r.id,
+            provider: r.provider,
+            provider_call_id: r.provider_call_id,
+            direction: r.direction,
+            from_number: r.from_number,
+            to_number: r.to_number,
+            line: r.line,
+            state: r.state,
+            operator_id: r.operator_id,
+            started_at: from_ms(r.started_at_ms),
+            updated_at: from_ms(r.updated_at_ms),
+            ended_at: r.ended_at_ms.map(from_ms),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    id: i64,
+    call_id: i64,
+    event_key: String,
+    kind: String,
+    sequence: Option<i64>,
+    payload: String,
+    reply: Option<String>,
+    received_at_ms: i64,
+}
+
+impl From<EventRow> for CallEvent {
+    fn from(r: EventRow) -> CallEvent {
+        CallEvent {
+            id: r.id,
+            call_id: r.call_id,
+            event_key: r.event_key,
+            kind: r.kind,
+            sequence: r.sequence,
+            payload: r.payload,
+            reply: r.reply,
+            received_at: from_ms(r.received_at_ms),
+        }
+    }
+}
+
+const CALL_COLS: &str = "select id, provider, provider_call_id, direction, from_number, to_number, line, state, \
+     operator_id, started_at_ms, updated_at_ms, ended_at_ms from calls";
+const EVENT_COLS: &str =
+    "select id, call_id, event_key, kind, sequence, payload, reply, received_at_ms from call_events";
+const INSERT_CALL: &str = "insert into calls (provider, provider_call_id, from_number, to_number, state, \
+     started_at_ms, updated_at_ms) values ($1, $2, $3, $4, $5, $6, $6) \
+     on conflict (provider, provider_call_id) do nothing";
+const INSERT_EVENT: &str = "insert into call_events (call_id, event_key, kind, sequence, payload, received_at_ms) \
+     values ($1, $2, $3, $4, $5, $6) on conflict (call_id, event_key) do nothing returning id";
+const UPDATE_CALL_STATE: &str = "update calls set state = $2, updated_at_ms = $3 where id = $1";
+const SET_REPLY: &str = "update call_events set reply = $2 where id = $1";
+
+/// Calls and call events.
+#[async_trait::async_trait]
+pub trait CallStore {
+    /// Records an event (creating the call on its first one) and moves the call to `ev.state`, in one
+    /// transaction. A re-delivered event (same call and key) changes nothing and returns the original.
+    async fn record_call_event(&self, ev: &NewCallEvent, now: DateTime<Utc>) -> Result<RecordedEvent, StoreError>;
+    /// Stores the reply given to an event, so a re-delivery can get the same one.
+    async fn set_event_reply(&self, event_id: i64, reply: &str) -> Result<(), StoreError>;
+    /// The most recent calls, newest first.
+    async fn recent_calls(&self, limit: i64) -> Result<Vec<Call>, StoreError>;
+    /// A call's events in the order received.
+    async fn call_events(&self, call_id: i64) -> Result<Vec<CallEvent>, StoreError>;
+}
+
+macro_rules! impl_call_store {
+    ($t:ty) => {
+        #[async_trait::async_trait]
+        impl CallStore for $t {
+            async fn record_call_event(&self, ev: &NewCallEvent, now: DateTime<Utc>) -> Result<RecordedEvent, StoreError> {
+                let now_ms = to_ms(now);
+                let mut tx = self.writer().begin().await?;
+                sqlx::query(INSERT_CALL)
+                    .bind(&ev.provider)
+                    .bind(&ev.provider_call_id)
+                    .bind(&ev.from_number)
+                    .bind(&ev.to_number)
+                    .bind(&ev.state)
+                    .bind(now_ms)
+                    .execute(&mut *tx)
+                    .await?;
+                let sql = format!("{CALL_COLS} where provider = $1 and provider_call_id = $2");
+                let call: CallRow =
+                    sqlx::query_as(&sql).bind(&ev.provider).bind(&ev.provider_call_id).fetch_one(&mut *tx).await?;
+                let inserted: Option<i64> = sqlx::query_scalar(INSERT_EVENT)
+                    .bind(call.id)
+                    .bind(&ev.event_key)
+                    .bind(&ev.kind)
+                    .bind(ev.sequence)
+                    .bind(&ev.payload)
+                    .bind(now_ms)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let mut call = Call::from(call);
+                if inserted.is_some() && call.state != ev.state {
+                    sqlx::query(UPDATE_CALL_STATE).bind(call.id).bind(&ev.state).bind(now_ms).execute(&mut *tx).await?;
+                    call.state = ev.state.clone();
+                    call.updated_at = from_ms(now_ms);
+                }
+                let sql = format!("{EVENT_COLS} where call_id = $1 and event_key = $2");
+                let event: EventRow = sqlx::query_as(&sql).bind(call.id).bind(&ev.event_key).fetch_one(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(RecordedEvent { call, event: event.into(), inserted: inserted.is_some() })
+            }
+
+            async fn set_event_reply(&self, event_id: i64, reply: &str) -> Result<(), StoreError> {
+                let r = sqlx::query(SET_REPLY).bind(event_id).bind(reply).execute(self.writer()).await?;
+                if r.rows_affected() == 0 {
+                    return Err(StoreError::NotFound(format!("call event {event_id}")));
+                }
+                Ok(())
+            }
+
+            async fn recent_calls(&self, limit: i64) -> Result<Vec<Call>, StoreError> {
+                let sql = format!("{CALL_COLS} order by started_at_ms desc, id desc limit $1");
+                let rows: Vec<CallRow> = sqlx::query_as(&sql).bind(limit.clamp(1, 1000)).fetch_all(self.reader()).await?;
+                Ok(rows.into_iter().map(Call::from).collect())
+            }
+
+            async fn call_events(&self, call_id: i64) -> Result<Vec<CallEvent>, StoreError> {
+                let sql = format!("{EVENT_COLS} where call_id = $1 order by id");
+                let rows: Vec<EventRow> = sqlx::query_as(&sql).bind(call_id).fetch_all(self.reader()).await?;
+                Ok(rows.into_iter().map(CallEvent::from).collect())
+            }
+        }
+    };
+}
+
+impl_call_store!(super::sqlite::SqliteStore);
+impl_call_store!(super::postgres::PgStore);

@@ -1,0 +1,140 @@
+//! Storage: one [`Store`] trait, implemented for SQLite (the embedded default) and PostgreSQL
+//! (several instances on one database).
+//!
+//! Both implementations run the same SQL text (`$1` placeholders, `returning`, `on conflict`) and
+//! decode into the same row types; each resource lives in its own file (`users.rs`, `operators.rs`,
+//! `calls.rs`, `jobs.rs`, `audit.rs`) holding its SQL, its rows and a small macro that implements
+//! its part of the trait for both backends. They differ only where they must: connection setup and
+//! the lock clause of a claim (`for update skip locked` on PostgreSQL; on SQLite every write goes
+//! through a single writer connection, so a claim is one atomic update). Instants are stored as
+//! integer milliseconds since the Unix epoch. A conformance suite (`tests/store_conformance.rs`) runs
+//! every behaviour on both.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde::Serialize;
+
+use crate::config::DatabaseUrl;
+
+pub mod audit;
+pub mod calls;
+pub mod jobs;
+pub mod operators;
+pub mod postgres;
+pub mod sqlite;
+pub mod users;
+
+pub use audit::{AuditEntry, AuditStore, NewAuditEntry};
+pub use calls::{Call, CallEvent, CallStore, NewCallEvent, RecordedEvent};
+pub use jobs::{Job, JobState, JobStore, NewJob};
+pub use operators::{NewOperator, Operator, OperatorStore};
+pub use users::{NewUser, User, UserStore};
+
+/// A storage failure, classified for the caller.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was violated (e.g. a login that exists already).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A referenced row does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The stored data is not what the code expects (a bad enum value, say).
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    /// Migrations failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database failed or could not be reached.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl StoreError {
+    /// Maps a unique-constraint violation to [`StoreError::Conflict`] with `what`, else passes through.
+    pub(crate) fn unique(e: sqlx::Error, what: impl Into<String>) -> StoreError {
+        match e.as_database_error() {
+            Some(d) if d.is_unique_violation() => StoreError::Conflict(what.into()),
+            Some(d) if d.is_foreign_key_violation() => StoreError::NotFound(what.into()),
+            _ => StoreError::Database(e),
+        }
+    }
+}
+
+/// What `/readyz` reports about the database.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoreHealth {
+    pub backend: &'static str,
+    /// Newest migration applied in the database (0 when none).
+    pub applied_version: i64,
+    /// Newest migration this build knows.
+    pub expected_version: i64,
+    /// True when every migration of this build is applied and none is newer.
+    pub migrations_current: bool,
+}
+
+/// Everything Perezvon keeps. Held as `Arc<dyn Store>`.
+#[async_trait::async_trait]
+pub trait Store: UserStore + OperatorStore + CallStore + JobStore + AuditStore + Send + Sync {
+    /// `"sqlite"` or `"postgres"`.
+    fn backend(&self) -> &'static str;
+    /// Applies pending migrations.
+    async fn migrate(&self) -> Result<(), StoreError>;
+    /// Checks the database answers and reports the migration state.
+    async fn health(&self) -> Result<StoreHealth, StoreError>;
+    /// Closes the pools (waits for connections to return).
+    async fn close(&self);
+}
+
+/// Opens the store named by `url` (`sqlite://…` or `postgres://…`) and applies migrations.
+///
+/// For SQLite the file and its directory are created when missing.
+pub async fn connect(url: &DatabaseUrl) -> Result<Arc<dyn Store>, StoreError> {
+    let store: Arc<dyn Store> = if url.is_postgres() {
+        Arc::new(postgres::PgStore::connect(url.expose()).await?)
+    } else {
+        let path = url.expose().trim_start_matches("sqlite:").trim_start_matches("//");
+        Arc::new(sqlite::SqliteStore::open(Path::new(path)).await?)
+    };
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// Converts stored milliseconds to an instant.
+pub(crate) fn from_ms(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// Converts an instant to stored milliseconds.
+pub(crate) fn to_ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+/// Parses a stored name into an enum, reporting corruption instead of panicking.
+pub(crate) fn parse_col<T: std::str::FromStr>(value: &str, column: &str) -> Result<T, StoreError> {
+    value.parse().map_err(|_| StoreError::Corrupt(format!("{column} = `{value}`")))
+}
+
+/// Newest version among the embedded migrations (the same on both backends).
+fn newest(m: &sqlx::migrate::Migrator) -> i64 {
+    m.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+/// Health from the applied versions listed in `_sqlx_migrations`.
+pub(crate) fn health_from(backend: &'static str, m: &sqlx::migrate::Migrator, applied: &[i64]) -> StoreHealth {
+    let expected_version = newest(m);
+    let applied_version = applied.iter().copied().max().unwrap_or(0);
+    let all = m.iter().all(|mig| applied.contains(&mig.version));
+    StoreHealth {
+        backend,
+        applied_version,
+        expected_version,
+        migrations_current: all && applied_version == expected_version,
+    }
+}
+
+/// SQL listing the successfully applied migrations (same on both backends).
+pub(crate) const APPLIED_MIGRATIONS: &str =
+    "select version from _sqlx_migrations where success order by version";

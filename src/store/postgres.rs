@@ -1,0 +1,70 @@
+//! The PostgreSQL backend, for several Perezvon instances sharing one database. Claims use
+//! `for update skip locked`, so two instances never take the same job or callback.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use super::{APPLIED_MIGRATIONS, StoreError, StoreHealth, health_from};
+
+/// Migrations for PostgreSQL, embedded at build time (same version numbers as SQLite's).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// The PostgreSQL implementation of [`super::Store`].
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to the database at `url`; does not migrate.
+    pub async fn connect(url: &str) -> Result<PgStore, StoreError> {
+        PgStore::connect_with(PgConnectOptions::from_str(url)?, 10).await
+    }
+
+    /// Connects with explicit options (tests use this to pin a fresh schema via `search_path`).
+    pub async fn connect_with(opts: PgConnectOptions, max_connections: u32) -> Result<PgStore, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(opts)
+            .await?;
+        Ok(PgStore { pool })
+    }
+
+    pub(crate) fn writer(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub(crate) fn reader(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Lock clause for claim subqueries: concurrent claimers skip rows another one holds.
+    pub(crate) const CLAIM_LOCK: &'static str = "for update skip locked";
+}
+
+#[async_trait::async_trait]
+impl super::Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn health(&self) -> Result<StoreHealth, StoreError> {
+        let applied: Vec<i64> = match sqlx::query_scalar(APPLIED_MIGRATIONS).fetch_all(&self.pool).await {
+            Ok(v) => v,
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P01") => Vec::new(),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(health_from("postgres", &MIGRATOR, &applied))
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,94 @@
+//! The SQLite backend: one file under the data directory, WAL journal, a busy timeout, foreign keys
+//! on. Every write goes through a single writer connection (so writers never fight over SQLite's one
+//! write lock and a claim is a single atomic update); reads use a small pool of reader connections,
+//! which WAL lets run alongside the writer.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+use super::{APPLIED_MIGRATIONS, StoreError, StoreHealth, health_from};
+
+/// Migrations for SQLite, embedded at build time.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+
+/// How long a connection waits for another process (e.g. the CLI) holding the write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+const READERS: u32 = 4;
+
+/// The SQLite implementation of [`super::Store`].
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path`; does not migrate.
+    pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Database(sqlx::Error::Configuration(
+                    format!("cannot create database directory {}: {e}", dir.display()).into(),
+                ))
+            })?;
+        }
+        let opts = SqliteConnectOptions::from_str("sqlite:")?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(opts.clone())
+            .await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_lazy_with(opts.create_if_missing(false));
+        Ok(SqliteStore { writer, reader })
+    }
+
+    /// The single writer connection: every statement that changes data goes here.
+    pub(crate) fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    /// The reader pool.
+    pub(crate) fn reader(&self) -> &SqlitePool {
+        &self.reader
+    }
+
+    /// Lock clause for claim subqueries: none needed, the single writer serializes claims.
+    pub(crate) const CLAIM_LOCK: &'static str = "";
+}
+
+#[async_trait::async_trait]
+impl super::Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.writer).await?;
+        Ok(())
+    }
+
+    async fn health(&self) -> Result<StoreHealth, StoreError> {
+        let applied: Vec<i64> = match sqlx::query_scalar(APPLIED_MIGRATIONS).fetch_all(&self.reader).await {
+            Ok(v) => v,
+            Err(sqlx::Error::Database(e)) if e.message().contains("no such table") => Vec::new(),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(health_from("sqlite", &MIGRATOR, &applied))
+    }
+
+    async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+}

@@ -1,0 +1,171 @@
+//! Users (login, role, password hash) and their API bearer tokens (stored as SHA-256 hashes only).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::{StoreError, from_ms, parse_col, to_ms};
+use crate::domain::user::Role;
+
+/// A person who signs in: operator, supervisor or administrator.
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: i64,
+    pub login: String,
+    pub display_name: String,
+    pub role: Role,
+    /// Argon2 PHC string; never serialized.
+    #[serde(skip)]
+    pub password_hash: String,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What [`UserStore::create_user`] needs.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub login: String,
+    pub display_name: String,
+    pub role: Role,
+    pub password_hash: String,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    id: i64,
+    login: String,
+    display_name: String,
+    role: String,
+    password_hash: String,
+    disabled: bool,
+    created_at_ms: i64,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = StoreError;
+    fn try_from(r: UserRow) -> Result<User, StoreError> {
+        Ok(User {
+            id: r.id,
+            role: parse_col(&r.role, "users.role")?,
+            login: r.login,
+            display_name: r.display_name,
+            password_hash: r.password_hash,
+            disabled: r.disabled,
+            created_at: from_ms(r.created_at_ms),
+        })
+    }
+}
+
+pub(crate) const INSERT_USER: &str = "insert into users (login, display_name, role, password_hash, created_at_ms) \
+     values ($1, $2, $3, $4, $5) returning id, login, display_name, role, password_hash, disabled, created_at_ms";
+pub(crate) const USER_BY_LOGIN: &str = "select id, login, display_name, role, password_hash, disabled, created_at_ms \
+     from users where login = $1";
+pub(crate) const SET_PASSWORD: &str = "update users set password_hash = $2 where login = $1";
+pub(crate) const INSERT_TOKEN: &str = "insert into api_tokens (user_id, token_hash, label, created_at_ms, expires_at_ms) \
+     values ($1, $2, $3, $4, $5) returning id";
+pub(crate) const TOKEN_LOOKUP: &str = "select id, user_id, last_used_at_ms from api_tokens \
+     where token_hash = $1 and revoked_at_ms is null and (expires_at_ms is null or expires_at_ms > $2)";
+pub(crate) const TOKEN_TOUCH: &str = "update api_tokens set last_used_at_ms = $2 where id = $1";
+/// A token's last use is recorded at most this often, so API reads stay reads.
+const TOUCH_EVERY_MS: i64 = 60_000;
+pub(crate) const USER_BY_ID: &str = "select id, login, display_name, role, password_hash, disabled, created_at_ms \
+     from users where id = $1 and not disabled";
+pub(crate) const REVOKE_TOKENS: &str = "update api_tokens set revoked_at_ms = $2 \
+     where revoked_at_ms is null and user_id = (select id from users where login = $1)";
+
+/// Users and API tokens.
+#[async_trait::async_trait]
+pub trait UserStore {
+    /// Creates a user; [`StoreError::Conflict`] when the login exists.
+    async fn create_user(&self, user: &NewUser, now: DateTime<Utc>) -> Result<User, StoreError>;
+    /// The user with this login, enabled or not.
+    async fn user_by_login(&self, login: &str) -> Result<Option<User>, StoreError>;
+    /// Replaces a user's password hash; false when there is no such login.
+    async fn set_password(&self, login: &str, password_hash: &str) -> Result<bool, StoreError>;
+    /// Stores a token hash for a user; returns the token's id.
+    async fn create_token(
+        &self,
+        user_id: i64,
+        token_hash: &str,
+        label: &str,
+        expires_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError>;
+    /// The enabled user owning a live (not revoked, not expired) token with this hash; records the use.
+    async fn user_by_token(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>, StoreError>;
+    /// Revokes every live token of a login; returns how many.
+    async fn revoke_tokens(&self, login: &str, now: DateTime<Utc>) -> Result<u64, StoreError>;
+}
+
+macro_rules! impl_user_store {
+    ($t:ty) => {
+        #[async_trait::async_trait]
+        impl UserStore for $t {
+            async fn create_user(&self, u: &NewUser, now: DateTime<Utc>) -> Result<User, StoreError> {
+                let row: UserRow = sqlx::query_as(INSERT_USER)
+                    .bind(&u.login)
+                    .bind(&u.display_name)
+                    .bind(u.role.as_str())
+                    .bind(&u.password_hash)
+                    .bind(to_ms(now))
+                    .fetch_one(self.writer())
+                    .await
+                    .map_err(|e| StoreError::unique(e, format!("login `{}` exists already", u.login)))?;
+                row.try_into()
+            }
+
+            async fn user_by_login(&self, login: &str) -> Result<Option<User>, StoreError> {
+                let row: Option<UserRow> =
+                    sqlx::query_as(USER_BY_LOGIN).bind(login).fetch_optional(self.reader()).await?;
+                row.map(User::try_from).transpose()
+            }
+
+            async fn set_password(&self, login: &str, hash: &str) -> Result<bool, StoreError> {
+                let r = sqlx::query(SET_PASSWORD).bind(login).bind(hash).execute(self.writer()).await?;
+                Ok(r.rows_affected() > 0)
+            }
+
+            async fn create_token(
+                &self,
+                user_id: i64,
+                token_hash: &str,
+                label: &str,
+                expires_at: Option<DateTime<Utc>>,
+                now: DateTime<Utc>,
+            ) -> Result<i64, StoreError> {
+                sqlx::query_scalar(INSERT_TOKEN)
+                    .bind(user_id)
+                    .bind(token_hash)
+                    .bind(label)
+                    .bind(to_ms(now))
+                    .bind(expires_at.map(to_ms))
+                    .fetch_one(self.writer())
+                    .await
+                    .map_err(|e| StoreError::unique(e, format!("user {user_id} or token")))
+            }
+
+            async fn user_by_token(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>, StoreError> {
+                let now_ms = to_ms(now);
+                let token: Option<(i64, i64, Option<i64>)> = sqlx::query_as(TOKEN_LOOKUP)
+                    .bind(token_hash)
+                    .bind(now_ms)
+                    .fetch_optional(self.reader())
+                    .await?;
+                let Some((token_id, user_id, last_used)) = token else { return Ok(None) };
+                if last_used.is_none_or(|t| now_ms - t >= TOUCH_EVERY_MS) {
+                    sqlx::query(TOKEN_TOUCH).bind(token_id).bind(now_ms).execute(self.writer()).await?;
+                }
+                let row: Option<UserRow> =
+                    sqlx::query_as(USER_BY_ID).bind(user_id).fetch_optional(self.reader()).await?;
+                row.map(User::try_from).transpose()
+            }
+
+            async fn revoke_tokens(&self, login: &str, now: DateTime<Utc>) -> Result<u64, StoreError> {
+                let r = sqlx::query(REVOKE_TOKENS).bind(login).bind(to_ms(now)).execute(self.writer()).await?;
+                Ok(r.rows_affected())
+            }
+        }
+    };
+}
+
+impl_user_store!(super::sqlite::SqliteStore);
+impl_user_store!(super::postgres::PgStore);

@@ -1,0 +1,260 @@
+//! The storage conformance suite: every behaviour of the `Store` trait, run on SQLite always and on
+//! PostgreSQL when `PEREZVON_TEST_POSTGRES_URL` is set, each test on a fresh database.
+
+mod support;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use perezvon::domain::operator::{ContactKind, Presence};
+use perezvon::domain::user::Role;
+use perezvon::store::{JobState, NewAuditEntry, NewCallEvent, NewJob, NewOperator, NewUser, Store, StoreError};
+use support::TestDb;
+
+on_both_backends!(
+    migrations_are_current,
+    users_and_conflicts,
+    tokens_expire_and_revoke,
+    operators_and_presence,
+    call_events_are_idempotent,
+    jobs_lifecycle,
+    jobs_lease_expiry_and_reap,
+    jobs_claimed_exactly_once_by_two_instances,
+    audit_log_newest_first,
+);
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 1, 7, 0, 0).unwrap()
+}
+
+async fn user(store: &Arc<dyn Store>, login: &str, role: Role) -> perezvon::store::User {
+    let u = NewUser { login: login.into(), display_name: format!("Name {login}"), role, password_hash: "h".into() };
+    store.create_user(&u, t0()).await.unwrap()
+}
+
+async fn migrations_are_current(db: &TestDb) {
+    let h = db.store.health().await.unwrap();
+    assert!(h.migrations_current, "{h:?}");
+    assert!(h.expected_version >= 1);
+    assert_eq!(h.applied_version, h.expected_version);
+    db.store.migrate().await.unwrap();
+    assert!(db.store.health().await.unwrap().migrations_current);
+}
+
+async fn users_and_conflicts(db: &TestDb) {
+    let s = &db.store;
+    let u = user(s, "ivanova", Role::Operator).await;
+    assert_eq!(u.login, "ivanova");
+    assert_eq!(u.role, Role::Operator);
+    assert_eq!(u.created_at, t0());
+    assert!(!u.disabled);
+    let again = NewUser { login: "ivanova".into(), display_name: String::new(), role: Role::Admin, password_hash: "x".into() };
+    match s.create_user(&again, t0()).await {
+        Err(StoreError::Conflict(m)) => assert!(m.contains("ivanova"), "{m}"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    let found = s.user_by_login("ivanova").await.unwrap().unwrap();
+    assert_eq!(found.id, u.id);
+    assert_eq!(found.display_name, "Name ivanova");
+    assert!(s.user_by_login("petrov").await.unwrap().is_none());
+    assert!(s.set_password("ivanova", "new-hash").await.unwrap());
+    assert_eq!(s.user_by_login("ivanova").await.unwrap().unwrap().password_hash, "new-hash");
+    assert!(!s.set_password("petrov", "x").await.unwrap());
+}
+
+async fn tokens_expire_and_revoke(db: &TestDb) {
+    let s = &db.store;
+    let u = user(s, "sidorov", Role::Supervisor).await;
+    s.create_token(u.id, "hash-forever", "laptop", None, t0()).await.unwrap();
+    s.create_token(u.id, "hash-day", "", Some(t0() + TimeDelta::days(1)), t0()).await.unwrap();
+    let by = s.user_by_token("hash-forever", t0()).await.unwrap().unwrap();
+    assert_eq!((by.id, by.role), (u.id, Role::Supervisor));
+    assert!(s.user_by_token("hash-day", t0() + TimeDelta::hours(23)).await.unwrap().is_some());
+    assert!(s.user_by_token("hash-day", t0() + TimeDelta::days(1)).await.unwrap().is_none());
+    assert!(s.user_by_token("no-such-hash", t0()).await.unwrap().is_none());
+    assert!(matches!(s.create_token(u.id, "hash-forever", "", None, t0()).await, Err(StoreError::Conflict(_))));
+    assert_eq!(s.revoke_tokens("sidorov", t0()).await.unwrap(), 2);
+    assert!(s.user_by_token("hash-forever", t0()).await.unwrap().is_none());
+}
+
+async fn operators_and_presence(db: &TestDb) {
+    let s = &db.store;
+    let u = user(s, "op1", Role::Operator).await;
+    let new = NewOperator { user_id: u.id, name: "Мария".into(), contact_kind: ContactKind::Sip, contact: "sip:op1@pbx".into() };
+    let op = s.create_operator(&new, t0()).await.unwrap();
+    assert_eq!((op.login.as_str(), op.presence, op.idle_since), ("op1", Presence::Offline, None));
+    assert_eq!(op.contact_kind, ContactKind::Sip);
+    assert!(matches!(s.create_operator(&new, t0()).await, Err(StoreError::Conflict(_))));
+    let ghost = NewOperator { user_id: 9_999, ..new.clone() };
+    assert!(matches!(s.create_operator(&ghost, t0()).await, Err(StoreError::NotFound(_))));
+
+    let t1 = t0() + TimeDelta::minutes(5);
+    let op = s.set_presence(op.id, Presence::Available, t1).await.unwrap().unwrap();
+    assert_eq!((op.presence, op.presence_since, op.idle_since), (Presence::Available, t1, Some(t1)));
+    // Setting available again keeps the original idle start (longest-idle order is stable).
+    let op = s.set_presence(op.id, Presence::Available, t1 + TimeDelta::minutes(1)).await.unwrap().unwrap();
+    assert_eq!(op.idle_since, Some(t1));
+    let op = s.set_presence(op.id, Presence::OnCall, t1 + TimeDelta::minutes(2)).await.unwrap().unwrap();
+    assert_eq!((op.presence, op.idle_since), (Presence::OnCall, None));
+    let t3 = t1 + TimeDelta::minutes(9);
+    let op = s.set_presence(op.id, Presence::Available, t3).await.unwrap().unwrap();
+    assert_eq!(op.idle_since, Some(t3));
+    assert!(s.set_presence(12_345, Presence::Break, t3).await.unwrap().is_none());
+    let all = s.operators().await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(s.operator_by_login("op1").await.unwrap().unwrap().presence, Presence::Available);
+    assert!(s.operator_by_login("nobody").await.unwrap().is_none());
+}
+
+fn event(call: &str, key: &str, state: &str) -> NewCallEvent {
+    NewCallEvent {
+        provider: "twilio".into(),
+        provider_call_id: call.into(),
+        from_number: Some("+79161234567".into()),
+        to_number: Some("+74950000000".into()),
+        event_key: key.into(),
+        kind: key.split(':').next().unwrap().into(),
+        sequence: None,
+        payload: format!("{{\"key\":\"{key}\"}}"),
+        state: state.into(),
+    }
+}
+
+async fn call_events_are_idempotent(db: &TestDb) {
+    let s = &db.store;
+    let first = s.record_call_event(&event("CA1", "incoming:1", "incoming"), t0()).await.unwrap();
+    assert!(first.inserted);
+    assert_eq!(first.call.state, "incoming");
+    s.set_event_reply(first.event.id, "<Response/>").await.unwrap();
+    let t1 = t0() + TimeDelta::seconds(3);
+    let again = s.record_call_event(&event("CA1", "incoming:1", "somewhere-else"), t1).await.unwrap();
+    assert!(!again.inserted);
+    assert_eq!(again.event.id, first.event.id);
+    assert_eq!(again.event.reply.as_deref(), Some("<Response/>"));
+    assert_eq!(again.call.state, "incoming", "a re-delivery must not change the call");
+    let next = s.record_call_event(&event("CA1", "status:ringing", "ringing"), t1).await.unwrap();
+    assert!(next.inserted);
+    assert_eq!((next.call.id, next.call.state.as_str()), (first.call.id, "ringing"));
+    assert_eq!(next.call.updated_at, t1);
+    s.record_call_event(&event("CA2", "incoming:1", "incoming"), t1 + TimeDelta::seconds(1)).await.unwrap();
+    let calls = s.recent_calls(10).await.unwrap();
+    assert_eq!(calls.iter().map(|c| c.provider_call_id.as_str()).collect::<Vec<_>>(), ["CA2", "CA1"]);
+    let evs = s.call_events(first.call.id).await.unwrap();
+    assert_eq!(evs.iter().map(|e| e.event_key.as_str()).collect::<Vec<_>>(), ["incoming:1", "status:ringing"]);
+    assert!(matches!(s.set_event_reply(987_654, "x").await, Err(StoreError::NotFound(_))));
+}
+
+fn job(kind: &str, dedup: Option<&str>, run_at: DateTime<Utc>) -> NewJob {
+    NewJob { kind: kind.into(), payload: "{}".into(), dedup_key: dedup.map(Into::into), run_at, max_attempts: 3 }
+}
+
+async fn jobs_lifecycle(db: &TestDb) {
+    let s = &db.store;
+    let lease = TimeDelta::minutes(5);
+    let later = t0() + TimeDelta::minutes(10);
+    let a = s.enqueue_job(&job("download", Some("rec:RE1"), t0()), t0()).await.unwrap().unwrap();
+    assert_eq!(s.enqueue_job(&job("download", Some("rec:RE1"), t0()), t0()).await.unwrap(), None);
+    let b = s.enqueue_job(&job("sms", None, later), t0()).await.unwrap().unwrap();
+    assert_eq!(s.next_job_due().await.unwrap(), Some(t0()));
+
+    let got = s.claim_job("w1", t0(), lease).await.unwrap().unwrap();
+    assert_eq!((got.id, got.state, got.attempts), (a, JobState::Running, 1));
+    assert_eq!(got.lease_until, Some(t0() + lease));
+    assert!(s.claim_job("w2", t0(), lease).await.unwrap().is_none(), "b is not due yet, a is leased");
+    assert!(!s.complete_job(a, "w2", t0()).await.unwrap(), "only the holder completes");
+    let retry_at = t0() + TimeDelta::minutes(1);
+    assert!(s.retry_job(a, "w1", retry_at, "HTTP 503", t0()).await.unwrap());
+    let j = s.job(a).await.unwrap().unwrap();
+    assert_eq!((j.state, j.run_at, j.last_error.as_deref(), j.leased_by), (JobState::Queued, retry_at, Some("HTTP 503"), None));
+
+    let got = s.claim_job("w1", retry_at, lease).await.unwrap().unwrap();
+    assert_eq!((got.id, got.attempts), (a, 2));
+    assert!(s.complete_job(a, "w1", retry_at).await.unwrap());
+    assert!(!s.complete_job(a, "w1", retry_at).await.unwrap(), "done is final");
+    assert_eq!(s.job(a).await.unwrap().unwrap().state, JobState::Done);
+    assert_eq!(s.next_job_due().await.unwrap(), Some(later));
+
+    let got = s.claim_job("w1", later, lease).await.unwrap().unwrap();
+    assert_eq!(got.id, b);
+    assert!(s.fail_job(b, "w1", "HTTP 404", later).await.unwrap());
+    let j = s.job(b).await.unwrap().unwrap();
+    assert_eq!((j.state, j.last_error.as_deref()), (JobState::Failed, Some("HTTP 404")));
+    assert!(s.claim_job("w1", later + TimeDelta::days(1), lease).await.unwrap().is_none());
+    assert_eq!(s.next_job_due().await.unwrap(), None);
+}
+
+async fn jobs_lease_expiry_and_reap(db: &TestDb) {
+    let s = &db.store;
+    let lease = TimeDelta::minutes(5);
+    let mut j = job("download", None, t0());
+    j.max_attempts = 2;
+    let id = s.enqueue_job(&j, t0()).await.unwrap().unwrap();
+    s.claim_job("dead-worker", t0(), lease).await.unwrap().unwrap();
+    assert_eq!(s.next_job_due().await.unwrap(), Some(t0() + lease));
+    assert!(s.claim_job("w2", t0() + lease - TimeDelta::milliseconds(1), lease).await.unwrap().is_none());
+    // The lease ran out: the job resumes on another worker, and the dead one can no longer finish it.
+    let t1 = t0() + lease + TimeDelta::seconds(1);
+    let again = s.claim_job("w2", t1, lease).await.unwrap().unwrap();
+    assert_eq!((again.id, again.attempts, again.leased_by.as_deref()), (id, 2, Some("w2")));
+    assert!(!s.complete_job(id, "dead-worker", t1).await.unwrap());
+    // w2 dies too; no attempts left, so the reaper fails it instead of running it forever.
+    let t2 = t1 + lease + TimeDelta::seconds(1);
+    assert!(s.claim_job("w3", t2, lease).await.unwrap().is_none());
+    assert_eq!(s.reap_jobs(t2).await.unwrap(), 1);
+    let j = s.job(id).await.unwrap().unwrap();
+    assert_eq!(j.state, JobState::Failed);
+    assert!(j.last_error.unwrap().contains("lease expired"));
+}
+
+async fn jobs_claimed_exactly_once_by_two_instances(db: &TestDb) {
+    const JOBS: usize = 300;
+    let s = &db.store;
+    for i in 0..JOBS {
+        s.enqueue_job(&job("k", Some(&format!("j{i}")), t0()), t0()).await.unwrap().unwrap();
+    }
+    let second = db.another_instance().await;
+    let mut tasks = Vec::new();
+    for w in 0..8 {
+        let store = if w % 2 == 0 { s.clone() } else { second.clone() };
+        tasks.push(tokio::spawn(async move {
+            let name = format!("w{w}");
+            let mut got = Vec::new();
+            while let Some(j) = store.claim_job(&name, t0(), TimeDelta::minutes(5)).await.unwrap() {
+                assert!(store.complete_job(j.id, &name, t0()).await.unwrap());
+                got.push(j.id);
+            }
+            got
+        }));
+    }
+    let mut all = Vec::new();
+    let mut busy_workers = 0;
+    for t in tasks {
+        let got = t.await.unwrap();
+        busy_workers += usize::from(!got.is_empty());
+        all.extend(got);
+    }
+    let unique: HashSet<i64> = all.iter().copied().collect();
+    assert_eq!(all.len(), JOBS, "every job claimed once, none twice");
+    assert_eq!(unique.len(), JOBS);
+    assert!(busy_workers >= 2, "claims were spread over workers");
+    second.close().await;
+}
+
+async fn audit_log_newest_first(db: &TestDb) {
+    let s = &db.store;
+    for (i, action) in ["token.create", "operator.presence", "voicemail.audio"].iter().enumerate() {
+        let e = NewAuditEntry {
+            actor: "ivanova".into(),
+            action: (*action).into(),
+            subject: format!("thing:{i}"),
+            detail: "{}".into(),
+            request_id: Some(format!("req-{i}")),
+        };
+        s.audit(&e, t0() + TimeDelta::seconds(i as i64)).await.unwrap();
+    }
+    let got = s.recent_audit(2).await.unwrap();
+    assert_eq!(got.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["voicemail.audio", "operator.presence"]);
+    assert_eq!(got[0].at, t0() + TimeDelta::seconds(2));
+    assert_eq!(got[0].request_id.as_deref(), Some("req-2"));
+}

@@ -1,0 +1,112 @@
+//! Shared test harness: a fresh database per test (a new SQLite file in a temp dir; a new schema in
+//! the PostgreSQL named by `PEREZVON_TEST_POSTGRES_URL`), and the app served on port 0.
+#![allow(dead_code)]
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use perezvon::store::postgres::PgStore;
+use perezvon::store::sqlite::SqliteStore;
+use perezvon::store::Store;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::Connection;
+
+/// A fresh, migrated database for one test.
+pub struct TestDb {
+    pub store: Arc<dyn Store>,
+    kind: Kind,
+}
+
+enum Kind {
+    Sqlite(tempfile::TempDir),
+    Postgres { opts: PgConnectOptions, schema: String },
+}
+
+/// The PostgreSQL URL for tests, or `None` (and a note on stderr) when tests should skip it.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("PEREZVON_TEST_POSTGRES_URL") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ => {
+            eprintln!("SKIPPED (PostgreSQL): set PEREZVON_TEST_POSTGRES_URL to run this test on PostgreSQL");
+            None
+        }
+    }
+}
+
+impl TestDb {
+    /// A new SQLite database file in a temporary directory.
+    pub async fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("perezvon.db")).await.unwrap();
+        store.migrate().await.unwrap();
+        TestDb { store: Arc::new(store), kind: Kind::Sqlite(dir) }
+    }
+
+    /// A new schema in the test PostgreSQL; `None` when PostgreSQL tests are not configured.
+    pub async fn postgres() -> Option<TestDb> {
+        let url = postgres_url()?;
+        let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = sqlx::PgConnection::connect(&url).await.expect("PEREZVON_TEST_POSTGRES_URL must connect");
+        sqlx::query(&format!("create schema {schema}")).execute(&mut conn).await.unwrap();
+        conn.close().await.unwrap();
+        let opts = PgConnectOptions::from_str(&url).unwrap().options([("search_path", schema.as_str())]);
+        let store = PgStore::connect_with(opts.clone(), 8).await.unwrap();
+        store.migrate().await.unwrap();
+        Some(TestDb { store: Arc::new(store), kind: Kind::Postgres { opts, schema } })
+    }
+
+    /// A second, independent store on the same database: another instance of the service.
+    pub async fn another_instance(&self) -> Arc<dyn Store> {
+        match &self.kind {
+            Kind::Sqlite(dir) => Arc::new(SqliteStore::open(&dir.path().join("perezvon.db")).await.unwrap()),
+            Kind::Postgres { opts, .. } => Arc::new(PgStore::connect_with(opts.clone(), 8).await.unwrap()),
+        }
+    }
+
+    /// The SQLite data directory, if this is SQLite.
+    pub fn sqlite_dir(&self) -> Option<&std::path::Path> {
+        match &self.kind {
+            Kind::Sqlite(d) => Some(d.path()),
+            Kind::Postgres { .. } => None,
+        }
+    }
+
+    /// Closes the store and drops the PostgreSQL schema.
+    pub async fn finish(self) {
+        self.store.close().await;
+        if let Kind::Postgres { schema, .. } = &self.kind {
+            let url = postgres_url().unwrap();
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+            sqlx::query(&format!("drop schema {schema} cascade")).execute(&mut conn).await.unwrap();
+            conn.close().await.unwrap();
+        }
+    }
+}
+
+/// Declares `mod sqlite` and `mod postgres`, each with one `#[tokio::test]` per named
+/// `async fn name(db: &TestDb)` of the enclosing module.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = $crate::support::TestDb::sqlite().await;
+                    super::$name(&db).await;
+                    db.finish().await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(db) = $crate::support::TestDb::postgres().await else { return };
+                    super::$name(&db).await;
+                    db.finish().await;
+                }
+            )+
+        }
+    };
+}
