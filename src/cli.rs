@@ -119,7 +119,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => rt.block_on(async {
             let store = crate::store::connect(&config.database_url).await?;
             let h = store.health().await?;
-            eprintln!("{}: migrations applied up to version {}", h.backend, h.applied_version);
+            eprintln!(
+                "{}: migrations applied up to version {}",
+                h.backend, h.applied_version
+            );
             store.close().await;
             Ok(())
         }),
@@ -129,7 +132,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let hash = crate::secrets::hash_password(&password).map_err(anyhow::Error::msg)?;
             rt.block_on(user_add(&config, login, role, name, hash))
         }
-        Command::Token(TokenCmd::Create { login, label, days }) => rt.block_on(token_create(&config, login, label, days)),
+        Command::Token(TokenCmd::Create { login, label, days }) => {
+            rt.block_on(token_create(&config, login, label, days))
+        }
         Command::Calendar(_) => unreachable!("handled above"),
     }
 }
@@ -137,7 +142,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 /// The `calendar` subcommands, writing to `out`.
 pub fn calendar(config: &Config, cmd: CalendarCmd, out: &mut impl Write) -> anyhow::Result<()> {
     if let CalendarCmd::ImportXmlcalendar { file } = &cmd {
-        let xml = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let xml = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
         let toml = crate::calendar::xmlcalendar::to_toml(&xml)?;
         out.write_all(toml.as_bytes())?;
         return Ok(());
@@ -153,17 +159,27 @@ pub fn calendar(config: &Config, cmd: CalendarCmd, out: &mut impl Write) -> anyh
             for d in from.iter_days().take_while(|d| *d <= to) {
                 let day = cal.day(d);
                 let (open, close) = match &day.hours {
-                    Some(h) => (h.open.format("%H:%M").to_string(), h.close.format("%H:%M").to_string()),
+                    Some(h) => (
+                        h.open.format("%H:%M").to_string(),
+                        h.close.format("%H:%M").to_string(),
+                    ),
                     None => (String::new(), String::new()),
                 };
                 writeln!(out, "{d},{},{open},{close}", day.kind.as_str())?;
             }
         }
         CalendarCmd::NextWindow { at } => {
-            let t = parse_instant(&at).map_err(anyhow::Error::msg).context("--at")?;
-            let year = t.with_timezone(&crate::calendar::MOSCOW).date_naive().year();
+            let t = parse_instant(&at)
+                .map_err(anyhow::Error::msg)
+                .context("--at")?;
+            let year = t
+                .with_timezone(&crate::calendar::MOSCOW)
+                .date_naive()
+                .year();
             warn_missing(&cal, year, year + 1);
-            let w = cal.window_at_or_after(t).context("the hotline has no opening hours in the coming year")?;
+            let w = cal
+                .window_at_or_after(t)
+                .context("the hotline has no opening hours in the coming year")?;
             writeln!(out, "{},{}", moscow_rfc3339(w.start), moscow_rfc3339(w.end))?;
         }
         CalendarCmd::ImportXmlcalendar { .. } => unreachable!("handled above"),
@@ -190,7 +206,10 @@ fn read_password() -> anyhow::Result<String> {
         first
     } else {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).context("cannot read the password from stdin")?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password from stdin")?;
         line.trim_end_matches(['\r', '\n']).to_owned()
     };
     if password.is_empty() {
@@ -199,28 +218,59 @@ fn read_password() -> anyhow::Result<String> {
     Ok(password)
 }
 
-async fn user_add(config: &Config, login: String, role: Role, name: Option<String>, hash: String) -> anyhow::Result<()> {
+async fn user_add(
+    config: &Config,
+    login: String,
+    role: Role,
+    name: Option<String>,
+    hash: String,
+) -> anyhow::Result<()> {
     let store = crate::store::connect(&config.database_url).await?;
     let now = chrono::Utc::now();
-    let user = NewUser { display_name: name.unwrap_or_else(|| login.clone()), login, role, password_hash: hash };
+    let user = NewUser {
+        display_name: name.unwrap_or_else(|| login.clone()),
+        login,
+        role,
+        password_hash: hash,
+    };
     let created = store.create_user(&user, now).await?;
-    store.audit(&cli_audit("user.create", &created.login, role.as_str()), now).await?;
-    eprintln!("created {} `{}` (id {})", created.role, created.login, created.id);
+    store
+        .audit(
+            &cli_audit("user.create", &created.login, role.as_str()),
+            now,
+        )
+        .await?;
+    eprintln!(
+        "created {} `{}` (id {})",
+        created.role, created.login, created.id
+    );
     store.close().await;
     Ok(())
 }
 
-async fn token_create(config: &Config, login: String, label: String, days: Option<u32>) -> anyhow::Result<()> {
+async fn token_create(
+    config: &Config,
+    login: String,
+    label: String,
+    days: Option<u32>,
+) -> anyhow::Result<()> {
     let store = crate::store::connect(&config.database_url).await?;
     let now = chrono::Utc::now();
-    let user = store.user_by_login(&login).await?.with_context(|| format!("no user `{login}`"))?;
+    let user = store
+        .user_by_login(&login)
+        .await?
+        .with_context(|| format!("no user `{login}`"))?;
     if user.disabled {
         bail!("user `{login}` is disabled");
     }
     let (token, hash) = crate::secrets::new_token();
     let expires = days.map(|d| now + TimeDelta::days(i64::from(d)));
-    store.create_token(user.id, &hash, &label, expires, now).await?;
-    store.audit(&cli_audit("token.create", &login, &label), now).await?;
+    store
+        .create_token(user.id, &hash, &label, expires, now)
+        .await?;
+    store
+        .audit(&cli_audit("token.create", &login, &label), now)
+        .await?;
     println!("{token}");
     store.close().await;
     Ok(())

@@ -19,7 +19,10 @@ use crate::calendar::{DayHours, HotlineHours};
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("config file {path}: {message}")]
     Syntax { path: PathBuf, message: String },
     #[error("config key `{key}`: {message}")]
@@ -27,7 +30,10 @@ pub enum ConfigError {
 }
 
 fn key_err(key: &str, message: impl Into<String>) -> ConfigError {
-    ConfigError::Key { key: key.to_owned(), message: message.into() }
+    ConfigError::Key {
+        key: key.to_owned(),
+        message: message.into(),
+    }
 }
 
 /// The raw shape of `perezvon.toml`; validated into [`Config`].
@@ -167,17 +173,22 @@ impl Config {
     ) -> Result<Config, ConfigError> {
         let mut table = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-                text.parse::<toml::Table>().map_err(|e| ConfigError::Syntax {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
                     path: path.to_owned(),
-                    message: e.to_string(),
-                })?
+                    source,
+                })?;
+                text.parse::<toml::Table>()
+                    .map_err(|e| ConfigError::Syntax {
+                        path: path.to_owned(),
+                        message: e.to_string(),
+                    })?
             }
             None => toml::Table::new(),
         };
         for (name, value) in env {
-            let Some(rest) = name.strip_prefix(ENV_PREFIX) else { continue };
+            let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
             if ENV_NOT_KEYS.contains(&name.as_str()) || rest.starts_with("TEST_") {
                 continue;
             }
@@ -185,10 +196,13 @@ impl Config {
             insert_path(&mut table, &path, value)
                 .map_err(|m| key_err(&path.join("."), format!("{m} (from {name})")))?;
         }
-        let raw: RawConfig = serde_path_to_error::deserialize(toml::Value::Table(table))
-            .map_err(|e| {
+        let raw: RawConfig =
+            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
                 let key = e.path().to_string();
-                key_err(if key == "." { "(top level)" } else { &key }, e.into_inner().to_string())
+                key_err(
+                    if key == "." { "(top level)" } else { &key },
+                    e.into_inner().to_string(),
+                )
             })?;
         Config::from_raw(raw)
     }
@@ -196,14 +210,20 @@ impl Config {
     fn from_raw(raw: RawConfig) -> Result<Config, ConfigError> {
         let listen_s = raw.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
         let listen: SocketAddr = listen_s.parse().map_err(|_| {
-            key_err("listen", format!("`{listen_s}` is not an address like 127.0.0.1:8080"))
+            key_err(
+                "listen",
+                format!("`{listen_s}` is not an address like 127.0.0.1:8080"),
+            )
         })?;
         let public_url = match raw.public_url {
             Some(u) => {
                 let parsed = url::Url::parse(&u)
                     .map_err(|e| key_err("public_url", format!("`{u}` is not a URL: {e}")))?;
                 if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
-                    return Err(key_err("public_url", "must be an http:// or https:// URL with a host"));
+                    return Err(key_err(
+                        "public_url",
+                        "must be an http:// or https:// URL with a host",
+                    ));
                 }
                 u.trim_end_matches('/').to_owned()
             }
@@ -214,7 +234,13 @@ impl Config {
             return Err(key_err("data_dir", "must not be empty"));
         }
         let database_url = match raw.database_url {
-            Some(u) if u.starts_with("sqlite:") || u.starts_with("postgres://") || u.starts_with("postgresql://") => u,
+            Some(u)
+                if u.starts_with("sqlite:")
+                    || u.starts_with("postgres://")
+                    || u.starts_with("postgresql://") =>
+            {
+                u
+            }
             Some(u) => {
                 let shown = DatabaseUrl(u);
                 return Err(key_err(
@@ -227,19 +253,31 @@ impl Config {
         let log_format = match raw.log_format.as_deref().unwrap_or("text") {
             "text" => LogFormat::Text,
             "json" => LogFormat::Json,
-            other => return Err(key_err("log_format", format!("`{other}` is not one of text, json"))),
+            other => {
+                return Err(key_err(
+                    "log_format",
+                    format!("`{other}` is not one of text, json"),
+                ));
+            }
         };
         let max_body_bytes = match &raw.max_body_bytes {
             Some(v) => {
                 let n = v.to_i64("max_body_bytes")?;
                 if !(1024..=1 << 30).contains(&n) {
-                    return Err(key_err("max_body_bytes", "must be between 1024 and 1073741824"));
+                    return Err(key_err(
+                        "max_body_bytes",
+                        "must be between 1024 and 1073741824",
+                    ));
                 }
                 n as usize
             }
             None => 1 << 20,
         };
-        let calendar_dir = raw.calendar.dir.filter(|d| !d.is_empty()).map(PathBuf::from);
+        let calendar_dir = raw
+            .calendar
+            .dir
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from);
         let hours = hours_from_raw(&raw.hours)?;
         Ok(Config {
             listen,
@@ -275,7 +313,10 @@ fn hours_from_raw(raw: &RawHours) -> Result<HotlineHours, ConfigError> {
         }
     }
     if hours.weekly.iter().all(Option::is_none) {
-        return Err(key_err("hours", "the hotline must be open on at least one weekday"));
+        return Err(key_err(
+            "hours",
+            "the hotline must be open on at least one weekday",
+        ));
     }
     if let Some(v) = &raw.transferred_workday {
         hours.transferred_workday =
@@ -297,8 +338,12 @@ fn insert_path(table: &mut toml::Table, path: &[String], value: String) -> Resul
     let (last, parents) = path.split_last().ok_or("empty key")?;
     let mut t = table;
     for p in parents {
-        let entry = t.entry(p.clone()).or_insert_with(|| toml::Value::Table(Default::default()));
-        t = entry.as_table_mut().ok_or_else(|| format!("`{p}` is not a section"))?;
+        let entry = t
+            .entry(p.clone())
+            .or_insert_with(|| toml::Value::Table(Default::default()));
+        t = entry
+            .as_table_mut()
+            .ok_or_else(|| format!("`{p}` is not a section"))?;
     }
     t.insert(last.clone(), toml::Value::String(value));
     Ok(())

@@ -12,7 +12,6 @@
 //! - [`config`], [`clock`], [`secrets`]: configuration, the injected clock, passwords and tokens.
 //! - [`cli`]: the `perezvon` subcommands; `main.rs` only parses and dispatches.
 
-#[path = "calendar_stub.rs"]
 pub mod calendar;
 pub mod cli;
 pub mod clock;
@@ -20,6 +19,7 @@ pub mod config;
 pub mod domain;
 pub mod http;
 pub mod secrets;
+pub mod speech;
 pub mod store;
 
 use std::sync::Arc;
@@ -32,7 +32,8 @@ use crate::config::{Config, LogFormat};
 
 /// Loads the working calendar the configuration describes (built-in years plus `calendar.dir`).
 pub fn load_calendar(config: &Config) -> anyhow::Result<Calendar> {
-    Calendar::load(config.calendar_dir.as_deref(), config.hours.clone()).context("cannot load the working calendar")
+    Calendar::load(config.calendar_dir.as_deref(), config.hours.clone())
+        .context("cannot load the working calendar")
 }
 
 /// Starts logging; `PEREZVON_LOG` (or `RUST_LOG`) filters, default `info`.
@@ -59,7 +60,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tracing::warn!("calendar: {w}");
     }
     tracing::info!(database = %config.database_url, "opening the database");
-    let store = store::connect(&config.database_url).await.context("cannot open the database")?;
+    let store = store::connect(&config.database_url)
+        .await
+        .context("cannot open the database")?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {} (config key `listen`)", config.listen))?;

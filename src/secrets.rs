@@ -2,8 +2,8 @@
 //! 256-bit values shown once and stored only as their SHA-256 hash, so a copy of the database does
 //! not give anyone a working token.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -17,7 +17,9 @@ pub const MIN_PASSWORD_LEN: usize = 10;
 /// Hashes a password with Argon2id and a random salt.
 pub fn hash_password(password: &str) -> Result<String, String> {
     if password.chars().count() < MIN_PASSWORD_LEN {
-        return Err(format!("the password must be at least {MIN_PASSWORD_LEN} characters"));
+        return Err(format!(
+            "the password must be at least {MIN_PASSWORD_LEN} characters"
+        ));
     }
     let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
     Argon2::default()
@@ -28,14 +30,21 @@ pub fn hash_password(password: &str) -> Result<String, String> {
 
 /// True when `password` matches the stored PHC `hash`.
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 /// A new API token: the text to hand to the user once, and the hash to store.
 pub fn new_token() -> (String, String) {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let token = format!("{TOKEN_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
+    let token = format!(
+        "{TOKEN_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    );
     let hash = token_hash(&token);
     (token, hash)
 }

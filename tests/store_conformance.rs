@@ -9,7 +9,9 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use perezvon::domain::operator::{ContactKind, Presence};
 use perezvon::domain::user::Role;
-use perezvon::store::{JobState, NewAuditEntry, NewCallEvent, NewJob, NewOperator, NewUser, Store, StoreError};
+use perezvon::store::{
+    JobState, NewAuditEntry, NewCallEvent, NewJob, NewOperator, NewUser, Store, StoreError,
+};
 use support::TestDb;
 
 on_both_backends!(
@@ -29,7 +31,12 @@ fn t0() -> DateTime<Utc> {
 }
 
 async fn user(store: &Arc<dyn Store>, login: &str, role: Role) -> perezvon::store::User {
-    let u = NewUser { login: login.into(), display_name: format!("Name {login}"), role, password_hash: "h".into() };
+    let u = NewUser {
+        login: login.into(),
+        display_name: format!("Name {login}"),
+        role,
+        password_hash: "h".into(),
+    };
     store.create_user(&u, t0()).await.unwrap()
 }
 
@@ -49,7 +56,12 @@ async fn users_and_conflicts(db: &TestDb) {
     assert_eq!(u.role, Role::Operator);
     assert_eq!(u.created_at, t0());
     assert!(!u.disabled);
-    let again = NewUser { login: "ivanova".into(), display_name: String::new(), role: Role::Admin, password_hash: "x".into() };
+    let again = NewUser {
+        login: "ivanova".into(),
+        display_name: String::new(),
+        role: Role::Admin,
+        password_hash: "x".into(),
+    };
     match s.create_user(&again, t0()).await {
         Err(StoreError::Conflict(m)) => assert!(m.contains("ivanova"), "{m}"),
         other => panic!("expected a conflict, got {other:?}"),
@@ -59,51 +71,133 @@ async fn users_and_conflicts(db: &TestDb) {
     assert_eq!(found.display_name, "Name ivanova");
     assert!(s.user_by_login("petrov").await.unwrap().is_none());
     assert!(s.set_password("ivanova", "new-hash").await.unwrap());
-    assert_eq!(s.user_by_login("ivanova").await.unwrap().unwrap().password_hash, "new-hash");
+    assert_eq!(
+        s.user_by_login("ivanova")
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash,
+        "new-hash"
+    );
     assert!(!s.set_password("petrov", "x").await.unwrap());
 }
 
 async fn tokens_expire_and_revoke(db: &TestDb) {
     let s = &db.store;
     let u = user(s, "sidorov", Role::Supervisor).await;
-    s.create_token(u.id, "hash-forever", "laptop", None, t0()).await.unwrap();
-    s.create_token(u.id, "hash-day", "", Some(t0() + TimeDelta::days(1)), t0()).await.unwrap();
-    let by = s.user_by_token("hash-forever", t0()).await.unwrap().unwrap();
+    s.create_token(u.id, "hash-forever", "laptop", None, t0())
+        .await
+        .unwrap();
+    s.create_token(u.id, "hash-day", "", Some(t0() + TimeDelta::days(1)), t0())
+        .await
+        .unwrap();
+    let by = s
+        .user_by_token("hash-forever", t0())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((by.id, by.role), (u.id, Role::Supervisor));
-    assert!(s.user_by_token("hash-day", t0() + TimeDelta::hours(23)).await.unwrap().is_some());
-    assert!(s.user_by_token("hash-day", t0() + TimeDelta::days(1)).await.unwrap().is_none());
-    assert!(s.user_by_token("no-such-hash", t0()).await.unwrap().is_none());
-    assert!(matches!(s.create_token(u.id, "hash-forever", "", None, t0()).await, Err(StoreError::Conflict(_))));
+    assert!(
+        s.user_by_token("hash-day", t0() + TimeDelta::hours(23))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        s.user_by_token("hash-day", t0() + TimeDelta::days(1))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.user_by_token("no-such-hash", t0())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(matches!(
+        s.create_token(u.id, "hash-forever", "", None, t0()).await,
+        Err(StoreError::Conflict(_))
+    ));
     assert_eq!(s.revoke_tokens("sidorov", t0()).await.unwrap(), 2);
-    assert!(s.user_by_token("hash-forever", t0()).await.unwrap().is_none());
+    assert!(
+        s.user_by_token("hash-forever", t0())
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 async fn operators_and_presence(db: &TestDb) {
     let s = &db.store;
     let u = user(s, "op1", Role::Operator).await;
-    let new = NewOperator { user_id: u.id, name: "Мария".into(), contact_kind: ContactKind::Sip, contact: "sip:op1@pbx".into() };
+    let new = NewOperator {
+        user_id: u.id,
+        name: "Мария".into(),
+        contact_kind: ContactKind::Sip,
+        contact: "sip:op1@pbx".into(),
+    };
     let op = s.create_operator(&new, t0()).await.unwrap();
-    assert_eq!((op.login.as_str(), op.presence, op.idle_since), ("op1", Presence::Offline, None));
+    assert_eq!(
+        (op.login.as_str(), op.presence, op.idle_since),
+        ("op1", Presence::Offline, None)
+    );
     assert_eq!(op.contact_kind, ContactKind::Sip);
-    assert!(matches!(s.create_operator(&new, t0()).await, Err(StoreError::Conflict(_))));
-    let ghost = NewOperator { user_id: 9_999, ..new.clone() };
-    assert!(matches!(s.create_operator(&ghost, t0()).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        s.create_operator(&new, t0()).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let ghost = NewOperator {
+        user_id: 9_999,
+        ..new.clone()
+    };
+    assert!(matches!(
+        s.create_operator(&ghost, t0()).await,
+        Err(StoreError::NotFound(_))
+    ));
 
     let t1 = t0() + TimeDelta::minutes(5);
-    let op = s.set_presence(op.id, Presence::Available, t1).await.unwrap().unwrap();
-    assert_eq!((op.presence, op.presence_since, op.idle_since), (Presence::Available, t1, Some(t1)));
+    let op = s
+        .set_presence(op.id, Presence::Available, t1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (op.presence, op.presence_since, op.idle_since),
+        (Presence::Available, t1, Some(t1))
+    );
     // Setting available again keeps the original idle start (longest-idle order is stable).
-    let op = s.set_presence(op.id, Presence::Available, t1 + TimeDelta::minutes(1)).await.unwrap().unwrap();
+    let op = s
+        .set_presence(op.id, Presence::Available, t1 + TimeDelta::minutes(1))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(op.idle_since, Some(t1));
-    let op = s.set_presence(op.id, Presence::OnCall, t1 + TimeDelta::minutes(2)).await.unwrap().unwrap();
+    let op = s
+        .set_presence(op.id, Presence::OnCall, t1 + TimeDelta::minutes(2))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((op.presence, op.idle_since), (Presence::OnCall, None));
     let t3 = t1 + TimeDelta::minutes(9);
-    let op = s.set_presence(op.id, Presence::Available, t3).await.unwrap().unwrap();
+    let op = s
+        .set_presence(op.id, Presence::Available, t3)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(op.idle_since, Some(t3));
-    assert!(s.set_presence(12_345, Presence::Break, t3).await.unwrap().is_none());
+    assert!(
+        s.set_presence(12_345, Presence::Break, t3)
+            .await
+            .unwrap()
+            .is_none()
+    );
     let all = s.operators().await.unwrap();
     assert_eq!(all.len(), 1);
-    assert_eq!(s.operator_by_login("op1").await.unwrap().unwrap().presence, Presence::Available);
+    assert_eq!(
+        s.operator_by_login("op1").await.unwrap().unwrap().presence,
+        Presence::Available
+    );
     assert!(s.operator_by_login("nobody").await.unwrap().is_none());
 }
 
@@ -123,55 +217,124 @@ fn event(call: &str, key: &str, state: &str) -> NewCallEvent {
 
 async fn call_events_are_idempotent(db: &TestDb) {
     let s = &db.store;
-    let first = s.record_call_event(&event("CA1", "incoming:1", "incoming"), t0()).await.unwrap();
+    let first = s
+        .record_call_event(&event("CA1", "incoming:1", "incoming"), t0())
+        .await
+        .unwrap();
     assert!(first.inserted);
     assert_eq!(first.call.state, "incoming");
-    s.set_event_reply(first.event.id, "<Response/>").await.unwrap();
+    s.set_event_reply(first.event.id, "<Response/>")
+        .await
+        .unwrap();
     let t1 = t0() + TimeDelta::seconds(3);
-    let again = s.record_call_event(&event("CA1", "incoming:1", "somewhere-else"), t1).await.unwrap();
+    let again = s
+        .record_call_event(&event("CA1", "incoming:1", "somewhere-else"), t1)
+        .await
+        .unwrap();
     assert!(!again.inserted);
     assert_eq!(again.event.id, first.event.id);
     assert_eq!(again.event.reply.as_deref(), Some("<Response/>"));
-    assert_eq!(again.call.state, "incoming", "a re-delivery must not change the call");
-    let next = s.record_call_event(&event("CA1", "status:ringing", "ringing"), t1).await.unwrap();
+    assert_eq!(
+        again.call.state, "incoming",
+        "a re-delivery must not change the call"
+    );
+    let next = s
+        .record_call_event(&event("CA1", "status:ringing", "ringing"), t1)
+        .await
+        .unwrap();
     assert!(next.inserted);
-    assert_eq!((next.call.id, next.call.state.as_str()), (first.call.id, "ringing"));
+    assert_eq!(
+        (next.call.id, next.call.state.as_str()),
+        (first.call.id, "ringing")
+    );
     assert_eq!(next.call.updated_at, t1);
-    s.record_call_event(&event("CA2", "incoming:1", "incoming"), t1 + TimeDelta::seconds(1)).await.unwrap();
+    s.record_call_event(
+        &event("CA2", "incoming:1", "incoming"),
+        t1 + TimeDelta::seconds(1),
+    )
+    .await
+    .unwrap();
     let calls = s.recent_calls(10).await.unwrap();
-    assert_eq!(calls.iter().map(|c| c.provider_call_id.as_str()).collect::<Vec<_>>(), ["CA2", "CA1"]);
+    assert_eq!(
+        calls
+            .iter()
+            .map(|c| c.provider_call_id.as_str())
+            .collect::<Vec<_>>(),
+        ["CA2", "CA1"]
+    );
     let evs = s.call_events(first.call.id).await.unwrap();
-    assert_eq!(evs.iter().map(|e| e.event_key.as_str()).collect::<Vec<_>>(), ["incoming:1", "status:ringing"]);
-    assert!(matches!(s.set_event_reply(987_654, "x").await, Err(StoreError::NotFound(_))));
+    assert_eq!(
+        evs.iter().map(|e| e.event_key.as_str()).collect::<Vec<_>>(),
+        ["incoming:1", "status:ringing"]
+    );
+    assert!(matches!(
+        s.set_event_reply(987_654, "x").await,
+        Err(StoreError::NotFound(_))
+    ));
 }
 
 fn job(kind: &str, dedup: Option<&str>, run_at: DateTime<Utc>) -> NewJob {
-    NewJob { kind: kind.into(), payload: "{}".into(), dedup_key: dedup.map(Into::into), run_at, max_attempts: 3 }
+    NewJob {
+        kind: kind.into(),
+        payload: "{}".into(),
+        dedup_key: dedup.map(Into::into),
+        run_at,
+        max_attempts: 3,
+    }
 }
 
 async fn jobs_lifecycle(db: &TestDb) {
     let s = &db.store;
     let lease = TimeDelta::minutes(5);
     let later = t0() + TimeDelta::minutes(10);
-    let a = s.enqueue_job(&job("download", Some("rec:RE1"), t0()), t0()).await.unwrap().unwrap();
-    assert_eq!(s.enqueue_job(&job("download", Some("rec:RE1"), t0()), t0()).await.unwrap(), None);
-    let b = s.enqueue_job(&job("sms", None, later), t0()).await.unwrap().unwrap();
+    let a = s
+        .enqueue_job(&job("download", Some("rec:RE1"), t0()), t0())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        s.enqueue_job(&job("download", Some("rec:RE1"), t0()), t0())
+            .await
+            .unwrap(),
+        None
+    );
+    let b = s
+        .enqueue_job(&job("sms", None, later), t0())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(s.next_job_due().await.unwrap(), Some(t0()));
 
     let got = s.claim_job("w1", t0(), lease).await.unwrap().unwrap();
     assert_eq!((got.id, got.state, got.attempts), (a, JobState::Running, 1));
     assert_eq!(got.lease_until, Some(t0() + lease));
-    assert!(s.claim_job("w2", t0(), lease).await.unwrap().is_none(), "b is not due yet, a is leased");
-    assert!(!s.complete_job(a, "w2", t0()).await.unwrap(), "only the holder completes");
+    assert!(
+        s.claim_job("w2", t0(), lease).await.unwrap().is_none(),
+        "b is not due yet, a is leased"
+    );
+    assert!(
+        !s.complete_job(a, "w2", t0()).await.unwrap(),
+        "only the holder completes"
+    );
     let retry_at = t0() + TimeDelta::minutes(1);
-    assert!(s.retry_job(a, "w1", retry_at, "HTTP 503", t0()).await.unwrap());
+    assert!(
+        s.retry_job(a, "w1", retry_at, "HTTP 503", t0())
+            .await
+            .unwrap()
+    );
     let j = s.job(a).await.unwrap().unwrap();
-    assert_eq!((j.state, j.run_at, j.last_error.as_deref(), j.leased_by), (JobState::Queued, retry_at, Some("HTTP 503"), None));
+    assert_eq!(
+        (j.state, j.run_at, j.last_error.as_deref(), j.leased_by),
+        (JobState::Queued, retry_at, Some("HTTP 503"), None)
+    );
 
     let got = s.claim_job("w1", retry_at, lease).await.unwrap().unwrap();
     assert_eq!((got.id, got.attempts), (a, 2));
     assert!(s.complete_job(a, "w1", retry_at).await.unwrap());
-    assert!(!s.complete_job(a, "w1", retry_at).await.unwrap(), "done is final");
+    assert!(
+        !s.complete_job(a, "w1", retry_at).await.unwrap(),
+        "done is final"
+    );
     assert_eq!(s.job(a).await.unwrap().unwrap().state, JobState::Done);
     assert_eq!(s.next_job_due().await.unwrap(), Some(later));
 
@@ -179,8 +342,16 @@ async fn jobs_lifecycle(db: &TestDb) {
     assert_eq!(got.id, b);
     assert!(s.fail_job(b, "w1", "HTTP 404", later).await.unwrap());
     let j = s.job(b).await.unwrap().unwrap();
-    assert_eq!((j.state, j.last_error.as_deref()), (JobState::Failed, Some("HTTP 404")));
-    assert!(s.claim_job("w1", later + TimeDelta::days(1), lease).await.unwrap().is_none());
+    assert_eq!(
+        (j.state, j.last_error.as_deref()),
+        (JobState::Failed, Some("HTTP 404"))
+    );
+    assert!(
+        s.claim_job("w1", later + TimeDelta::days(1), lease)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(s.next_job_due().await.unwrap(), None);
 }
 
@@ -190,13 +361,24 @@ async fn jobs_lease_expiry_and_reap(db: &TestDb) {
     let mut j = job("download", None, t0());
     j.max_attempts = 2;
     let id = s.enqueue_job(&j, t0()).await.unwrap().unwrap();
-    s.claim_job("dead-worker", t0(), lease).await.unwrap().unwrap();
+    s.claim_job("dead-worker", t0(), lease)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(s.next_job_due().await.unwrap(), Some(t0() + lease));
-    assert!(s.claim_job("w2", t0() + lease - TimeDelta::milliseconds(1), lease).await.unwrap().is_none());
+    assert!(
+        s.claim_job("w2", t0() + lease - TimeDelta::milliseconds(1), lease)
+            .await
+            .unwrap()
+            .is_none()
+    );
     // The lease ran out: the job resumes on another worker, and the dead one can no longer finish it.
     let t1 = t0() + lease + TimeDelta::seconds(1);
     let again = s.claim_job("w2", t1, lease).await.unwrap().unwrap();
-    assert_eq!((again.id, again.attempts, again.leased_by.as_deref()), (id, 2, Some("w2")));
+    assert_eq!(
+        (again.id, again.attempts, again.leased_by.as_deref()),
+        (id, 2, Some("w2"))
+    );
     assert!(!s.complete_job(id, "dead-worker", t1).await.unwrap());
     // w2 dies too; no attempts left, so the reaper fails it instead of running it forever.
     let t2 = t1 + lease + TimeDelta::seconds(1);
@@ -211,16 +393,27 @@ async fn jobs_claimed_exactly_once_by_two_instances(db: &TestDb) {
     const JOBS: usize = 300;
     let s = &db.store;
     for i in 0..JOBS {
-        s.enqueue_job(&job("k", Some(&format!("j{i}")), t0()), t0()).await.unwrap().unwrap();
+        s.enqueue_job(&job("k", Some(&format!("j{i}")), t0()), t0())
+            .await
+            .unwrap()
+            .unwrap();
     }
     let second = db.another_instance().await;
     let mut tasks = Vec::new();
     for w in 0..8 {
-        let store = if w % 2 == 0 { s.clone() } else { second.clone() };
+        let store = if w % 2 == 0 {
+            s.clone()
+        } else {
+            second.clone()
+        };
         tasks.push(tokio::spawn(async move {
             let name = format!("w{w}");
             let mut got = Vec::new();
-            while let Some(j) = store.claim_job(&name, t0(), TimeDelta::minutes(5)).await.unwrap() {
+            while let Some(j) = store
+                .claim_job(&name, t0(), TimeDelta::minutes(5))
+                .await
+                .unwrap()
+            {
                 assert!(store.complete_job(j.id, &name, t0()).await.unwrap());
                 got.push(j.id);
             }
@@ -243,7 +436,10 @@ async fn jobs_claimed_exactly_once_by_two_instances(db: &TestDb) {
 
 async fn audit_log_newest_first(db: &TestDb) {
     let s = &db.store;
-    for (i, action) in ["token.create", "operator.presence", "voicemail.audio"].iter().enumerate() {
+    for (i, action) in ["token.create", "operator.presence", "voicemail.audio"]
+        .iter()
+        .enumerate()
+    {
         let e = NewAuditEntry {
             actor: "ivanova".into(),
             action: (*action).into(),
@@ -251,10 +447,15 @@ async fn audit_log_newest_first(db: &TestDb) {
             detail: "{}".into(),
             request_id: Some(format!("req-{i}")),
         };
-        s.audit(&e, t0() + TimeDelta::seconds(i as i64)).await.unwrap();
+        s.audit(&e, t0() + TimeDelta::seconds(i as i64))
+            .await
+            .unwrap();
     }
     let got = s.recent_audit(2).await.unwrap();
-    assert_eq!(got.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["voicemail.audio", "operator.presence"]);
+    assert_eq!(
+        got.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["voicemail.audio", "operator.presence"]
+    );
     assert_eq!(got[0].at, t0() + TimeDelta::seconds(2));
     assert_eq!(got[0].request_id.as_deref(), Some("req-2"));
 }

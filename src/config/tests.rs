@@ -3,7 +3,10 @@
 use super::*;
 
 fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 fn write(text: &str) -> tempfile::NamedTempFile {
@@ -14,7 +17,9 @@ fn write(text: &str) -> tempfile::NamedTempFile {
 
 fn err_of(file: Option<&str>, vars: &[(&str, &str)]) -> String {
     let f = file.map(write);
-    Config::load_with_env(f.as_ref().map(|f| f.path()), env(vars)).unwrap_err().to_string()
+    Config::load_with_env(f.as_ref().map(|f| f.path()), env(vars))
+        .unwrap_err()
+        .to_string()
 }
 
 #[test]
@@ -58,7 +63,10 @@ fn file_then_env_override() {
 fn errors_name_the_key() {
     assert!(err_of(Some("listen = \"nowhere\""), &[]).contains("`listen`"));
     assert!(err_of(Some("[hours]\nmon = \"18:00-09:00\""), &[]).contains("`hours.mon`"));
-    assert!(err_of(Some("[hours]\nshortened_by_minutes = 500"), &[]).contains("hours.shortened_by_minutes"));
+    assert!(
+        err_of(Some("[hours]\nshortened_by_minutes = 500"), &[])
+            .contains("hours.shortened_by_minutes")
+    );
     assert!(err_of(Some("[hourz]\nmon = \"x\""), &[]).contains("hourz"));
     assert!(err_of(Some("[hours]\nmonday = \"09:00-18:00\""), &[]).contains("hours"));
     assert!(err_of(None, &[("PEREZVON_DATABASE_URL", "mysql://x")]).contains("`database_url`"));
@@ -76,7 +84,10 @@ fn errors_name_the_key() {
 fn database_password_never_shown() {
     let c = Config::load_with_env(
         None,
-        env(&[("PEREZVON_DATABASE_URL", "postgres://pz:s3cr3t-pw@db.local:5432/pz")]),
+        env(&[(
+            "PEREZVON_DATABASE_URL",
+            "postgres://pz:s3cr3t-pw@db.local:5432/pz",
+        )]),
     )
     .unwrap();
     assert!(c.database_url.is_postgres());

@@ -43,19 +43,28 @@ pub fn validate_contact(kind: ContactKind, value: &str) -> Result<String, String
     let ok = match kind {
         ContactKind::Phone => {
             let digits = v.strip_prefix('+').unwrap_or("");
-            (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0')
+            (8..=15).contains(&digits.len())
+                && digits.bytes().all(|b| b.is_ascii_digit())
+                && !digits.starts_with('0')
         }
         ContactKind::Sip => {
-            let rest = v.strip_prefix("sip:").or_else(|| v.strip_prefix("sips:")).unwrap_or("");
+            let rest = v
+                .strip_prefix("sip:")
+                .or_else(|| v.strip_prefix("sips:"))
+                .unwrap_or("");
             matches!(rest.split_once('@'), Some((user, host)) if !user.is_empty() && !host.is_empty() && !rest.contains(char::is_whitespace))
         }
-        ContactKind::Extension => (2..=8).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_digit()),
+        ContactKind::Extension => {
+            (2..=8).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_digit())
+        }
     };
     if ok {
         Ok(v.to_owned())
     } else {
         Err(match kind {
-            ContactKind::Phone => "a phone number must be in E.164 form, e.g. +74951234567".to_owned(),
+            ContactKind::Phone => {
+                "a phone number must be in E.164 form, e.g. +74951234567".to_owned()
+            }
             ContactKind::Sip => "a SIP URI must look like sip:user@host".to_owned(),
             ContactKind::Extension => "an extension must be 2–8 digits".to_owned(),
         })
@@ -68,7 +77,10 @@ mod tests {
 
     #[test]
     fn contacts() {
-        assert_eq!(validate_contact(ContactKind::Phone, " +74951234567 ").unwrap(), "+74951234567");
+        assert_eq!(
+            validate_contact(ContactKind::Phone, " +74951234567 ").unwrap(),
+            "+74951234567"
+        );
         assert!(validate_contact(ContactKind::Phone, "84951234567").is_err());
         assert!(validate_contact(ContactKind::Phone, "+7495abc4567").is_err());
         assert!(validate_contact(ContactKind::Sip, "sip:op1@pbx.school.ru").is_ok());

@@ -22,11 +22,15 @@ impl Role {
 /// A login name: 2–64 characters of ASCII letters, digits, `.`, `_`, `-`.
 pub fn validate_login(login: &str) -> Result<(), String> {
     let ok_len = (2..=64).contains(&login.len());
-    let ok_chars = login.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    let ok_chars = login
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
     if ok_len && ok_chars {
         Ok(())
     } else {
-        Err(format!("login `{login}` must be 2–64 characters of letters, digits, '.', '_' or '-'"))
+        Err(format!(
+            "login `{login}` must be 2–64 characters of letters, digits, '.', '_' or '-'"
+        ))
     }
 }
 

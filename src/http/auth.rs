@@ -19,7 +19,9 @@ impl AuthUser {
         if self.0.role.is_supervisor() {
             Ok(())
         } else {
-            Err(AppError::Forbidden("this needs a supervisor or an administrator".into()))
+            Err(AppError::Forbidden(
+                "this needs a supervisor or an administrator".into(),
+            ))
         }
     }
 }

@@ -22,13 +22,23 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let today = now.with_timezone(&MOSCOW).date_naive();
     let calendar = state.calendar.status(today);
     let (ready, database) = match state.store.health().await {
-        Ok(h) => (h.migrations_current, json!({ "reachable": true, "health": h })),
+        Ok(h) => (
+            h.migrations_current,
+            json!({ "reachable": true, "health": h }),
+        ),
         Err(e) => {
             tracing::warn!(error = %e, "readiness: database check failed");
-            (false, json!({ "reachable": false, "backend": state.store.backend() }))
+            (
+                false,
+                json!({ "reachable": false, "backend": state.store.backend() }),
+            )
         }
     };
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     let body = json!({
         "status": if ready { "ready" } else { "not_ready" },
         "database": database,

@@ -61,7 +61,11 @@ macro_rules! impl_audit_store {
     ($t:ty) => {
         #[async_trait::async_trait]
         impl AuditStore for $t {
-            async fn audit(&self, e: &NewAuditEntry, now: DateTime<Utc>) -> Result<i64, StoreError> {
+            async fn audit(
+                &self,
+                e: &NewAuditEntry,
+                now: DateTime<Utc>,
+            ) -> Result<i64, StoreError> {
                 Ok(sqlx::query_scalar(INSERT_AUDIT)
                     .bind(to_ms(now))
                     .bind(&e.actor)
@@ -74,8 +78,10 @@ macro_rules! impl_audit_store {
             }
 
             async fn recent_audit(&self, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
-                let rows: Vec<AuditRow> =
-                    sqlx::query_as(RECENT_AUDIT).bind(limit.clamp(1, 10_000)).fetch_all(self.reader()).await?;
+                let rows: Vec<AuditRow> = sqlx::query_as(RECENT_AUDIT)
+                    .bind(limit.clamp(1, 10_000))
+                    .fetch_all(self.reader())
+                    .await?;
                 Ok(rows
                     .into_iter()
                     .map(|r| AuditEntry {

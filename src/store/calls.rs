@@ -127,8 +127,7 @@ impl From<EventRow> for CallEvent {
 
 const CALL_COLS: &str = "select id, provider, provider_call_id, direction, from_number, to_number, line, state, \
      operator_id, started_at_ms, updated_at_ms, ended_at_ms from calls";
-const EVENT_COLS: &str =
-    "select id, call_id, event_key, kind, sequence, payload, reply, received_at_ms from call_events";
+const EVENT_COLS: &str = "select id, call_id, event_key, kind, sequence, payload, reply, received_at_ms from call_events";
 const INSERT_CALL: &str = "insert into calls (provider, provider_call_id, from_number, to_number, state, \
      started_at_ms, updated_at_ms) values ($1, $2, $3, $4, $5, $6, $6) \
      on conflict (provider, provider_call_id) do nothing";
@@ -142,7 +141,11 @@ const SET_REPLY: &str = "update call_events set reply = $2 where id = $1";
 pub trait CallStore {
     /// Records an event (creating the call on its first one) and moves the call to `ev.state`, in one
     /// transaction. A re-delivered event (same call and key) changes nothing and returns the original.
-    async fn record_call_event(&self, ev: &NewCallEvent, now: DateTime<Utc>) -> Result<RecordedEvent, StoreError>;
+    async fn record_call_event(
+        &self,
+        ev: &NewCallEvent,
+        now: DateTime<Utc>,
+    ) -> Result<RecordedEvent, StoreError>;
     /// Stores the reply given to an event, so a re-delivery can get the same one.
     async fn set_event_reply(&self, event_id: i64, reply: &str) -> Result<(), StoreError>;
     /// The most recent calls, newest first.
@@ -155,7 +158,11 @@ macro_rules! impl_call_store {
     ($t:ty) => {
         #[async_trait::async_trait]
         impl CallStore for $t {
-            async fn record_call_event(&self, ev: &NewCallEvent, now: DateTime<Utc>) -> Result<RecordedEvent, StoreError> {
+            async fn record_call_event(
+                &self,
+                ev: &NewCallEvent,
+                now: DateTime<Utc>,
+            ) -> Result<RecordedEvent, StoreError> {
                 let now_ms = to_ms(now);
                 let mut tx = self.writer().begin().await?;
                 sqlx::query(INSERT_CALL)
@@ -168,8 +175,11 @@ macro_rules! impl_call_store {
                     .execute(&mut *tx)
                     .await?;
                 let sql = format!("{CALL_COLS} where provider = $1 and provider_call_id = $2");
-                let call: CallRow =
-                    sqlx::query_as(&sql).bind(&ev.provider).bind(&ev.provider_call_id).fetch_one(&mut *tx).await?;
+                let call: CallRow = sqlx::query_as(&sql)
+                    .bind(&ev.provider)
+                    .bind(&ev.provider_call_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
                 let inserted: Option<i64> = sqlx::query_scalar(INSERT_EVENT)
                     .bind(call.id)
                     .bind(&ev.event_key)
@@ -181,18 +191,35 @@ macro_rules! impl_call_store {
                     .await?;
                 let mut call = Call::from(call);
                 if inserted.is_some() && call.state != ev.state {
-                    sqlx::query(UPDATE_CALL_STATE).bind(call.id).bind(&ev.state).bind(now_ms).execute(&mut *tx).await?;
+                    sqlx::query(UPDATE_CALL_STATE)
+                        .bind(call.id)
+                        .bind(&ev.state)
+                        .bind(now_ms)
+                        .execute(&mut *tx)
+                        .await?;
                     call.state = ev.state.clone();
                     call.updated_at = from_ms(now_ms);
                 }
                 let sql = format!("{EVENT_COLS} where call_id = $1 and event_key = $2");
-                let event: EventRow = sqlx::query_as(&sql).bind(call.id).bind(&ev.event_key).fetch_one(&mut *tx).await?;
+                let event: EventRow = sqlx::query_as(&sql)
+                    .bind(call.id)
+                    .bind(&ev.event_key)
+                    .fetch_one(&mut *tx)
+                    .await?;
                 tx.commit().await?;
-                Ok(RecordedEvent { call, event: event.into(), inserted: inserted.is_some() })
+                Ok(RecordedEvent {
+                    call,
+                    event: event.into(),
+                    inserted: inserted.is_some(),
+                })
             }
 
             async fn set_event_reply(&self, event_id: i64, reply: &str) -> Result<(), StoreError> {
-                let r = sqlx::query(SET_REPLY).bind(event_id).bind(reply).execute(self.writer()).await?;
+                let r = sqlx::query(SET_REPLY)
+                    .bind(event_id)
+                    .bind(reply)
+                    .execute(self.writer())
+                    .await?;
                 if r.rows_affected() == 0 {
                     return Err(StoreError::NotFound(format!("call event {event_id}")));
                 }
@@ -201,13 +228,19 @@ macro_rules! impl_call_store {
 
             async fn recent_calls(&self, limit: i64) -> Result<Vec<Call>, StoreError> {
                 let sql = format!("{CALL_COLS} order by started_at_ms desc, id desc limit $1");
-                let rows: Vec<CallRow> = sqlx::query_as(&sql).bind(limit.clamp(1, 1000)).fetch_all(self.reader()).await?;
+                let rows: Vec<CallRow> = sqlx::query_as(&sql)
+                    .bind(limit.clamp(1, 1000))
+                    .fetch_all(self.reader())
+                    .await?;
                 Ok(rows.into_iter().map(Call::from).collect())
             }
 
             async fn call_events(&self, call_id: i64) -> Result<Vec<CallEvent>, StoreError> {
                 let sql = format!("{EVENT_COLS} where call_id = $1 order by id");
-                let rows: Vec<EventRow> = sqlx::query_as(&sql).bind(call_id).fetch_all(self.reader()).await?;
+                let rows: Vec<EventRow> = sqlx::query_as(&sql)
+                    .bind(call_id)
+                    .fetch_all(self.reader())
+                    .await?;
                 Ok(rows.into_iter().map(CallEvent::from).collect())
             }
         }

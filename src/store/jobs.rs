@@ -85,8 +85,7 @@ impl TryFrom<JobRow> for Job {
     }
 }
 
-const JOB_COLS: &str =
-    "id, kind, payload, dedup_key, state, attempts, max_attempts, run_at_ms, lease_until_ms, leased_by, last_error";
+const JOB_COLS: &str = "id, kind, payload, dedup_key, state, attempts, max_attempts, run_at_ms, lease_until_ms, leased_by, last_error";
 const INSERT_JOB: &str = "insert into jobs (kind, payload, dedup_key, max_attempts, run_at_ms, created_at_ms, updated_at_ms) \
      values ($1, $2, $3, $4, $5, $6, $6) on conflict (dedup_key) do nothing returning id";
 /// Ready: queued and due, or running with an expired lease (its worker died), attempts left.
@@ -114,16 +113,42 @@ fn claim_sql(lock: &str) -> String {
 #[async_trait::async_trait]
 pub trait JobStore {
     /// Enqueues a job; `None` when a job with the same `dedup_key` exists.
-    async fn enqueue_job(&self, job: &NewJob, now: DateTime<Utc>) -> Result<Option<i64>, StoreError>;
+    async fn enqueue_job(
+        &self,
+        job: &NewJob,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>, StoreError>;
     /// Claims the next ready job for `worker` until `now + lease`; counts an attempt.
-    async fn claim_job(&self, worker: &str, now: DateTime<Utc>, lease: TimeDelta) -> Result<Option<Job>, StoreError>;
+    async fn claim_job(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease: TimeDelta,
+    ) -> Result<Option<Job>, StoreError>;
     /// Marks a claimed job done; false when `worker` no longer holds it.
-    async fn complete_job(&self, id: i64, worker: &str, now: DateTime<Utc>) -> Result<bool, StoreError>;
+    async fn complete_job(
+        &self,
+        id: i64,
+        worker: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
     /// Returns a claimed job to the queue to run again at `run_at`, recording the error.
-    async fn retry_job(&self, id: i64, worker: &str, run_at: DateTime<Utc>, error: &str, now: DateTime<Utc>)
-    -> Result<bool, StoreError>;
+    async fn retry_job(
+        &self,
+        id: i64,
+        worker: &str,
+        run_at: DateTime<Utc>,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
     /// Gives up on a claimed job for good, recording the error.
-    async fn fail_job(&self, id: i64, worker: &str, error: &str, now: DateTime<Utc>) -> Result<bool, StoreError>;
+    async fn fail_job(
+        &self,
+        id: i64,
+        worker: &str,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
     /// Fails jobs whose lease expired with no attempts left (their worker kept dying); returns how many.
     async fn reap_jobs(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
     /// The earliest instant a queued job is due or a lease expires, for the worker to sleep until.
@@ -136,7 +161,11 @@ macro_rules! impl_job_store {
     ($t:ty) => {
         #[async_trait::async_trait]
         impl JobStore for $t {
-            async fn enqueue_job(&self, job: &NewJob, now: DateTime<Utc>) -> Result<Option<i64>, StoreError> {
+            async fn enqueue_job(
+                &self,
+                job: &NewJob,
+                now: DateTime<Utc>,
+            ) -> Result<Option<i64>, StoreError> {
                 Ok(sqlx::query_scalar(INSERT_JOB)
                     .bind(&job.kind)
                     .bind(&job.payload)
@@ -148,7 +177,12 @@ macro_rules! impl_job_store {
                     .await?)
             }
 
-            async fn claim_job(&self, worker: &str, now: DateTime<Utc>, lease: TimeDelta) -> Result<Option<Job>, StoreError> {
+            async fn claim_job(
+                &self,
+                worker: &str,
+                now: DateTime<Utc>,
+                lease: TimeDelta,
+            ) -> Result<Option<Job>, StoreError> {
                 static SQL: LazyLock<String> = LazyLock::new(|| claim_sql(<$t>::CLAIM_LOCK));
                 let row: Option<JobRow> = sqlx::query_as(SQL.as_str())
                     .bind(to_ms(now))
@@ -159,8 +193,14 @@ macro_rules! impl_job_store {
                 row.map(Job::try_from).transpose()
             }
 
-            async fn complete_job(&self, id: i64, worker: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
-                self.finish(id, worker, JobState::Done, None, None, now).await
+            async fn complete_job(
+                &self,
+                id: i64,
+                worker: &str,
+                now: DateTime<Utc>,
+            ) -> Result<bool, StoreError> {
+                self.finish(id, worker, JobState::Done, None, None, now)
+                    .await
             }
 
             async fn retry_job(
@@ -171,25 +211,42 @@ macro_rules! impl_job_store {
                 error: &str,
                 now: DateTime<Utc>,
             ) -> Result<bool, StoreError> {
-                self.finish(id, worker, JobState::Queued, Some(run_at), Some(error), now).await
+                self.finish(id, worker, JobState::Queued, Some(run_at), Some(error), now)
+                    .await
             }
 
-            async fn fail_job(&self, id: i64, worker: &str, error: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
-                self.finish(id, worker, JobState::Failed, None, Some(error), now).await
+            async fn fail_job(
+                &self,
+                id: i64,
+                worker: &str,
+                error: &str,
+                now: DateTime<Utc>,
+            ) -> Result<bool, StoreError> {
+                self.finish(id, worker, JobState::Failed, None, Some(error), now)
+                    .await
             }
 
             async fn reap_jobs(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-                Ok(sqlx::query(REAP).bind(to_ms(now)).execute(self.writer()).await?.rows_affected())
+                Ok(sqlx::query(REAP)
+                    .bind(to_ms(now))
+                    .execute(self.writer())
+                    .await?
+                    .rows_affected())
             }
 
             async fn next_job_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-                let ms: Option<i64> = sqlx::query_scalar(NEXT_DUE).fetch_one(self.reader()).await?;
+                let ms: Option<i64> = sqlx::query_scalar(NEXT_DUE)
+                    .fetch_one(self.reader())
+                    .await?;
                 Ok(ms.map(from_ms))
             }
 
             async fn job(&self, id: i64) -> Result<Option<Job>, StoreError> {
                 let sql = format!("select {JOB_COLS} from jobs where id = $1");
-                let row: Option<JobRow> = sqlx::query_as(&sql).bind(id).fetch_optional(self.reader()).await?;
+                let row: Option<JobRow> = sqlx::query_as(&sql)
+                    .bind(id)
+                    .fetch_optional(self.reader())
+                    .await?;
                 row.map(Job::try_from).transpose()
             }
         }

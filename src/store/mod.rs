@@ -77,7 +77,9 @@ pub struct StoreHealth {
 
 /// Everything Perezvon keeps. Held as `Arc<dyn Store>`.
 #[async_trait::async_trait]
-pub trait Store: UserStore + OperatorStore + CallStore + JobStore + AuditStore + Send + Sync {
+pub trait Store:
+    UserStore + OperatorStore + CallStore + JobStore + AuditStore + Send + Sync
+{
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;
     /// Applies pending migrations.
@@ -95,7 +97,10 @@ pub async fn connect(url: &DatabaseUrl) -> Result<Arc<dyn Store>, StoreError> {
     let store: Arc<dyn Store> = if url.is_postgres() {
         Arc::new(postgres::PgStore::connect(url.expose()).await?)
     } else {
-        let path = url.expose().trim_start_matches("sqlite:").trim_start_matches("//");
+        let path = url
+            .expose()
+            .trim_start_matches("sqlite:")
+            .trim_start_matches("//");
         Arc::new(sqlite::SqliteStore::open(Path::new(path)).await?)
     };
     store.migrate().await?;
@@ -104,7 +109,9 @@ pub async fn connect(url: &DatabaseUrl) -> Result<Arc<dyn Store>, StoreError> {
 
 /// Converts stored milliseconds to an instant.
 pub(crate) fn from_ms(ms: i64) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(ms).single().unwrap_or(DateTime::<Utc>::MIN_UTC)
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
 /// Converts an instant to stored milliseconds.
@@ -114,7 +121,9 @@ pub(crate) fn to_ms(t: DateTime<Utc>) -> i64 {
 
 /// Parses a stored name into an enum, reporting corruption instead of panicking.
 pub(crate) fn parse_col<T: std::str::FromStr>(value: &str, column: &str) -> Result<T, StoreError> {
-    value.parse().map_err(|_| StoreError::Corrupt(format!("{column} = `{value}`")))
+    value
+        .parse()
+        .map_err(|_| StoreError::Corrupt(format!("{column} = `{value}`")))
 }
 
 /// Newest version among the embedded migrations (the same on both backends).
@@ -123,7 +132,11 @@ fn newest(m: &sqlx::migrate::Migrator) -> i64 {
 }
 
 /// Health from the applied versions listed in `_sqlx_migrations`.
-pub(crate) fn health_from(backend: &'static str, m: &sqlx::migrate::Migrator, applied: &[i64]) -> StoreHealth {
+pub(crate) fn health_from(
+    backend: &'static str,
+    m: &sqlx::migrate::Migrator,
+    applied: &[i64],
+) -> StoreHealth {
     let expected_version = newest(m);
     let applied_version = applied.iter().copied().max().unwrap_or(0);
     let all = m.iter().all(|mig| applied.contains(&mig.version));

@@ -85,20 +85,33 @@ pub(crate) const SET_PRESENCE: &str = "update operators set presence = $2, prese
 #[async_trait::async_trait]
 pub trait OperatorStore {
     /// Creates an operator (starting `offline`); [`StoreError::Conflict`] when the user is one already.
-    async fn create_operator(&self, op: &NewOperator, now: DateTime<Utc>) -> Result<Operator, StoreError>;
+    async fn create_operator(
+        &self,
+        op: &NewOperator,
+        now: DateTime<Utc>,
+    ) -> Result<Operator, StoreError>;
     /// Every operator, ordered by id.
     async fn operators(&self) -> Result<Vec<Operator>, StoreError>;
     /// The operator tied to this login.
     async fn operator_by_login(&self, login: &str) -> Result<Option<Operator>, StoreError>;
     /// Sets presence; returns the updated operator, or `None` when there is no such operator.
-    async fn set_presence(&self, id: i64, presence: Presence, now: DateTime<Utc>) -> Result<Option<Operator>, StoreError>;
+    async fn set_presence(
+        &self,
+        id: i64,
+        presence: Presence,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Operator>, StoreError>;
 }
 
 macro_rules! impl_operator_store {
     ($t:ty) => {
         #[async_trait::async_trait]
         impl OperatorStore for $t {
-            async fn create_operator(&self, op: &NewOperator, now: DateTime<Utc>) -> Result<Operator, StoreError> {
+            async fn create_operator(
+                &self,
+                op: &NewOperator,
+                now: DateTime<Utc>,
+            ) -> Result<Operator, StoreError> {
                 let id: i64 = sqlx::query_scalar(INSERT_OPERATOR)
                     .bind(op.user_id)
                     .bind(&op.name)
@@ -107,9 +120,14 @@ macro_rules! impl_operator_store {
                     .bind(to_ms(now))
                     .fetch_one(self.writer())
                     .await
-                    .map_err(|e| StoreError::unique(e, format!("user {} as operator", op.user_id)))?;
+                    .map_err(|e| {
+                        StoreError::unique(e, format!("user {} as operator", op.user_id))
+                    })?;
                 let sql = format!("{SELECT_OPERATOR} where o.id = $1");
-                let row: OperatorRow = sqlx::query_as(&sql).bind(id).fetch_one(self.writer()).await?;
+                let row: OperatorRow = sqlx::query_as(&sql)
+                    .bind(id)
+                    .fetch_one(self.writer())
+                    .await?;
                 row.try_into()
             }
 
@@ -121,7 +139,10 @@ macro_rules! impl_operator_store {
 
             async fn operator_by_login(&self, login: &str) -> Result<Option<Operator>, StoreError> {
                 let sql = format!("{SELECT_OPERATOR} where u.login = $1");
-                let row: Option<OperatorRow> = sqlx::query_as(&sql).bind(login).fetch_optional(self.reader()).await?;
+                let row: Option<OperatorRow> = sqlx::query_as(&sql)
+                    .bind(login)
+                    .fetch_optional(self.reader())
+                    .await?;
                 row.map(Operator::try_from).transpose()
             }
 

@@ -23,7 +23,10 @@ impl PgStore {
     }
 
     /// Connects with explicit options (tests use this to pin a fresh schema via `search_path`).
-    pub async fn connect_with(opts: PgConnectOptions, max_connections: u32) -> Result<PgStore, StoreError> {
+    pub async fn connect_with(
+        opts: PgConnectOptions,
+        max_connections: u32,
+    ) -> Result<PgStore, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
@@ -56,7 +59,10 @@ impl super::Store for PgStore {
     }
 
     async fn health(&self) -> Result<StoreHealth, StoreError> {
-        let applied: Vec<i64> = match sqlx::query_scalar(APPLIED_MIGRATIONS).fetch_all(&self.pool).await {
+        let applied: Vec<i64> = match sqlx::query_scalar(APPLIED_MIGRATIONS)
+            .fetch_all(&self.pool)
+            .await
+        {
             Ok(v) => v,
             Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P01") => Vec::new(),
             Err(e) => return Err(e.into()),

@@ -7,7 +7,9 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 use super::{APPLIED_MIGRATIONS, StoreError, StoreHealth, health_from};
 
@@ -79,7 +81,10 @@ impl super::Store for SqliteStore {
     }
 
     async fn health(&self) -> Result<StoreHealth, StoreError> {
-        let applied: Vec<i64> = match sqlx::query_scalar(APPLIED_MIGRATIONS).fetch_all(&self.reader).await {
+        let applied: Vec<i64> = match sqlx::query_scalar(APPLIED_MIGRATIONS)
+            .fetch_all(&self.reader)
+            .await
+        {
             Ok(v) => v,
             Err(sqlx::Error::Database(e)) if e.message().contains("no such table") => Vec::new(),
             Err(e) => return Err(e.into()),

@@ -91,7 +91,11 @@ pub trait UserStore {
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError>;
     /// The enabled user owning a live (not revoked, not expired) token with this hash; records the use.
-    async fn user_by_token(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>, StoreError>;
+    async fn user_by_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<User>, StoreError>;
     /// Revokes every live token of a login; returns how many.
     async fn revoke_tokens(&self, login: &str, now: DateTime<Utc>) -> Result<u64, StoreError>;
 }
@@ -100,7 +104,11 @@ macro_rules! impl_user_store {
     ($t:ty) => {
         #[async_trait::async_trait]
         impl UserStore for $t {
-            async fn create_user(&self, u: &NewUser, now: DateTime<Utc>) -> Result<User, StoreError> {
+            async fn create_user(
+                &self,
+                u: &NewUser,
+                now: DateTime<Utc>,
+            ) -> Result<User, StoreError> {
                 let row: UserRow = sqlx::query_as(INSERT_USER)
                     .bind(&u.login)
                     .bind(&u.display_name)
@@ -109,18 +117,26 @@ macro_rules! impl_user_store {
                     .bind(to_ms(now))
                     .fetch_one(self.writer())
                     .await
-                    .map_err(|e| StoreError::unique(e, format!("login `{}` exists already", u.login)))?;
+                    .map_err(|e| {
+                        StoreError::unique(e, format!("login `{}` exists already", u.login))
+                    })?;
                 row.try_into()
             }
 
             async fn user_by_login(&self, login: &str) -> Result<Option<User>, StoreError> {
-                let row: Option<UserRow> =
-                    sqlx::query_as(USER_BY_LOGIN).bind(login).fetch_optional(self.reader()).await?;
+                let row: Option<UserRow> = sqlx::query_as(USER_BY_LOGIN)
+                    .bind(login)
+                    .fetch_optional(self.reader())
+                    .await?;
                 row.map(User::try_from).transpose()
             }
 
             async fn set_password(&self, login: &str, hash: &str) -> Result<bool, StoreError> {
-                let r = sqlx::query(SET_PASSWORD).bind(login).bind(hash).execute(self.writer()).await?;
+                let r = sqlx::query(SET_PASSWORD)
+                    .bind(login)
+                    .bind(hash)
+                    .execute(self.writer())
+                    .await?;
                 Ok(r.rows_affected() > 0)
             }
 
@@ -143,24 +159,44 @@ macro_rules! impl_user_store {
                     .map_err(|e| StoreError::unique(e, format!("user {user_id} or token")))
             }
 
-            async fn user_by_token(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>, StoreError> {
+            async fn user_by_token(
+                &self,
+                token_hash: &str,
+                now: DateTime<Utc>,
+            ) -> Result<Option<User>, StoreError> {
                 let now_ms = to_ms(now);
                 let token: Option<(i64, i64, Option<i64>)> = sqlx::query_as(TOKEN_LOOKUP)
                     .bind(token_hash)
                     .bind(now_ms)
                     .fetch_optional(self.reader())
                     .await?;
-                let Some((token_id, user_id, last_used)) = token else { return Ok(None) };
+                let Some((token_id, user_id, last_used)) = token else {
+                    return Ok(None);
+                };
                 if last_used.is_none_or(|t| now_ms - t >= TOUCH_EVERY_MS) {
-                    sqlx::query(TOKEN_TOUCH).bind(token_id).bind(now_ms).execute(self.writer()).await?;
+                    sqlx::query(TOKEN_TOUCH)
+                        .bind(token_id)
+                        .bind(now_ms)
+                        .execute(self.writer())
+                        .await?;
                 }
-                let row: Option<UserRow> =
-                    sqlx::query_as(USER_BY_ID).bind(user_id).fetch_optional(self.reader()).await?;
+                let row: Option<UserRow> = sqlx::query_as(USER_BY_ID)
+                    .bind(user_id)
+                    .fetch_optional(self.reader())
+                    .await?;
                 row.map(User::try_from).transpose()
             }
 
-            async fn revoke_tokens(&self, login: &str, now: DateTime<Utc>) -> Result<u64, StoreError> {
-                let r = sqlx::query(REVOKE_TOKENS).bind(login).bind(to_ms(now)).execute(self.writer()).await?;
+            async fn revoke_tokens(
+                &self,
+                login: &str,
+                now: DateTime<Utc>,
+            ) -> Result<u64, StoreError> {
+                let r = sqlx::query(REVOKE_TOKENS)
+                    .bind(login)
+                    .bind(to_ms(now))
+                    .execute(self.writer())
+                    .await?;
                 Ok(r.rows_affected())
             }
         }

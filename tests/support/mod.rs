@@ -5,11 +5,11 @@
 use std::str::FromStr;
 use std::sync::Arc;
 
+use perezvon::store::Store;
 use perezvon::store::postgres::PgStore;
 use perezvon::store::sqlite::SqliteStore;
-use perezvon::store::Store;
-use sqlx::postgres::PgConnectOptions;
 use sqlx::Connection;
+use sqlx::postgres::PgConnectOptions;
 
 /// A fresh, migrated database for one test.
 pub struct TestDb {
@@ -19,7 +19,10 @@ pub struct TestDb {
 
 enum Kind {
     Sqlite(tempfile::TempDir),
-    Postgres { opts: PgConnectOptions, schema: String },
+    Postgres {
+        opts: Box<PgConnectOptions>,
+        schema: String,
+    },
 }
 
 /// The PostgreSQL URL for tests, or `None` (and a note on stderr) when tests should skip it.
@@ -27,7 +30,9 @@ pub fn postgres_url() -> Option<String> {
     match std::env::var("PEREZVON_TEST_POSTGRES_URL") {
         Ok(u) if !u.is_empty() => Some(u),
         _ => {
-            eprintln!("SKIPPED (PostgreSQL): set PEREZVON_TEST_POSTGRES_URL to run this test on PostgreSQL");
+            eprintln!(
+                "SKIPPED (PostgreSQL): set PEREZVON_TEST_POSTGRES_URL to run this test on PostgreSQL"
+            );
             None
         }
     }
@@ -37,29 +42,53 @@ impl TestDb {
     /// A new SQLite database file in a temporary directory.
     pub async fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("perezvon.db")).await.unwrap();
+        let store = SqliteStore::open(&dir.path().join("perezvon.db"))
+            .await
+            .unwrap();
         store.migrate().await.unwrap();
-        TestDb { store: Arc::new(store), kind: Kind::Sqlite(dir) }
+        TestDb {
+            store: Arc::new(store),
+            kind: Kind::Sqlite(dir),
+        }
     }
 
     /// A new schema in the test PostgreSQL; `None` when PostgreSQL tests are not configured.
     pub async fn postgres() -> Option<TestDb> {
         let url = postgres_url()?;
         let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-        let mut conn = sqlx::PgConnection::connect(&url).await.expect("PEREZVON_TEST_POSTGRES_URL must connect");
-        sqlx::query(&format!("create schema {schema}")).execute(&mut conn).await.unwrap();
+        let mut conn = sqlx::PgConnection::connect(&url)
+            .await
+            .expect("PEREZVON_TEST_POSTGRES_URL must connect");
+        sqlx::query(&format!("create schema {schema}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
         conn.close().await.unwrap();
-        let opts = PgConnectOptions::from_str(&url).unwrap().options([("search_path", schema.as_str())]);
+        let opts = PgConnectOptions::from_str(&url)
+            .unwrap()
+            .options([("search_path", schema.as_str())]);
         let store = PgStore::connect_with(opts.clone(), 8).await.unwrap();
         store.migrate().await.unwrap();
-        Some(TestDb { store: Arc::new(store), kind: Kind::Postgres { opts, schema } })
+        Some(TestDb {
+            store: Arc::new(store),
+            kind: Kind::Postgres {
+                opts: Box::new(opts),
+                schema,
+            },
+        })
     }
 
     /// A second, independent store on the same database: another instance of the service.
     pub async fn another_instance(&self) -> Arc<dyn Store> {
         match &self.kind {
-            Kind::Sqlite(dir) => Arc::new(SqliteStore::open(&dir.path().join("perezvon.db")).await.unwrap()),
-            Kind::Postgres { opts, .. } => Arc::new(PgStore::connect_with(opts.clone(), 8).await.unwrap()),
+            Kind::Sqlite(dir) => Arc::new(
+                SqliteStore::open(&dir.path().join("perezvon.db"))
+                    .await
+                    .unwrap(),
+            ),
+            Kind::Postgres { opts, .. } => {
+                Arc::new(PgStore::connect_with((**opts).clone(), 8).await.unwrap())
+            }
         }
     }
 
@@ -77,7 +106,10 @@ impl TestDb {
         if let Kind::Postgres { schema, .. } = &self.kind {
             let url = postgres_url().unwrap();
             let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-            sqlx::query(&format!("drop schema {schema} cascade")).execute(&mut conn).await.unwrap();
+            sqlx::query(&format!("drop schema {schema} cascade"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
             conn.close().await.unwrap();
         }
     }

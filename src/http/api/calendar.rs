@@ -4,8 +4,8 @@
 //! hours are no secret.
 
 use axum::Json;
-use axum::extract::{Query, State};
 use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -28,22 +28,29 @@ pub struct WindowJson {
 
 /// Formats an instant in Moscow time, RFC 3339 with its offset (`+03:00`).
 pub fn moscow_rfc3339(t: DateTime<Utc>) -> String {
-    t.with_timezone(&MOSCOW).to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+    t.with_timezone(&MOSCOW)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
 }
 
 /// Parses an RFC 3339 instant (any offset).
 pub fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
     DateTime::<FixedOffset>::parse_from_rfc3339(s.trim())
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| format!("`{s}` is not an RFC 3339 instant like 2026-12-01T09:00:00+03:00: {e}"))
+        .map_err(|e| {
+            format!("`{s}` is not an RFC 3339 instant like 2026-12-01T09:00:00+03:00: {e}")
+        })
 }
 
 /// The window containing `at` or the next one, as JSON.
 pub fn window_json(calendar: &Calendar, at: DateTime<Utc>) -> Result<WindowJson, AppError> {
-    let Window { start, end } = calendar
-        .window_at_or_after(at)
-        .ok_or_else(|| AppError::Conflict("the hotline has no opening hours in the coming year".into()))?;
-    Ok(WindowJson { start: moscow_rfc3339(start), end: moscow_rfc3339(end), open_now: start <= at && at < end })
+    let Window { start, end } = calendar.window_at_or_after(at).ok_or_else(|| {
+        AppError::Conflict("the hotline has no opening hours in the coming year".into())
+    })?;
+    Ok(WindowJson {
+        start: moscow_rfc3339(start),
+        end: moscow_rfc3339(end),
+        open_now: start <= at && at < end,
+    })
 }
 
 /// `GET /api/v1/calendar/next-window`.
@@ -80,7 +87,9 @@ pub async fn days(
 ) -> Result<Json<Vec<DayJson>>, AppError> {
     let Query(q) = q.map_err(|e| AppError::BadRequest(e.body_text()))?;
     if q.to < q.from || (q.to - q.from).num_days() > 400 {
-        return Err(AppError::BadRequest("`to` must be on or after `from` and at most 400 days later".into()));
+        return Err(AppError::BadRequest(
+            "`to` must be on or after `from` and at most 400 days later".into(),
+        ));
     }
     let days = q
         .from
@@ -91,8 +100,14 @@ pub async fn days(
             DayJson {
                 date: d,
                 kind: day.kind.as_str(),
-                open: day.hours.as_ref().map(|h| h.open.format("%H:%M").to_string()),
-                close: day.hours.as_ref().map(|h| h.close.format("%H:%M").to_string()),
+                open: day
+                    .hours
+                    .as_ref()
+                    .map(|h| h.open.format("%H:%M").to_string()),
+                close: day
+                    .hours
+                    .as_ref()
+                    .map(|h| h.close.format("%H:%M").to_string()),
             }
         })
         .collect();

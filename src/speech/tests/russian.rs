@@ -1,0 +1,213 @@
+//! Numerals, plural forms, ordinals, months and weekdays.
+
+use chrono::{Month, Weekday};
+
+use super::super::russian::{
+    Case, Gender, cardinal, cardinal_in, count, month_genitive, ordinal_genitive, plural,
+    weekday_accusative,
+};
+
+const MINUTE: [&str; 3] = ["минута", "минуты", "минут"];
+
+#[test]
+fn plural_follows_the_last_two_digits() {
+    let cases = [
+        (0, "минут"),
+        (1, "минута"),
+        (2, "минуты"),
+        (4, "минуты"),
+        (5, "минут"),
+        (11, "минут"),
+        (12, "минут"),
+        (14, "минут"),
+        (20, "минут"),
+        (21, "минута"),
+        (22, "минуты"),
+        (25, "минут"),
+        (101, "минута"),
+        (104, "минуты"),
+        (111, "минут"),
+        (112, "минут"),
+        (114, "минут"),
+        (121, "минута"),
+        (1_000_001, "минута"),
+    ];
+    for (n, form) in cases {
+        assert_eq!(plural(n, MINUTE), form, "{n}");
+    }
+}
+
+#[test]
+fn cardinals_in_words() {
+    use Gender::*;
+    let cases = [
+        (0, Masculine, "ноль"),
+        (0, Feminine, "ноль"),
+        (1, Masculine, "один"),
+        (1, Feminine, "одна"),
+        (1, Neuter, "одно"),
+        (2, Masculine, "два"),
+        (2, Feminine, "две"),
+        (2, Neuter, "два"),
+        (20, Masculine, "двадцать"),
+        (21, Masculine, "двадцать один"),
+        (21, Feminine, "двадцать одна"),
+        (22, Feminine, "двадцать две"),
+        (40, Masculine, "сорок"),
+        (99, Masculine, "девяносто девять"),
+        (100, Masculine, "сто"),
+        (101, Masculine, "сто один"),
+        (101, Feminine, "сто одна"),
+        (110, Masculine, "сто десять"),
+        (512, Masculine, "пятьсот двенадцать"),
+        (999, Masculine, "девятьсот девяносто девять"),
+        (1_000, Masculine, "тысяча"),
+        (2_001, Feminine, "две тысячи одна"),
+        (21_000, Masculine, "двадцать одна тысяча"),
+        (5_000_000, Masculine, "пять миллионов"),
+        (1_002_003, Masculine, "миллион две тысячи три"),
+    ];
+    for (n, gender, words) in cases {
+        assert_eq!(cardinal(n, gender), words, "{n} {gender:?}");
+    }
+    let teens = [
+        "десять",
+        "одиннадцать",
+        "двенадцать",
+        "тринадцать",
+        "четырнадцать",
+        "пятнадцать",
+        "шестнадцать",
+        "семнадцать",
+        "восемнадцать",
+        "девятнадцать",
+    ];
+    for (n, words) in (10..).zip(teens) {
+        assert_eq!(cardinal(n, Masculine), words);
+        assert_eq!(cardinal(n, Feminine), words);
+    }
+    assert!(
+        cardinal(u32::MAX, Masculine)
+            .starts_with("четыре миллиарда двести девяносто четыре миллиона")
+    );
+}
+
+#[test]
+fn every_number_below_a_thousand_is_words_only() {
+    for n in 0..1000 {
+        for gender in [Gender::Masculine, Gender::Feminine, Gender::Neuter] {
+            let w = cardinal(n, gender);
+            assert!(
+                !w.is_empty() && w.chars().all(|c| c.is_alphabetic() || c == ' '),
+                "{n}: {w:?}"
+            );
+            assert!(
+                !w.contains("  ") && !w.starts_with(' ') && !w.ends_with(' '),
+                "{n}: {w:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn accusative_changes_only_feminine_one() {
+    assert_eq!(cardinal_in(1, Gender::Feminine, Case::Accusative), "одну");
+    assert_eq!(
+        cardinal_in(31, Gender::Feminine, Case::Accusative),
+        "тридцать одну"
+    );
+    assert_eq!(cardinal_in(2, Gender::Feminine, Case::Accusative), "две");
+    assert_eq!(cardinal_in(1, Gender::Masculine, Case::Accusative), "один");
+    assert_eq!(
+        count(1, Gender::Feminine, Case::Nominative, MINUTE),
+        "одна минута"
+    );
+    assert_eq!(
+        count(22, Gender::Feminine, Case::Nominative, MINUTE),
+        "двадцать две минуты"
+    );
+    assert_eq!(
+        count(
+            1,
+            Gender::Masculine,
+            Case::Nominative,
+            ["человек", "человека", "человек"]
+        ),
+        "один человек"
+    );
+}
+
+#[test]
+fn ordinals_in_the_genitive() {
+    let cases = [
+        (1, "первого"),
+        (2, "второго"),
+        (3, "третьего"),
+        (4, "четвёртого"),
+        (7, "седьмого"),
+        (8, "восьмого"),
+        (11, "одиннадцатого"),
+        (19, "девятнадцатого"),
+        (20, "двадцатого"),
+        (21, "двадцать первого"),
+        (23, "двадцать третьего"),
+        (30, "тридцатого"),
+        (31, "тридцать первого"),
+        (40, "сорокового"),
+        (99, "девяносто девятого"),
+    ];
+    for (n, words) in cases {
+        assert_eq!(ordinal_genitive(n).as_deref(), Some(words), "{n}");
+    }
+    for n in 1..=31 {
+        assert!(ordinal_genitive(n).unwrap().ends_with("го"), "{n}");
+    }
+    assert_eq!(ordinal_genitive(0), None);
+    assert_eq!(ordinal_genitive(100), None);
+}
+
+#[test]
+fn months_and_weekdays() {
+    let months: Vec<_> = (1..=12u8)
+        .map(|m| month_genitive(Month::try_from(m).unwrap()))
+        .collect();
+    assert_eq!(
+        months,
+        [
+            "января",
+            "февраля",
+            "марта",
+            "апреля",
+            "мая",
+            "июня",
+            "июля",
+            "августа",
+            "сентября",
+            "октября",
+            "ноября",
+            "декабря"
+        ]
+    );
+    let days = [
+        Weekday::Mon,
+        Weekday::Tue,
+        Weekday::Wed,
+        Weekday::Thu,
+        Weekday::Fri,
+        Weekday::Sat,
+        Weekday::Sun,
+    ];
+    let said: Vec<_> = days.into_iter().map(weekday_accusative).collect();
+    assert_eq!(
+        said,
+        [
+            "в понедельник",
+            "во вторник",
+            "в среду",
+            "в четверг",
+            "в пятницу",
+            "в субботу",
+            "в воскресенье"
+        ]
+    );
+}
