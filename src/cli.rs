@@ -1,6 +1,6 @@
 //! The `perezvon` command line. `serve` (the default) runs the service; `migrate` applies database
 //! migrations; `calendar` answers questions about opening hours (its output formats are an interface
-//! scripts rely on); `user` and `token` manage who may use the API. Every subcommand takes
+//! scripts rely on); `user` and `token` manage who may use the API; `operator` who answers calls. Every subcommand takes
 //! `--config FILE` (or `PEREZVON_CONFIG`).
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -13,9 +13,10 @@ use clap::{Parser, Subcommand};
 
 use crate::calendar::Calendar;
 use crate::config::Config;
+use crate::domain::operator::{ContactKind, validate_contact};
 use crate::domain::user::{Role, validate_login};
 use crate::http::api::calendar::{moscow_rfc3339, parse_instant};
-use crate::store::{NewAuditEntry, NewUser};
+use crate::store::{NewAuditEntry, NewOperator, NewUser};
 
 /// Perezvon: the callback-queue service of the School Portal support hotline.
 #[derive(Parser, Debug)]
@@ -43,6 +44,29 @@ pub enum Command {
     /// API bearer tokens.
     #[command(subcommand)]
     Token(TokenCmd),
+    /// Operators who answer calls.
+    #[command(subcommand)]
+    Operator(OperatorCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OperatorCmd {
+    /// Create an operator tied to user LOGIN (created, with role operator, if missing); starts offline.
+    Add {
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        name: String,
+        /// Reached at this phone number (E.164, e.g. +74951234567).
+        #[arg(long, group = "contact")]
+        phone: Option<String>,
+        /// Reached at this SIP URI (sip:user@host).
+        #[arg(long, group = "contact")]
+        sip: Option<String>,
+        /// Reached at this PBX extension.
+        #[arg(long, group = "contact")]
+        extension: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -134,6 +158,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Token(TokenCmd::Create { login, label, days }) => {
             rt.block_on(token_create(&config, login, label, days))
+        }
+        Command::Operator(OperatorCmd::Add {
+            login,
+            name,
+            phone,
+            sip,
+            extension,
+        }) => {
+            let (kind, value) = match (phone, sip, extension) {
+                (Some(p), None, None) => (ContactKind::Phone, p),
+                (None, Some(s), None) => (ContactKind::Sip, s),
+                (None, None, Some(e)) => (ContactKind::Extension, e),
+                _ => bail!("give exactly one of --phone, --sip, --extension"),
+            };
+            let contact = validate_contact(kind, &value).map_err(anyhow::Error::msg)?;
+            validate_login(&login).map_err(anyhow::Error::msg)?;
+            rt.block_on(operator_add(&config, login, name, kind, contact))
         }
         Command::Calendar(_) => unreachable!("handled above"),
     }
@@ -272,6 +313,53 @@ async fn token_create(
         .audit(&cli_audit("token.create", &login, &label), now)
         .await?;
     println!("{token}");
+    store.close().await;
+    Ok(())
+}
+
+async fn operator_add(
+    config: &Config,
+    login: String,
+    name: String,
+    kind: ContactKind,
+    contact: String,
+) -> anyhow::Result<()> {
+    let store = crate::store::connect(&config.database_url).await?;
+    let now = chrono::Utc::now();
+    let user = match store.user_by_login(&login).await? {
+        Some(u) => u,
+        None => {
+            // No password yet: a random one nobody knows; the operator uses a token or gets a password set.
+            let (random, _) = crate::secrets::new_token();
+            let hash = crate::secrets::hash_password(&random).map_err(anyhow::Error::msg)?;
+            let new = NewUser {
+                login: login.clone(),
+                display_name: name.clone(),
+                role: Role::Operator,
+                password_hash: hash,
+            };
+            let u = store.create_user(&new, now).await?;
+            store
+                .audit(&cli_audit("user.create", &login, "operator"), now)
+                .await?;
+            u
+        }
+    };
+    let op = store
+        .create_operator(
+            &NewOperator {
+                user_id: user.id,
+                name,
+                contact_kind: kind,
+                contact,
+            },
+            now,
+        )
+        .await?;
+    store
+        .audit(&cli_audit("operator.create", &login, kind.as_str()), now)
+        .await?;
+    eprintln!("created operator `{login}` (id {}, {kind}, offline)", op.id);
     store.close().await;
     Ok(())
 }

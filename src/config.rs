@@ -14,6 +14,7 @@ use chrono::TimeDelta;
 use serde::Deserialize;
 
 use crate::calendar::{DayHours, HotlineHours};
+use crate::domain::routing::RoutingSettings;
 
 /// An error in the configuration; the message names the key at fault.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +49,31 @@ struct RawConfig {
     max_body_bytes: Option<NumOrStr>,
     calendar: RawCalendar,
     hours: RawHours,
+    twilio: RawTwilio,
+    routing: RawRouting,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RawTwilio {
+    account_sid: Option<String>,
+    auth_token: Option<String>,
+    api_base: Option<String>,
+    from_number: Option<String>,
+    sip_domain: Option<String>,
+    speech: Option<String>,
+    tts_voice: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RawRouting {
+    ring_timeout_secs: Option<NumOrStr>,
+    autopause_after_misses: Option<NumOrStr>,
+    wrap_up_secs: Option<NumOrStr>,
+    queue_max_wait_secs: Option<NumOrStr>,
+    announce_every_secs: Option<NumOrStr>,
+    average_handle_secs: Option<NumOrStr>,
 }
 
 #[derive(Deserialize, Default)]
@@ -130,6 +156,50 @@ impl fmt::Debug for DatabaseUrl {
     }
 }
 
+/// A secret string: shown as `***` in `Debug`; use [`Secret::expose`] to pass it on.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+    /// The secret itself: pass it to the code that needs it, never to a log.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+/// How prompts reach the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Speech {
+    /// Our recorded clips (`/audio/prompts/...`), played by the provider.
+    Clips,
+    /// The provider's text-to-speech with this voice (Russian).
+    Tts { voice: String },
+}
+
+/// The Twilio account (section `[twilio]`); absent when `account_sid` is not set.
+#[derive(Debug, Clone)]
+pub struct TwilioConfig {
+    pub account_sid: String,
+    pub auth_token: Secret,
+    /// REST API base; tests point it at a local fake.
+    pub api_base: String,
+    /// The hotline's number (caller ID of outbound calls).
+    pub from_number: Option<String>,
+    /// Domain for dialing PBX extensions as `sip:EXT@domain`.
+    pub sip_domain: Option<String>,
+    pub speech: Speech,
+}
+
 /// The validated configuration of one Perezvon instance.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -148,6 +218,10 @@ pub struct Config {
     pub calendar_dir: Option<PathBuf>,
     /// The hotline's opening hours.
     pub hours: HotlineHours,
+    /// The Twilio account, if configured.
+    pub twilio: Option<TwilioConfig>,
+    /// Routing and hold-queue rules.
+    pub routing: RoutingSettings,
 }
 
 impl Default for Config {
@@ -279,6 +353,8 @@ impl Config {
             .filter(|d| !d.is_empty())
             .map(PathBuf::from);
         let hours = hours_from_raw(&raw.hours)?;
+        let twilio = twilio_from_raw(raw.twilio)?;
+        let routing = routing_from_raw(&raw.routing)?;
         Ok(Config {
             listen,
             public_url,
@@ -288,6 +364,8 @@ impl Config {
             max_body_bytes,
             calendar_dir,
             hours,
+            twilio,
+            routing,
         })
     }
 }
@@ -331,6 +409,130 @@ fn hours_from_raw(raw: &RawHours) -> Result<HotlineHours, ConfigError> {
         hours.shortened_by = TimeDelta::minutes(m);
     }
     Ok(hours)
+}
+
+fn twilio_from_raw(raw: RawTwilio) -> Result<Option<TwilioConfig>, ConfigError> {
+    let nonempty = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let Some(account_sid) = nonempty(raw.account_sid) else {
+        if nonempty(raw.auth_token).is_some() {
+            return Err(key_err(
+                "twilio.account_sid",
+                "is required when twilio.auth_token is set",
+            ));
+        }
+        return Ok(None);
+    };
+    if !account_sid.starts_with("AC") || account_sid.len() != 34 {
+        return Err(key_err(
+            "twilio.account_sid",
+            "must be the 34-character account SID starting with AC",
+        ));
+    }
+    let auth_token = nonempty(raw.auth_token).ok_or_else(|| {
+        key_err(
+            "twilio.auth_token",
+            "is required when twilio.account_sid is set",
+        )
+    })?;
+    let api_base = nonempty(raw.api_base).unwrap_or_else(|| "https://api.twilio.com".into());
+    match url::Url::parse(&api_base) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+        _ => {
+            return Err(key_err(
+                "twilio.api_base",
+                format!("`{api_base}` is not an http(s) URL"),
+            ));
+        }
+    }
+    let from_number = nonempty(raw.from_number);
+    if let Some(n) = &from_number {
+        crate::domain::operator::validate_contact(crate::domain::operator::ContactKind::Phone, n)
+            .map_err(|m| key_err("twilio.from_number", m))?;
+    }
+    let voice = nonempty(raw.tts_voice).unwrap_or_else(|| "Polly.Tatyana".into());
+    let speech = match nonempty(raw.speech).as_deref().unwrap_or("clips") {
+        "clips" => Speech::Clips,
+        "tts" => Speech::Tts { voice },
+        other => {
+            return Err(key_err(
+                "twilio.speech",
+                format!("`{other}` is not one of clips, tts"),
+            ));
+        }
+    };
+    Ok(Some(TwilioConfig {
+        account_sid,
+        auth_token: Secret(auth_token),
+        api_base: api_base.trim_end_matches('/').to_owned(),
+        from_number,
+        sip_domain: nonempty(raw.sip_domain),
+        speech,
+    }))
+}
+
+fn routing_from_raw(raw: &RawRouting) -> Result<RoutingSettings, ConfigError> {
+    let mut r = RoutingSettings::default();
+    let secs = |v: &Option<NumOrStr>,
+                key: &str,
+                min: i64,
+                max: i64,
+                into: &mut TimeDelta|
+     -> Result<(), ConfigError> {
+        if let Some(v) = v {
+            let n = v.to_i64(key)?;
+            if !(min..=max).contains(&n) {
+                return Err(key_err(key, format!("must be between {min} and {max}")));
+            }
+            *into = TimeDelta::seconds(n);
+        }
+        Ok(())
+    };
+    secs(
+        &raw.ring_timeout_secs,
+        "routing.ring_timeout_secs",
+        5,
+        120,
+        &mut r.ring_timeout,
+    )?;
+    secs(
+        &raw.wrap_up_secs,
+        "routing.wrap_up_secs",
+        0,
+        3600,
+        &mut r.wrap_up,
+    )?;
+    secs(
+        &raw.queue_max_wait_secs,
+        "routing.queue_max_wait_secs",
+        10,
+        3600,
+        &mut r.queue_max_wait,
+    )?;
+    secs(
+        &raw.announce_every_secs,
+        "routing.announce_every_secs",
+        10,
+        600,
+        &mut r.announce_every,
+    )?;
+    secs(
+        &raw.average_handle_secs,
+        "routing.average_handle_secs",
+        30,
+        7200,
+        &mut r.average_handle,
+    )?;
+    if let Some(v) = &raw.autopause_after_misses {
+        let n = v.to_i64("routing.autopause_after_misses")?;
+        if !(0..=100).contains(&n) {
+            return Err(key_err(
+                "routing.autopause_after_misses",
+                "must be between 0 and 100",
+            ));
+        }
+        r.autopause_after = n as u32;
+    }
+    Ok(r)
 }
 
 /// Sets `path` in a TOML table to a string value, creating tables on the way.

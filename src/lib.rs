@@ -9,6 +9,9 @@
 //! - [`domain`]: pure; users, operators, and later routing, phone numbers, callback priority.
 //! - [`store`]: the `Store` trait with SQLite and PostgreSQL implementations sharing SQL.
 //! - [`http`]: axum router, middleware, health, the REST API.
+//! - [`telephony`]: the neutral call model and the provider adapters (Twilio).
+//! - [`switchboard`]: applies routing decisions to the store and dispatches the hold queue.
+//! - [`speech`]: pure; what the hotline says, in Russian, as text and as recorded clips.
 //! - [`config`], [`clock`], [`secrets`]: configuration, the injected clock, passwords and tokens.
 //! - [`cli`]: the `perezvon` subcommands; `main.rs` only parses and dispatches.
 
@@ -21,6 +24,8 @@ pub mod http;
 pub mod secrets;
 pub mod speech;
 pub mod store;
+pub mod switchboard;
+pub mod telephony;
 
 use std::sync::Arc;
 
@@ -67,13 +72,51 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {} (config key `listen`)", config.listen))?;
     tracing::info!(listen = %config.listen, public_url = %config.public_url, "perezvon is serving");
+    let calendar = Arc::new(calendar);
+    let switchboard = Arc::new(switchboard::Switchboard::new(
+        store.clone(),
+        calendar.clone(),
+        clock.clone(),
+        config.routing.clone(),
+    ));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut background = Vec::new();
+    match &config.twilio {
+        Some(t) => {
+            let client = telephony::twilio::TwilioClient::new(
+                &t.api_base,
+                &t.account_sid,
+                t.auth_token.expose(),
+            )
+            .context("cannot build the Twilio client (config section `twilio`)")?;
+            let control = Arc::new(telephony::twilio::TwilioControl {
+                client,
+                public_url: config.public_url.clone(),
+            });
+            let mut rx = stop_rx.clone();
+            background.push(tokio::spawn(switchboard.clone().run_dispatcher(
+                control,
+                async move {
+                    let _ = rx.wait_for(|stop| *stop).await;
+                },
+            )));
+        }
+        None => tracing::warn!(
+            "no telephony provider configured (section `twilio`): webhooks answer 404"
+        ),
+    }
     let state = http::AppState {
         config: Arc::new(config),
         store: store.clone(),
-        calendar: Arc::new(calendar),
+        calendar,
         clock,
+        switchboard,
     };
     http::serve(listener, state, http::shutdown_signal()).await?;
+    let _ = stop_tx.send(true);
+    for task in background {
+        let _ = task.await;
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(())

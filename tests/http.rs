@@ -27,11 +27,20 @@ async fn spawn_app(store: Arc<dyn Store>, now: DateTime<Utc>) -> App {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let clock = Arc::new(ManualClock::new(now));
+    let config = Config::default();
+    let calendar = Arc::new(Calendar::builtin(HotlineHours::default()));
+    let switchboard = Arc::new(perezvon::switchboard::Switchboard::new(
+        store.clone(),
+        calendar.clone(),
+        clock.clone(),
+        config.routing.clone(),
+    ));
     let state = AppState {
-        config: Arc::new(Config::default()),
+        config: Arc::new(config),
         store,
-        calendar: Arc::new(Calendar::builtin(HotlineHours::default())),
+        calendar,
         clock: clock.clone(),
+        switchboard,
     };
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(perezvon::http::serve(listener, state, async {

@@ -24,6 +24,8 @@ on_both_backends!(
     jobs_lease_expiry_and_reap,
     jobs_claimed_exactly_once_by_two_instances,
     audit_log_newest_first,
+    operator_reservations_and_autopause,
+    hold_queue_claims,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -212,6 +214,9 @@ fn event(call: &str, key: &str, state: &str) -> NewCallEvent {
         sequence: None,
         payload: format!("{{\"key\":\"{key}\"}}"),
         state: state.into(),
+        operator_id: None,
+        tried: Vec::new(),
+        reply: None,
     }
 }
 
@@ -458,4 +463,199 @@ async fn audit_log_newest_first(db: &TestDb) {
     );
     assert_eq!(got[0].at, t0() + TimeDelta::seconds(2));
     assert_eq!(got[0].request_id.as_deref(), Some("req-2"));
+}
+
+async fn operator(db: &TestDb, login: &str) -> i64 {
+    let u = user(&db.store, login, Role::Operator).await;
+    let new = NewOperator {
+        user_id: u.id,
+        name: login.into(),
+        contact_kind: ContactKind::Phone,
+        contact: "+74950000001".into(),
+    };
+    db.store.create_operator(&new, t0()).await.unwrap().id
+}
+
+async fn operator_reservations_and_autopause(db: &TestDb) {
+    let s = &db.store;
+    let op = operator(db, "op-a").await;
+    let c1 = s
+        .record_call_event(&event("CA1", "voice", "incoming"), t0())
+        .await
+        .unwrap()
+        .call
+        .id;
+    let c2 = s
+        .record_call_event(&event("CA2", "voice", "incoming"), t0())
+        .await
+        .unwrap()
+        .call
+        .id;
+    let cutoff = t0() - TimeDelta::seconds(30);
+    assert!(
+        !s.reserve_operator(op, c1, cutoff, t0()).await.unwrap(),
+        "offline operators cannot be reserved"
+    );
+    s.set_presence(op, Presence::Available, t0()).await.unwrap();
+    assert!(s.reserve_operator(op, c1, cutoff, t0()).await.unwrap());
+    assert!(
+        !s.reserve_operator(op, c2, cutoff, t0()).await.unwrap(),
+        "one call at a time"
+    );
+    let o = s.operator_by_login("op-a").await.unwrap().unwrap();
+    assert_eq!(
+        (o.presence, o.current_call_id),
+        (Presence::OnCall, Some(c1))
+    );
+    assert_eq!(
+        s.release_operator(op, c2, true, 3, t0()).await.unwrap(),
+        None,
+        "not reserved for c2"
+    );
+    // Three misses in a row pause the operator (autopause).
+    for i in 1..=3 {
+        let t = t0() + TimeDelta::minutes(i);
+        if i > 1 {
+            assert!(s.reserve_operator(op, c1, cutoff, t).await.unwrap());
+        }
+        let p = s
+            .release_operator(op, c1, true, 3, t)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            p,
+            if i < 3 {
+                Presence::Available
+            } else {
+                Presence::Break
+            },
+            "miss {i}"
+        );
+    }
+    let o = s.operator_by_login("op-a").await.unwrap().unwrap();
+    assert_eq!((o.consecutive_misses, o.current_call_id), (3, None));
+    // Back from the break: the count starts again; an answered call wraps up, then frees the operator.
+    let t = t0() + TimeDelta::minutes(10);
+    s.set_presence(op, Presence::Available, t).await.unwrap();
+    assert_eq!(
+        s.operator_by_login("op-a")
+            .await
+            .unwrap()
+            .unwrap()
+            .consecutive_misses,
+        0
+    );
+    assert!(s.reserve_operator(op, c2, cutoff, t).await.unwrap());
+    assert!(!s.wrap_up_operator(op, c1, t).await.unwrap());
+    assert!(s.wrap_up_operator(op, c2, t).await.unwrap());
+    assert!(
+        !s.reserve_operator(
+            op,
+            c1,
+            t - TimeDelta::seconds(30),
+            t + TimeDelta::seconds(10)
+        )
+        .await
+        .unwrap()
+    );
+    assert!(
+        s.reserve_operator(
+            op,
+            c1,
+            t + TimeDelta::seconds(1),
+            t + TimeDelta::seconds(31)
+        )
+        .await
+        .unwrap(),
+        "wrap-up over"
+    );
+    s.wrap_up_operator(op, c1, t).await.unwrap();
+    assert_eq!(
+        s.finish_wrap_ups(t - TimeDelta::seconds(1), t)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        s.finish_wrap_ups(t, t + TimeDelta::seconds(30))
+            .await
+            .unwrap(),
+        1
+    );
+    let o = s.operator_by_login("op-a").await.unwrap().unwrap();
+    assert_eq!(
+        (o.presence, o.idle_since),
+        (Presence::Available, Some(t + TimeDelta::seconds(30)))
+    );
+}
+
+async fn hold_queue_claims(db: &TestDb) {
+    let s = &db.store;
+    let op = operator(db, "op-q").await;
+    for (i, sid) in ["CA-late", "CA-early"].iter().enumerate() {
+        let mut ev = event(sid, "voice", "queued");
+        ev.tried = vec![op];
+        // CA-early joins the queue first even though it was created second.
+        let at = if i == 0 {
+            t0() + TimeDelta::seconds(5)
+        } else {
+            t0()
+        };
+        s.record_call_event(&ev, at).await.unwrap();
+    }
+    let q = s.queued_calls().await.unwrap();
+    assert_eq!(
+        q.iter()
+            .map(|c| c.provider_call_id.as_str())
+            .collect::<Vec<_>>(),
+        ["CA-early", "CA-late"]
+    );
+    assert_eq!((q[0].queued_at, q[0].tried.clone()), (Some(t0()), vec![op]));
+    assert!(s.claim_queued_call(q[0].id, op, t0()).await.unwrap());
+    assert!(
+        !s.claim_queued_call(q[0].id, op, t0()).await.unwrap(),
+        "claimed once"
+    );
+    let c = s
+        .call_by_provider_id("twilio", "CA-early")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((c.state.as_str(), c.operator_id), ("connecting", Some(op)));
+    assert_eq!(s.queued_calls().await.unwrap().len(), 1);
+    assert!(s.requeue_call(c.id, t0()).await.unwrap());
+    assert_eq!(
+        s.queued_calls().await.unwrap()[0].provider_call_id,
+        "CA-early",
+        "keeps its place"
+    );
+    let mut done = event("CA-early", "status:completed", "abandoned");
+    done.reply = Some(String::new());
+    let r = s
+        .record_call_event(&done, t0() + TimeDelta::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.call.state.as_str(), r.call.ended_at),
+        ("abandoned", Some(t0() + TimeDelta::minutes(1)))
+    );
+    let found = s
+        .find_call_event("twilio", "CA-early", "status:completed")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.reply.as_deref(), Some(""));
+    assert!(
+        s.find_call_event("twilio", "CA-early", "status:ringing")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.call_by_provider_id("twilio", "CA-none")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

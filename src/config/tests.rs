@@ -97,3 +97,51 @@ fn database_password_never_shown() {
     let e = err_of(None, &[("PEREZVON_DATABASE_URL", "mysql://u:hunter2@x/db")]);
     assert!(!e.contains("hunter2"), "{e}");
 }
+
+#[test]
+fn twilio_and_routing_sections() {
+    let c = Config::load_with_env(None, env(&[])).unwrap();
+    assert!(c.twilio.is_none());
+    assert_eq!(c.routing, RoutingSettings::default());
+    let sid = "AC0123456789abcdef0123456789abcdef";
+    let c = Config::load_with_env(
+        None,
+        env(&[
+            ("PEREZVON_TWILIO__ACCOUNT_SID", sid),
+            ("PEREZVON_TWILIO__AUTH_TOKEN", "tok-very-secret"),
+            ("PEREZVON_TWILIO__SPEECH", "tts"),
+            ("PEREZVON_ROUTING__QUEUE_MAX_WAIT_SECS", "90"),
+            ("PEREZVON_ROUTING__AUTOPAUSE_AFTER_MISSES", "0"),
+        ]),
+    )
+    .unwrap();
+    let t = c.twilio.as_ref().unwrap();
+    assert_eq!(
+        (t.account_sid.as_str(), t.api_base.as_str()),
+        (sid, "https://api.twilio.com")
+    );
+    assert_eq!(
+        t.speech,
+        Speech::Tts {
+            voice: "Polly.Tatyana".into()
+        }
+    );
+    assert_eq!(c.routing.queue_max_wait, TimeDelta::seconds(90));
+    assert_eq!(c.routing.autopause_after, 0);
+    assert!(!format!("{c:?}").contains("tok-very-secret"));
+    assert!(err_of(None, &[("PEREZVON_TWILIO__ACCOUNT_SID", sid)]).contains("twilio.auth_token"));
+    assert!(err_of(None, &[("PEREZVON_TWILIO__AUTH_TOKEN", "x")]).contains("twilio.account_sid"));
+    assert!(
+        err_of(
+            None,
+            &[
+                ("PEREZVON_TWILIO__ACCOUNT_SID", "AC1"),
+                ("PEREZVON_TWILIO__AUTH_TOKEN", "x")
+            ]
+        )
+        .contains("twilio.account_sid")
+    );
+    let e = err_of(None, &[("PEREZVON_ROUTING__RING_TIMEOUT_SECS", "1")]);
+    assert!(e.contains("routing.ring_timeout_secs"), "{e}");
+    assert!(err_of(Some("[twilio]\nspeech = \"loud\"\naccount_sid = \"AC0123456789abcdef0123456789abcdef\"\nauth_token = \"t\""), &[]).contains("twilio.speech"));
+}

@@ -3,7 +3,9 @@
 //! priority. Nothing here does I/O or reads a clock: time and state arrive as arguments, so every
 //! rule can be tested directly.
 
+pub mod call;
 pub mod operator;
+pub mod routing;
 pub mod user;
 
 /// A value that did not parse as one of a fixed set of names.

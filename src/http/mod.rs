@@ -23,11 +23,14 @@ use crate::calendar::Calendar;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::store::Store;
+use crate::switchboard::Switchboard;
 
 pub mod api;
+pub mod audio;
 pub mod auth;
 pub mod error;
 pub mod health;
+pub mod webhooks;
 
 pub use error::AppError;
 
@@ -38,6 +41,7 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub calendar: Arc<Calendar>,
     pub clock: Arc<dyn Clock>,
+    pub switchboard: Arc<Switchboard>,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -56,7 +60,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/audio/prompts/{*path}", get(audio::prompt))
         .nest("/api/v1", api::router())
+        .merge(webhooks::router())
         .fallback(|| async { AppError::NotFound("no such route".into()) })
         .layer(DefaultBodyLimit::max(limit))
         .layer(

@@ -23,6 +23,10 @@ pub struct Call {
     pub started_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
+    /// When the call joined the hold queue (kept after it leaves, for statistics).
+    pub queued_at: Option<DateTime<Utc>>,
+    /// Operators already rung for this call without an answer.
+    pub tried: Vec<i64>,
 }
 
 /// One event of a call, with the reply given to it.
@@ -52,6 +56,12 @@ pub struct NewCallEvent {
     pub payload: String,
     /// The call's state after this event.
     pub state: String,
+    /// The operator the call is with after this event.
+    pub operator_id: Option<i64>,
+    /// Operators rung for the call without an answer, after this event.
+    pub tried: Vec<i64>,
+    /// The reply given to the event (stored with it, so a re-delivery gets the same one).
+    pub reply: Option<String>,
 }
 
 /// What [`CallStore::record_call_event`] did.
@@ -77,6 +87,8 @@ struct CallRow {
     started_at_ms: i64,
     updated_at_ms: i64,
     ended_at_ms: Option<i64>,
+    queued_at_ms: Option<i64>,
+    tried_operators: String,
 }
 
 impl From<CallRow> for Call {
@@ -94,6 +106,12 @@ impl From<CallRow> for Call {
             started_at: from_ms(r.started_at_ms),
             updated_at: from_ms(r.updated_at_ms),
             ended_at: r.ended_at_ms.map(from_ms),
+            queued_at: r.queued_at_ms.map(from_ms),
+            tried: r
+                .tried_operators
+                .split(',')
+                .filter_map(|t| t.parse().ok())
+                .collect(),
         }
     }
 }
@@ -126,14 +144,25 @@ impl From<EventRow> for CallEvent {
 }
 
 const CALL_COLS: &str = "select id, provider, provider_call_id, direction, from_number, to_number, line, state, \
-     operator_id, started_at_ms, updated_at_ms, ended_at_ms from calls";
+     operator_id, started_at_ms, updated_at_ms, ended_at_ms, queued_at_ms, tried_operators from calls";
 const EVENT_COLS: &str = "select id, call_id, event_key, kind, sequence, payload, reply, received_at_ms from call_events";
 const INSERT_CALL: &str = "insert into calls (provider, provider_call_id, from_number, to_number, state, \
      started_at_ms, updated_at_ms) values ($1, $2, $3, $4, $5, $6, $6) \
      on conflict (provider, provider_call_id) do nothing";
-const INSERT_EVENT: &str = "insert into call_events (call_id, event_key, kind, sequence, payload, received_at_ms) \
-     values ($1, $2, $3, $4, $5, $6) on conflict (call_id, event_key) do nothing returning id";
-const UPDATE_CALL_STATE: &str = "update calls set state = $2, updated_at_ms = $3 where id = $1";
+const INSERT_EVENT: &str = "insert into call_events (call_id, event_key, kind, sequence, payload, reply, received_at_ms) \
+     values ($1, $2, $3, $4, $5, $6, $7) on conflict (call_id, event_key) do nothing returning id";
+/// Moves a call after a new event: state, operator, tried operators; stamps the queue entry and the end.
+const UPDATE_CALL: &str = "update calls set state = $2, operator_id = $3, tried_operators = $4, updated_at_ms = $5, \
+     queued_at_ms = case when $2 = 'queued' and queued_at_ms is null then $5 else queued_at_ms end, \
+     ended_at_ms = case when $2 in ('completed', 'abandoned') and ended_at_ms is null then $5 else ended_at_ms end \
+     where id = $1";
+const FIND_EVENT: &str = "select e.id, e.call_id, e.event_key, e.kind, e.sequence, e.payload, e.reply, e.received_at_ms \
+     from call_events e join calls c on c.id = e.call_id \
+     where c.provider = $1 and c.provider_call_id = $2 and e.event_key = $3";
+const CLAIM_QUEUED: &str = "update calls set state = 'connecting', operator_id = $2, updated_at_ms = $3 \
+     where id = $1 and state = 'queued'";
+const REQUEUE: &str = "update calls set state = 'queued', operator_id = null, updated_at_ms = $2 \
+     where id = $1 and state = 'connecting'";
 const SET_REPLY: &str = "update call_events set reply = $2 where id = $1";
 
 /// Calls and call events.
@@ -146,6 +175,39 @@ pub trait CallStore {
         ev: &NewCallEvent,
         now: DateTime<Utc>,
     ) -> Result<RecordedEvent, StoreError>;
+    /// The call with this provider id, created (state `incoming`) when it is new.
+    async fn ensure_call(
+        &self,
+        provider: &str,
+        call_id: &str,
+        from: Option<&str>,
+        to: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Call, StoreError>;
+    /// The call with this provider id.
+    async fn call_by_provider_id(
+        &self,
+        provider: &str,
+        call_id: &str,
+    ) -> Result<Option<Call>, StoreError>;
+    /// An event already recorded for a call, by its natural key.
+    async fn find_call_event(
+        &self,
+        provider: &str,
+        call_id: &str,
+        key: &str,
+    ) -> Result<Option<CallEvent>, StoreError>;
+    /// Calls waiting in the hold queue, longest-waiting first.
+    async fn queued_calls(&self) -> Result<Vec<Call>, StoreError>;
+    /// Takes a queued call for `operator_id` (state `connecting`); false if it is no longer queued.
+    async fn claim_queued_call(
+        &self,
+        id: i64,
+        operator_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Puts a `connecting` call back in the queue (moving it to the operator failed).
+    async fn requeue_call(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError>;
     /// Stores the reply given to an event, so a re-delivery can get the same one.
     async fn set_event_reply(&self, event_id: i64, reply: &str) -> Result<(), StoreError>;
     /// The most recent calls, newest first.
@@ -186,20 +248,33 @@ macro_rules! impl_call_store {
                     .bind(&ev.kind)
                     .bind(ev.sequence)
                     .bind(&ev.payload)
+                    .bind(&ev.reply)
                     .bind(now_ms)
                     .fetch_optional(&mut *tx)
                     .await?;
-                let mut call = Call::from(call);
-                if inserted.is_some() && call.state != ev.state {
-                    sqlx::query(UPDATE_CALL_STATE)
-                        .bind(call.id)
+                let call_id = call.id;
+                if inserted.is_some() {
+                    let tried = ev
+                        .tried
+                        .iter()
+                        .map(i64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(",");
+                    sqlx::query(UPDATE_CALL)
+                        .bind(call_id)
                         .bind(&ev.state)
+                        .bind(ev.operator_id)
+                        .bind(tried)
                         .bind(now_ms)
                         .execute(&mut *tx)
                         .await?;
-                    call.state = ev.state.clone();
-                    call.updated_at = from_ms(now_ms);
                 }
+                let sql = format!("{CALL_COLS} where id = $1");
+                let call: Call = sqlx::query_as::<_, CallRow>(&sql)
+                    .bind(call_id)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .into();
                 let sql = format!("{EVENT_COLS} where call_id = $1 and event_key = $2");
                 let event: EventRow = sqlx::query_as(&sql)
                     .bind(call.id)
@@ -212,6 +287,91 @@ macro_rules! impl_call_store {
                     event: event.into(),
                     inserted: inserted.is_some(),
                 })
+            }
+
+            async fn ensure_call(
+                &self,
+                provider: &str,
+                call_id: &str,
+                from: Option<&str>,
+                to: Option<&str>,
+                now: DateTime<Utc>,
+            ) -> Result<Call, StoreError> {
+                sqlx::query(INSERT_CALL)
+                    .bind(provider)
+                    .bind(call_id)
+                    .bind(from)
+                    .bind(to)
+                    .bind("incoming")
+                    .bind(to_ms(now))
+                    .execute(self.writer())
+                    .await?;
+                let sql = format!("{CALL_COLS} where provider = $1 and provider_call_id = $2");
+                let row: CallRow = sqlx::query_as(&sql)
+                    .bind(provider)
+                    .bind(call_id)
+                    .fetch_one(self.writer())
+                    .await?;
+                Ok(row.into())
+            }
+
+            async fn call_by_provider_id(
+                &self,
+                provider: &str,
+                call_id: &str,
+            ) -> Result<Option<Call>, StoreError> {
+                let sql = format!("{CALL_COLS} where provider = $1 and provider_call_id = $2");
+                let row: Option<CallRow> = sqlx::query_as(&sql)
+                    .bind(provider)
+                    .bind(call_id)
+                    .fetch_optional(self.reader())
+                    .await?;
+                Ok(row.map(Call::from))
+            }
+
+            async fn find_call_event(
+                &self,
+                provider: &str,
+                call_id: &str,
+                key: &str,
+            ) -> Result<Option<CallEvent>, StoreError> {
+                let row: Option<EventRow> = sqlx::query_as(FIND_EVENT)
+                    .bind(provider)
+                    .bind(call_id)
+                    .bind(key)
+                    .fetch_optional(self.reader())
+                    .await?;
+                Ok(row.map(CallEvent::from))
+            }
+
+            async fn queued_calls(&self) -> Result<Vec<Call>, StoreError> {
+                let sql = format!("{CALL_COLS} where state = 'queued' order by queued_at_ms, id");
+                let rows: Vec<CallRow> = sqlx::query_as(&sql).fetch_all(self.reader()).await?;
+                Ok(rows.into_iter().map(Call::from).collect())
+            }
+
+            async fn claim_queued_call(
+                &self,
+                id: i64,
+                operator_id: i64,
+                now: DateTime<Utc>,
+            ) -> Result<bool, StoreError> {
+                let r = sqlx::query(CLAIM_QUEUED)
+                    .bind(id)
+                    .bind(operator_id)
+                    .bind(to_ms(now))
+                    .execute(self.writer())
+                    .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn requeue_call(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+                let r = sqlx::query(REQUEUE)
+                    .bind(id)
+                    .bind(to_ms(now))
+                    .execute(self.writer())
+                    .await?;
+                Ok(r.rows_affected() == 1)
             }
 
             async fn set_event_reply(&self, event_id: i64, reply: &str) -> Result<(), StoreError> {

@@ -22,6 +22,8 @@ pub struct Operator {
     /// When the operator last became free; the longest-idle available operator is offered a call first.
     pub idle_since: Option<DateTime<Utc>>,
     pub consecutive_misses: i64,
+    /// The call the operator is reserved for (ringing or talking), if any.
+    pub current_call_id: Option<i64>,
 }
 
 /// What [`OperatorStore::create_operator`] needs.
@@ -46,6 +48,7 @@ pub(crate) struct OperatorRow {
     presence_since_ms: i64,
     idle_since_ms: Option<i64>,
     consecutive_misses: i64,
+    current_call_id: Option<i64>,
 }
 
 impl TryFrom<OperatorRow> for Operator {
@@ -63,23 +66,41 @@ impl TryFrom<OperatorRow> for Operator {
             presence_since: from_ms(r.presence_since_ms),
             idle_since: r.idle_since_ms.map(from_ms),
             consecutive_misses: r.consecutive_misses,
+            current_call_id: r.current_call_id,
         })
     }
 }
 
 const SELECT_OPERATOR: &str = "select o.id, o.user_id, u.login, o.name, o.contact_kind, o.contact, o.line, \
-     o.presence, o.presence_since_ms, o.idle_since_ms, o.consecutive_misses \
+     o.presence, o.presence_since_ms, o.idle_since_ms, o.consecutive_misses, o.current_call_id \
      from operators o join users u on u.id = o.user_id";
 
 pub(crate) const INSERT_OPERATOR: &str = "insert into operators \
      (user_id, name, contact_kind, contact, presence, presence_since_ms, created_at_ms) \
      values ($1, $2, $3, $4, 'offline', $5, $5) returning id";
-/// Sets presence; `idle_since` restarts whenever the operator becomes available.
-pub(crate) const SET_PRESENCE: &str = "update operators set presence = $2, presence_since_ms = $3, \
+/// Sets presence by hand (API); clears any reservation; `idle_since` restarts when becoming available.
+pub(crate) const SET_PRESENCE: &str = "update operators set presence = $2, presence_since_ms = $3, current_call_id = null, \
      idle_since_ms = case when $2 = 'available' and presence <> 'available' then $3 \
                           when $2 = 'available' then idle_since_ms else null end, \
      consecutive_misses = case when $2 = 'available' and presence <> 'available' then 0 else consecutive_misses end \
      where id = $1";
+
+/// Reserves a free operator (available, or wrap-up begun before $3) for call $2; atomic, so two
+/// instances never reserve the same operator.
+const RESERVE: &str = "update operators set presence = 'on_call', presence_since_ms = $4, idle_since_ms = null, \
+     current_call_id = $2 where id = $1 \
+     and (presence = 'available' or (presence = 'wrap_up' and presence_since_ms <= $3))";
+/// Frees an operator reserved for call $2 that did not take it; a miss counts toward autopause ($4).
+const RELEASE: &str = "update operators set \
+     consecutive_misses = case when $3 then consecutive_misses + 1 else 0 end, \
+     presence = case when $3 and $4 > 0 and consecutive_misses + 1 >= $4 then 'break' else 'available' end, \
+     presence_since_ms = $5, idle_since_ms = $5, current_call_id = null \
+     where id = $1 and current_call_id = $2 and presence = 'on_call'";
+const WRAP_UP: &str = "update operators set presence = 'wrap_up', presence_since_ms = $3, consecutive_misses = 0, \
+     current_call_id = null where id = $1 and current_call_id = $2 and presence = 'on_call'";
+/// Ends wrap-ups that began before $1.
+const FINISH_WRAP_UPS: &str = "update operators set presence = 'available', idle_since_ms = $2, presence_since_ms = $2 \
+     where presence = 'wrap_up' and presence_since_ms <= $1";
 
 /// Operators and their presence.
 #[async_trait::async_trait]
@@ -94,6 +115,39 @@ pub trait OperatorStore {
     async fn operators(&self) -> Result<Vec<Operator>, StoreError>;
     /// The operator tied to this login.
     async fn operator_by_login(&self, login: &str) -> Result<Option<Operator>, StoreError>;
+    /// Reserves a free operator for a call (presence `on_call`): available, or wrapping up since
+    /// before `wrap_up_cutoff`. False when the operator is not free (someone else took them).
+    async fn reserve_operator(
+        &self,
+        id: i64,
+        call_id: i64,
+        wrap_up_cutoff: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Frees an operator reserved for `call_id` who did not take the call. A miss counts toward
+    /// autopause: after `pause_after` misses in a row (0: never) the operator goes on `break`.
+    /// Returns the new presence, or `None` when the operator was not reserved for this call.
+    async fn release_operator(
+        &self,
+        id: i64,
+        call_id: i64,
+        missed: bool,
+        pause_after: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Presence>, StoreError>;
+    /// Starts wrap-up for an operator whose conversation on `call_id` ended; false if not reserved for it.
+    async fn wrap_up_operator(
+        &self,
+        id: i64,
+        call_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Makes operators whose wrap-up began before `cutoff` available; returns how many.
+    async fn finish_wrap_ups(
+        &self,
+        cutoff: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
     /// Sets presence; returns the updated operator, or `None` when there is no such operator.
     async fn set_presence(
         &self,
@@ -144,6 +198,79 @@ macro_rules! impl_operator_store {
                     .fetch_optional(self.reader())
                     .await?;
                 row.map(Operator::try_from).transpose()
+            }
+
+            async fn reserve_operator(
+                &self,
+                id: i64,
+                call_id: i64,
+                wrap_up_cutoff: DateTime<Utc>,
+                now: DateTime<Utc>,
+            ) -> Result<bool, StoreError> {
+                let r = sqlx::query(RESERVE)
+                    .bind(id)
+                    .bind(call_id)
+                    .bind(to_ms(wrap_up_cutoff))
+                    .bind(to_ms(now))
+                    .execute(self.writer())
+                    .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn release_operator(
+                &self,
+                id: i64,
+                call_id: i64,
+                missed: bool,
+                pause_after: u32,
+                now: DateTime<Utc>,
+            ) -> Result<Option<Presence>, StoreError> {
+                let mut tx = self.writer().begin().await?;
+                let r = sqlx::query(RELEASE)
+                    .bind(id)
+                    .bind(call_id)
+                    .bind(missed)
+                    .bind(i64::from(pause_after))
+                    .bind(to_ms(now))
+                    .execute(&mut *tx)
+                    .await?;
+                if r.rows_affected() == 0 {
+                    return Ok(None);
+                }
+                let p: String = sqlx::query_scalar("select presence from operators where id = $1")
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(Some(parse_col(&p, "operators.presence")?))
+            }
+
+            async fn wrap_up_operator(
+                &self,
+                id: i64,
+                call_id: i64,
+                now: DateTime<Utc>,
+            ) -> Result<bool, StoreError> {
+                let r = sqlx::query(WRAP_UP)
+                    .bind(id)
+                    .bind(call_id)
+                    .bind(to_ms(now))
+                    .execute(self.writer())
+                    .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn finish_wrap_ups(
+                &self,
+                cutoff: DateTime<Utc>,
+                now: DateTime<Utc>,
+            ) -> Result<u64, StoreError> {
+                let r = sqlx::query(FINISH_WRAP_UPS)
+                    .bind(to_ms(cutoff))
+                    .bind(to_ms(now))
+                    .execute(self.writer())
+                    .await?;
+                Ok(r.rows_affected())
             }
 
             async fn set_presence(

@@ -7,7 +7,9 @@ use axum::routing::get;
 use super::AppState;
 
 pub mod calendar;
+pub mod calls;
 pub mod me;
+pub mod operators;
 
 /// Routes under `/api/v1`.
 pub fn router() -> Router<AppState> {
@@ -15,4 +17,10 @@ pub fn router() -> Router<AppState> {
         .route("/calendar/next-window", get(calendar::next_window))
         .route("/calendar/days", get(calendar::days))
         .route("/me", get(me::me))
+        .route("/operators", get(operators::list))
+        .route(
+            "/operators/{login}/presence",
+            axum::routing::put(operators::set_presence),
+        )
+        .route("/calls", get(calls::list))
 }

@@ -1,0 +1,432 @@
+//! The routing decision: given what just happened to a call, the operators, the calendar and the
+//! queue, what should the call do next? [`decide`] is pure — "now" and every piece of state are
+//! arguments — and returns the [`Reply`] for the provider, the call's next state, and the
+//! [`Effect`]s the caller of `decide` must apply (reserve or release an operator, wrap up, try the
+//! hold queue).
+//!
+//! The rules (the hotline's regulation): during working hours a call goes to the longest-idle free
+//! operator; one who does not answer is skipped for this call and, after `autopause_after` misses
+//! in a row, paused. When operators are logged in but all busy, the caller holds in the queue and
+//! hears the position and the estimated wait, may press 1 to leave instead, and leaves after
+//! `queue_max_wait`. Outside working hours the caller hears when the hotline opens next. Until
+//! voicemail exists, "leave a message" ends in a clear goodbye.
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::call::CallState;
+use super::operator::{ContactKind, Presence};
+use crate::calendar::{Calendar, MOSCOW};
+use crate::speech::{self, Prompt, Utterance};
+use crate::telephony::{DialOutcome, DialTarget, EventKind, QueueResult, Reply, Step, Verb};
+
+/// Tunable routing rules (config section `[routing]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoutingSettings {
+    /// How long an operator's phone rings before the call moves on.
+    pub ring_timeout: TimeDelta,
+    /// Misses in a row after which an operator is paused (presence `break`); 0 never pauses.
+    pub autopause_after: u32,
+    /// After a call an operator is in `wrap_up` this long, then available again.
+    pub wrap_up: TimeDelta,
+    /// The longest a caller holds in the queue before being sent to voicemail.
+    pub queue_max_wait: TimeDelta,
+    /// Announcements of position and wait are repeated this often.
+    pub announce_every: TimeDelta,
+    /// Average handle time used for the wait estimate.
+    pub average_handle: TimeDelta,
+    /// The hold queue's name.
+    pub queue: String,
+}
+
+impl Default for RoutingSettings {
+    fn default() -> Self {
+        RoutingSettings {
+            ring_timeout: TimeDelta::seconds(20),
+            autopause_after: 3,
+            wrap_up: TimeDelta::seconds(30),
+            queue_max_wait: TimeDelta::seconds(120),
+            announce_every: TimeDelta::seconds(30),
+            average_handle: TimeDelta::minutes(6),
+            queue: "main".into(),
+        }
+    }
+}
+
+/// An operator as routing sees one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OperatorView {
+    pub id: i64,
+    pub presence: Presence,
+    pub presence_since: DateTime<Utc>,
+    pub idle_since: Option<DateTime<Utc>>,
+    pub contact_kind: ContactKind,
+    pub contact: String,
+}
+
+impl OperatorView {
+    /// Free to take a call now: available, or done wrapping up.
+    pub fn is_free(&self, now: DateTime<Utc>, wrap_up: TimeDelta) -> bool {
+        match self.presence {
+            Presence::Available => true,
+            Presence::WrapUp => self.presence_since + wrap_up <= now,
+            _ => false,
+        }
+    }
+
+    /// Staffing the line: free or busy with a call, not on a break or logged off.
+    pub fn is_staffing(&self) -> bool {
+        matches!(
+            self.presence,
+            Presence::Available | Presence::OnCall | Presence::WrapUp
+        )
+    }
+
+    /// Since when the operator has been free (for longest-idle order).
+    fn free_since(&self, wrap_up: TimeDelta) -> DateTime<Utc> {
+        match self.presence {
+            Presence::WrapUp => self.presence_since + wrap_up,
+            _ => self.idle_since.unwrap_or(self.presence_since),
+        }
+    }
+
+    fn target(&self) -> DialTarget {
+        DialTarget {
+            operator_id: self.id,
+            kind: self.contact_kind,
+            contact: self.contact.clone(),
+        }
+    }
+}
+
+/// The longest-idle free operator not in `skip`.
+pub fn pick_operator<'a>(
+    operators: &'a [OperatorView],
+    skip: &[i64],
+    now: DateTime<Utc>,
+    wrap_up: TimeDelta,
+) -> Option<&'a OperatorView> {
+    operators
+        .iter()
+        .filter(|o| o.is_free(now, wrap_up) && !skip.contains(&o.id))
+        .min_by_key(|o| (o.free_since(wrap_up), o.id))
+}
+
+/// The call as routing sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallView {
+    pub state: CallState,
+    /// The operator reserved for (ringing or talking to) this call.
+    pub operator_id: Option<i64>,
+    /// Operators already rung for this call without an answer.
+    pub tried: Vec<i64>,
+}
+
+/// Everything else `decide` looks at.
+#[derive(Debug, Clone, Copy)]
+pub struct Situation<'a> {
+    pub now: DateTime<Utc>,
+    pub calendar: &'a Calendar,
+    pub settings: &'a RoutingSettings,
+    pub operators: &'a [OperatorView],
+}
+
+/// A change the caller of [`decide`] applies to the world.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Mark the operator busy with this call (fails if someone else took them first: decide again).
+    Reserve(i64),
+    /// The operator did not take the call; `missed` counts toward autopause.
+    Release { operator_id: i64, missed: bool },
+    /// The operator's conversation ended: wrap-up time starts.
+    WrapUp(i64),
+    /// Operator capacity may have freed up: try to connect the longest-waiting queued caller.
+    DispatchQueue,
+}
+
+/// What `decide` answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub reply: Reply,
+    pub state: CallState,
+    /// The operator the call is with after this decision.
+    pub operator_id: Option<i64>,
+    /// Operators to skip for this call from now on.
+    pub tried: Vec<i64>,
+    pub effects: Vec<Effect>,
+}
+
+fn say(p: Prompt) -> Verb {
+    Verb::Say(p.utterance())
+}
+
+/// Decides what the call does after `event`.
+pub fn decide(call: &CallView, event: &EventKind, s: &Situation<'_>) -> Decision {
+    let keep = |reply: Reply| Decision {
+        reply,
+        state: call.state,
+        operator_id: call.operator_id,
+        tried: call.tried.clone(),
+        effects: Vec::new(),
+    };
+    if call.state.is_final() {
+        return keep(Vec::new());
+    }
+    match event {
+        EventKind::Incoming if call.state == CallState::Incoming => {
+            let mut d = route_new(call, s, vec![say(Prompt::Greeting)]);
+            if d.state == CallState::Queued {
+                d.reply.insert(1, say(Prompt::AllBusy));
+            }
+            d
+        }
+        EventKind::Incoming => keep(Vec::new()),
+        EventKind::DialEnded { outcome, .. } => dial_ended(call, *outcome, s),
+        EventKind::QueueWait { position, waited } => queue_wait(call, *position, *waited, s),
+        EventKind::Digits {
+            step: Step::QueueMenu,
+            digits,
+        } if digits.as_deref() == Some("1") => keep(vec![Verb::Leave]),
+        EventKind::Digits { .. } => keep(Vec::new()),
+        EventKind::QueueLeft { result, .. } => match result {
+            QueueResult::Hangup => ended(call, CallState::Abandoned, Vec::new()),
+            QueueResult::Redirected | QueueResult::Bridged => keep(Vec::new()),
+            QueueResult::Left | QueueResult::Error => no_operator(call, s, Vec::new()),
+        },
+        EventKind::Connect { operator_id } => {
+            match s.operators.iter().find(|o| o.id == *operator_id) {
+                Some(op) if call.state == CallState::Connecting => Decision {
+                    reply: vec![say(Prompt::Connecting), dial(op, s)],
+                    state: CallState::RingingOperator,
+                    operator_id: Some(op.id),
+                    tried: call.tried.clone(),
+                    effects: Vec::new(),
+                },
+                _ => no_operator(call, s, Vec::new()),
+            }
+        }
+        EventKind::Status { status, .. } if status.is_final() => {
+            let next = call.state.when_ended();
+            ended(call, next, Vec::new())
+        }
+        EventKind::Status { .. } => keep(Vec::new()),
+    }
+}
+
+/// Where a waiting caller goes: an operator, the queue, or the goodbye/voicemail path.
+fn route_new(call: &CallView, s: &Situation<'_>, mut reply: Reply) -> Decision {
+    if !s.calendar.is_open(s.now) {
+        return closed(call, s, reply);
+    }
+    if let Some(op) = pick_operator(s.operators, &call.tried, s.now, s.settings.wrap_up) {
+        reply.extend([say(Prompt::Connecting), dial(op, s)]);
+        return Decision {
+            reply,
+            state: CallState::RingingOperator,
+            operator_id: Some(op.id),
+            tried: call.tried.clone(),
+            effects: vec![Effect::Reserve(op.id)],
+        };
+    }
+    if s.operators.iter().any(OperatorView::is_staffing) {
+        reply.push(Verb::Enqueue {
+            queue: s.settings.queue.clone(),
+        });
+        return Decision {
+            reply,
+            state: CallState::Queued,
+            operator_id: None,
+            tried: call.tried.clone(),
+            effects: Vec::new(),
+        };
+    }
+    no_operator(call, s, reply)
+}
+
+fn dial(op: &OperatorView, s: &Situation<'_>) -> Verb {
+    Verb::Dial {
+        target: op.target(),
+        ring_timeout: s.settings.ring_timeout,
+        caller_id: None,
+    }
+}
+
+fn dial_ended(call: &CallView, outcome: DialOutcome, s: &Situation<'_>) -> Decision {
+    let Some(op) = call.operator_id else {
+        return Decision {
+            reply: vec![Verb::Hangup],
+            ..no_change(call)
+        };
+    };
+    match outcome {
+        DialOutcome::Answered => Decision {
+            reply: vec![Verb::Hangup],
+            state: CallState::Connected,
+            operator_id: Some(op),
+            tried: call.tried.clone(),
+            effects: vec![Effect::WrapUp(op)],
+        },
+        DialOutcome::Canceled => {
+            let mut d = ended(call, CallState::Abandoned, vec![Verb::Hangup]);
+            d.effects = vec![
+                Effect::Release {
+                    operator_id: op,
+                    missed: false,
+                },
+                Effect::DispatchQueue,
+            ];
+            d
+        }
+        DialOutcome::Busy | DialOutcome::NoAnswer | DialOutcome::Failed => {
+            let mut tried = call.tried.clone();
+            tried.push(op);
+            let retry = CallView {
+                state: call.state,
+                operator_id: None,
+                tried,
+            };
+            let mut d = route_new(&retry, s, Vec::new());
+            if d.state == CallState::Queued {
+                d.reply.insert(0, say(Prompt::AllBusy));
+            }
+            d.effects.insert(
+                0,
+                Effect::Release {
+                    operator_id: op,
+                    missed: true,
+                },
+            );
+            d.effects.push(Effect::DispatchQueue);
+            d
+        }
+    }
+}
+
+fn queue_wait(call: &CallView, position: u32, waited: TimeDelta, s: &Situation<'_>) -> Decision {
+    let staffed = s.operators.iter().filter(|o| o.is_staffing()).count() as i32;
+    let left = s.settings.queue_max_wait - waited;
+    if call.state != CallState::Queued
+        || !s.calendar.is_open(s.now)
+        || staffed == 0
+        || left <= TimeDelta::zero()
+    {
+        return Decision {
+            reply: vec![Verb::Leave],
+            ..no_change(call)
+        };
+    }
+    let ahead = position.saturating_sub(1);
+    let wait = s.settings.average_handle * (ahead as i32 + 1) / staffed.max(1);
+    let pause = s
+        .settings
+        .announce_every
+        .min(left)
+        .max(TimeDelta::seconds(1));
+    let prompt = vec![
+        Verb::Say(speech::queue_position(ahead)),
+        Verb::Say(speech::estimated_wait(wait)),
+        say(Prompt::VoicemailOffer),
+        Verb::Pause(pause),
+    ];
+    let gather = Verb::Gather {
+        prompt,
+        max_digits: 1,
+        timeout: TimeDelta::seconds(1),
+        finish_on_key: None,
+        step: Step::QueueMenu,
+    };
+    Decision {
+        reply: vec![gather],
+        ..no_change(call)
+    }
+}
+
+/// No operator can take the call: until voicemail exists, tell the caller when to call again.
+fn no_operator(call: &CallView, s: &Situation<'_>, mut reply: Reply) -> Decision {
+    if !s.calendar.is_open(s.now) {
+        return closed(call, s, reply);
+    }
+    reply.extend([
+        say(Prompt::WorkingHours),
+        say(Prompt::CallBackLater),
+        Verb::Hangup,
+    ]);
+    Decision {
+        reply,
+        state: CallState::Goodbye,
+        operator_id: None,
+        tried: call.tried.clone(),
+        effects: Vec::new(),
+    }
+}
+
+/// Outside working hours: when the hotline works and when it opens next.
+fn closed(call: &CallView, s: &Situation<'_>, mut reply: Reply) -> Decision {
+    reply.extend([say(Prompt::OffHours), say(Prompt::WorkingHours)]);
+    if let Some(w) = s.calendar.window_at_or_after(s.now) {
+        let now = s.now.with_timezone(&MOSCOW).naive_local();
+        let opens = w.start.with_timezone(&MOSCOW).naive_local();
+        reply.push(Verb::Say(speech::opens_at(now, opens)));
+    }
+    reply.extend([say(Prompt::CallBackLater), Verb::Hangup]);
+    Decision {
+        reply,
+        state: CallState::Goodbye,
+        operator_id: None,
+        tried: call.tried.clone(),
+        effects: Vec::new(),
+    }
+}
+
+fn ended(call: &CallView, state: CallState, reply: Reply) -> Decision {
+    let mut effects = Vec::new();
+    if let Some(op) = call.operator_id {
+        match call.state {
+            CallState::RingingOperator | CallState::Connecting => {
+                effects.push(Effect::Release {
+                    operator_id: op,
+                    missed: false,
+                });
+                effects.push(Effect::DispatchQueue);
+            }
+            CallState::Connected => effects.push(Effect::WrapUp(op)),
+            _ => {}
+        }
+    }
+    Decision {
+        reply,
+        state,
+        operator_id: call.operator_id,
+        tried: call.tried.clone(),
+        effects,
+    }
+}
+
+fn no_change(call: &CallView) -> Decision {
+    Decision {
+        reply: Vec::new(),
+        state: call.state,
+        operator_id: call.operator_id,
+        tried: call.tried.clone(),
+        effects: Vec::new(),
+    }
+}
+
+/// Turns an utterance list into the text a log line may show (no personal data in prompts).
+pub fn describe(reply: &Reply) -> String {
+    reply
+        .iter()
+        .map(|v| match v {
+            Verb::Say(Utterance { clips, .. }) => format!("say({})", clips.len()),
+            Verb::Pause(d) => format!("pause({}s)", d.num_seconds()),
+            Verb::Dial { target, .. } => format!("dial(op {})", target.operator_id),
+            Verb::Enqueue { queue } => format!("enqueue({queue})"),
+            Verb::Gather { step, .. } => format!("gather({step:?})"),
+            Verb::Leave => "leave".into(),
+            Verb::Hangup => "hangup".into(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests;

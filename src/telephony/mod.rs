@@ -1,0 +1,175 @@
+//! The neutral call model every provider adapter translates to and from.
+//!
+//! A provider tells us what happened to a call ([`CallEvent`]); the routing core answers with what
+//! the call should do next ([`Reply`], a short list of [`Verb`]s). Adapters (`twilio.rs`, later
+//! `zadarma.rs`) verify the provider's signature, parse its request into a `CallEvent`, and render a
+//! `Reply` into the provider's language (TwiML, JSON). Follow-up requests the provider makes (the
+//! result of a dial, a queue wait tick, digits entered) are named by a [`Step`], which each adapter
+//! maps to its own URLs. No provider name appears outside the adapters.
+
+use chrono::TimeDelta;
+
+use crate::domain::operator::ContactKind;
+use crate::speech::Utterance;
+
+pub mod twilio;
+
+/// Where a follow-up request of the provider goes (rendered by the adapter as a URL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Step {
+    /// The result of dialing an operator.
+    DialResult,
+    /// A periodic tick while the caller waits in the hold queue (announcements are fetched here).
+    QueueWait,
+    /// The caller left the hold queue (bridged, hung up, left for voicemail, redirected).
+    QueueLeft,
+    /// Digits pressed while waiting in the queue (1 = leave a voicemail).
+    QueueMenu,
+    /// A queued caller is being connected to a freed operator.
+    Connect,
+}
+
+/// What a provider reports about a call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallEvent {
+    /// The provider's id of the call (Twilio `CallSid`).
+    pub call_id: String,
+    /// Caller and called numbers as the provider gave them (E.164, SIP URI, or missing).
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub kind: EventKind,
+}
+
+/// The kinds of call events.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventKind {
+    /// A new inbound call asks what to do.
+    Incoming,
+    /// The dialed operator's leg ended.
+    DialEnded {
+        outcome: DialOutcome,
+        talk: TimeDelta,
+    },
+    /// A wait tick in the hold queue.
+    QueueWait { position: u32, waited: TimeDelta },
+    /// The caller left the queue.
+    QueueLeft {
+        result: QueueResult,
+        waited: TimeDelta,
+    },
+    /// Digits entered at a step (`None` when the caller entered nothing before the timeout).
+    Digits { step: Step, digits: Option<String> },
+    /// A queued caller's redirect to a freed operator arrived.
+    Connect { operator_id: i64 },
+    /// The call's own status changed; `sequence` orders callbacks that arrive out of order.
+    Status {
+        status: CallStatus,
+        sequence: Option<u32>,
+        duration: Option<TimeDelta>,
+    },
+}
+
+/// How dialing an operator ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DialOutcome {
+    /// The operator answered and the conversation ended.
+    Answered,
+    Busy,
+    NoAnswer,
+    Failed,
+    /// The caller hung up while the operator's phone rang.
+    Canceled,
+}
+
+/// Why a caller left the hold queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueResult {
+    /// Connected to an operator from the queue.
+    Bridged,
+    /// We asked the caller to leave (maximum wait, pressed 1, last operator logged off).
+    Left,
+    /// Moved out of the queue by the REST API (to a freed operator).
+    Redirected,
+    /// The caller hung up while waiting.
+    Hangup,
+    /// The provider failed.
+    Error,
+}
+
+/// A call's own status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallStatus {
+    Queued,
+    Ringing,
+    InProgress,
+    Completed,
+    Busy,
+    NoAnswer,
+    Failed,
+    Canceled,
+}
+
+impl CallStatus {
+    /// True once the call is over.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            CallStatus::Completed
+                | CallStatus::Busy
+                | CallStatus::NoAnswer
+                | CallStatus::Failed
+                | CallStatus::Canceled
+        )
+    }
+}
+
+/// How a call reaches an operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DialTarget {
+    pub operator_id: i64,
+    pub kind: ContactKind,
+    /// E.164 number, SIP URI or extension.
+    pub contact: String,
+}
+
+/// One thing a call should do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verb {
+    /// Speak (clips or TTS, as the adapter is configured).
+    Say(Utterance),
+    /// Silence.
+    Pause(TimeDelta),
+    /// Ring an operator for at most `ring_timeout`; the result arrives at [`Step::DialResult`].
+    Dial {
+        target: DialTarget,
+        ring_timeout: TimeDelta,
+        caller_id: Option<String>,
+    },
+    /// Put the caller in the hold queue `queue`; ticks arrive at [`Step::QueueWait`], leaving at [`Step::QueueLeft`].
+    Enqueue { queue: String },
+    /// Collect up to `max_digits` digits while `prompt` plays; the digits arrive at `step`.
+    Gather {
+        prompt: Vec<Verb>,
+        max_digits: u32,
+        timeout: TimeDelta,
+        finish_on_key: Option<char>,
+        step: Step,
+    },
+    /// Leave the hold queue (only valid while queued).
+    Leave,
+    /// End the call.
+    Hangup,
+}
+
+/// What a call should do next, in order.
+pub type Reply = Vec<Verb>;
+
+/// Control of live calls through the provider's REST API (the part of an adapter that calls out).
+#[async_trait::async_trait]
+pub trait CallControl: Send + Sync {
+    /// The provider's name as stored with calls (`twilio`).
+    fn provider(&self) -> &'static str;
+    /// Moves a caller waiting in the hold queue to a freed operator: the provider then asks
+    /// [`Step::Connect`] what to do, and the routing core dials that operator.
+    async fn connect_queued(&self, call_id: &str, operator_id: i64) -> Result<(), String>;
+}

@@ -1,0 +1,256 @@
+//! A small client for the Twilio REST API: redirecting a live call and placing an outbound call.
+//!
+//! TwiML can only say what a call does next when Twilio asks; to move a caller who is waiting in
+//! the hold queue to an operator who just became free, we redirect the call to new TwiML
+//! (`POST …/Calls/{CallSid}.json` with `Url`), and a scheduled callback is a new outbound call
+//! (`POST …/Calls.json`, PROVIDERS.md §1.12). Requests are form-encoded with HTTP Basic auth
+//! `AccountSid:AuthToken` and a request timeout. Errors say whether a retry may help: transport
+//! failures, timeouts, 5xx and 429 may; other 4xx carry Twilio's error `code` and `message` and
+//! will not. Note that a timed-out `create_call` may still have placed the call. The base URL is
+//! configurable so tests can point the client at a local fake; the auth token never appears in
+//! `Debug` output or errors.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Twilio's production API.
+pub const DEFAULT_API_BASE: &str = "https://api.twilio.com";
+/// The default limit on a whole request, connect included.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The status-callback events requested for outbound calls (sent as repeated form parameters).
+pub const STATUS_CALLBACK_EVENTS: [&str; 4] = ["initiated", "ringing", "answered", "completed"];
+
+/// A failed Twilio REST call.
+#[derive(Debug, thiserror::Error)]
+pub enum TwilioError {
+    #[error("Twilio did not answer within the request timeout")]
+    Timeout,
+    #[error("cannot reach Twilio: {0}")]
+    Transport(#[source] reqwest::Error),
+    #[error("Twilio answered HTTP {status}{}", detail(*code, message.as_deref()))]
+    Http {
+        status: u16,
+        code: Option<i64>,
+        message: Option<String>,
+    },
+    #[error("unexpected answer from Twilio: {0}")]
+    Decode(String),
+    #[error("invalid Twilio request: {0}")]
+    Invalid(String),
+}
+
+fn detail(code: Option<i64>, message: Option<&str>) -> String {
+    match (code, message) {
+        (Some(code), Some(message)) => format!(" (error {code}: {message})"),
+        (Some(code), None) => format!(" (error {code})"),
+        (None, Some(message)) => format!(" ({message})"),
+        (None, None) => String::new(),
+    }
+}
+
+impl TwilioError {
+    /// True when the same request may succeed later (timeouts, transport errors, 5xx, 429).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            TwilioError::Timeout | TwilioError::Transport(_) => true,
+            TwilioError::Http { status, .. } => *status >= 500 || *status == 429,
+            TwilioError::Decode(_) | TwilioError::Invalid(_) => false,
+        }
+    }
+}
+
+/// An outbound call to place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateCall {
+    /// The number or SIP URI to call.
+    pub to: String,
+    /// Our Twilio number shown to the callee.
+    pub from: String,
+    /// The TwiML URL Twilio requests (POST) once the callee answers.
+    pub url: String,
+    /// Where Twilio posts the call's status changes (all of [`STATUS_CALLBACK_EVENTS`]).
+    pub status_callback: Option<String>,
+    /// How long to ring, in seconds.
+    pub timeout_secs: u32,
+}
+
+/// A Twilio REST API client for one account.
+#[derive(Clone)]
+pub struct TwilioClient {
+    http: reqwest::Client,
+    api_base: String,
+    account_sid: String,
+    auth_token: String,
+}
+
+impl std::fmt::Debug for TwilioClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TwilioClient")
+            .field("api_base", &self.api_base)
+            .field("account_sid", &self.account_sid)
+            .field("auth_token", &"<redacted>")
+            .finish()
+    }
+}
+
+#[derive(Deserialize)]
+struct CallResource {
+    sid: String,
+}
+
+#[derive(Deserialize, Default)]
+struct ErrorBody {
+    code: Option<i64>,
+    message: Option<String>,
+}
+
+/// A SID goes into the URL path: only letters and digits are accepted.
+fn check_sid(what: &str, sid: &str) -> Result<(), TwilioError> {
+    if !sid.is_empty() && sid.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        Ok(())
+    } else {
+        Err(TwilioError::Invalid(format!(
+            "{what} must be letters and digits"
+        )))
+    }
+}
+
+impl TwilioClient {
+    /// A client with the [`DEFAULT_TIMEOUT`]; `api_base` is usually [`DEFAULT_API_BASE`].
+    pub fn new(api_base: &str, account_sid: &str, auth_token: &str) -> Result<Self, TwilioError> {
+        Self::with_timeout(api_base, account_sid, auth_token, DEFAULT_TIMEOUT)
+    }
+
+    /// A client whose requests give up after `timeout`.
+    pub fn with_timeout(
+        api_base: &str,
+        account_sid: &str,
+        auth_token: &str,
+        timeout: Duration,
+    ) -> Result<Self, TwilioError> {
+        check_sid("the account SID", account_sid)?;
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .build()
+            .map_err(TwilioError::Transport)?;
+        Ok(TwilioClient {
+            http,
+            api_base: api_base.trim_end_matches('/').to_owned(),
+            account_sid: account_sid.to_owned(),
+            auth_token: auth_token.to_owned(),
+        })
+    }
+
+    fn calls_url(&self) -> String {
+        format!(
+            "{}/2010-04-01/Accounts/{}/Calls",
+            self.api_base, self.account_sid
+        )
+    }
+
+    /// Makes a live call fetch new TwiML from `url` (POST), e.g. to leave the queue for an operator.
+    pub async fn redirect_call(&self, call_sid: &str, url: &str) -> Result<(), TwilioError> {
+        check_sid("the call SID", call_sid)?;
+        let form = [("Url", url), ("Method", "POST")];
+        self.post(&format!("{}/{call_sid}.json", self.calls_url()), &form)
+            .await?;
+        Ok(())
+    }
+
+    /// Places an outbound call; returns its call SID.
+    pub async fn create_call(&self, call: &CreateCall) -> Result<String, TwilioError> {
+        let timeout = call.timeout_secs.to_string();
+        let mut form = vec![
+            ("To", call.to.as_str()),
+            ("From", call.from.as_str()),
+            ("Url", call.url.as_str()),
+            ("Method", "POST"),
+            ("Timeout", timeout.as_str()),
+        ];
+        if let Some(callback) = &call.status_callback {
+            form.push(("StatusCallback", callback.as_str()));
+            form.push(("StatusCallbackMethod", "POST"));
+            form.extend(
+                STATUS_CALLBACK_EVENTS
+                    .iter()
+                    .map(|event| ("StatusCallbackEvent", *event)),
+            );
+        }
+        let body = self
+            .post(&format!("{}.json", self.calls_url()), &form)
+            .await?;
+        let call: CallResource = serde_json::from_slice(&body)
+            .map_err(|e| TwilioError::Decode(format!("no call `sid` in the answer: {e}")))?;
+        Ok(call.sid)
+    }
+
+    /// POSTs a form; returns the body of a 2xx answer.
+    async fn post(&self, url: &str, form: &[(&str, &str)]) -> Result<Vec<u8>, TwilioError> {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let response = self
+            .http
+            .post(url)
+            .basic_auth(&self.account_sid, Some(&self.auth_token))
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .header(reqwest::header::ACCEPT, "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(transport)?;
+        if status.is_success() {
+            return Ok(bytes.to_vec());
+        }
+        let error: ErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();
+        let message = error.message.as_deref().map(mask_numbers);
+        Err(TwilioError::Http {
+            status: status.as_u16(),
+            code: error.code,
+            message,
+        })
+    }
+}
+
+/// Masks phone numbers Twilio quotes in error messages (`+74951234567` → `+7******4567`), since
+/// these messages end up in logs.
+fn mask_numbers(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut digits = String::new();
+    let flush = |digits: &mut String, out: &mut String| {
+        let n = digits.len();
+        if n >= 7 {
+            out.push_str(&digits[..1]);
+            out.extend(std::iter::repeat_n('*', n - 5));
+            out.push_str(&digits[n - 4..]);
+        } else {
+            out.push_str(digits);
+        }
+        digits.clear();
+    };
+    for c in message.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+        } else {
+            flush(&mut digits, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut digits, &mut out);
+    out
+}
+
+fn transport(e: reqwest::Error) -> TwilioError {
+    if e.is_timeout() {
+        TwilioError::Timeout
+    } else {
+        TwilioError::Transport(e.without_url())
+    }
+}

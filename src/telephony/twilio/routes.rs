@@ -1,0 +1,92 @@
+//! The webhook URLs Twilio calls, one [`Route`] each, all under `/webhooks/twilio/`.
+//!
+//! The number's Voice URL is `voice` and its status callback is `status`; every other route is a
+//! follow-up URL that our own TwiML hands to Twilio (`<Dial action>`, `<Enqueue action waitUrl>`,
+//! `<Gather action>`) or that the REST client redirects a call to (`connect?operator=ID`). The
+//! HTTP layer maps a request path back to its route with [`route_from_path`]; the TwiML renderer
+//! builds absolute URLs from [`route_path`]. The path is part of the signed URL, so it must be
+//! byte-identical in both directions (no trailing slash).
+
+use crate::telephony::Step;
+
+/// The prefix every Twilio webhook path starts with.
+pub const PREFIX: &str = "/webhooks/twilio/";
+
+/// A Twilio webhook endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Route {
+    /// A new inbound call (the number's Voice URL).
+    Voice,
+    /// The call's status callback.
+    Status,
+    /// `<Dial action>`: the operator's leg ended.
+    DialResult,
+    /// `<Enqueue waitUrl>`: a tick while the caller waits.
+    QueueWait,
+    /// `<Enqueue action>`: the caller left the queue.
+    QueueLeft,
+    /// `<Gather action>` for the given step.
+    Gather(Step),
+    /// The REST redirect of a queued caller to a freed operator.
+    Connect { operator_id: i64 },
+}
+
+/// The URL-safe name of a step, used in gather paths and idempotency keys.
+pub fn step_slug(step: Step) -> &'static str {
+    match step {
+        Step::DialResult => "dial-result",
+        Step::QueueWait => "queue-wait",
+        Step::QueueLeft => "queue-left",
+        Step::QueueMenu => "queue-menu",
+        Step::Connect => "connect",
+    }
+}
+
+fn step_from_slug(slug: &str) -> Option<Step> {
+    [
+        Step::DialResult,
+        Step::QueueWait,
+        Step::QueueLeft,
+        Step::QueueMenu,
+        Step::Connect,
+    ]
+    .into_iter()
+    .find(|s| step_slug(*s) == slug)
+}
+
+/// The absolute path (with its query, if any) of a route, e.g. `/webhooks/twilio/queue/wait`.
+pub fn route_path(route: &Route) -> String {
+    let tail = match route {
+        Route::Voice => "voice".to_owned(),
+        Route::Status => "status".to_owned(),
+        Route::DialResult => "dial".to_owned(),
+        Route::QueueWait => "queue/wait".to_owned(),
+        Route::QueueLeft => "queue/left".to_owned(),
+        Route::Gather(step) => format!("gather/{}", step_slug(*step)),
+        Route::Connect { operator_id } => format!("connect?operator={operator_id}"),
+    };
+    format!("{PREFIX}{tail}")
+}
+
+/// The route of a request path and query (as in `uri.path()`, `uri.query()`); `None` for a path
+/// that is not a Twilio webhook, or `connect` without a valid `operator`.
+pub fn route_from_path(path: &str, query: Option<&str>) -> Option<Route> {
+    let tail = path.strip_prefix(PREFIX)?;
+    Some(match tail {
+        "voice" => Route::Voice,
+        "status" => Route::Status,
+        "dial" => Route::DialResult,
+        "queue/wait" => Route::QueueWait,
+        "queue/left" => Route::QueueLeft,
+        "connect" => {
+            let query = query?;
+            let operator = form_urlencoded::parse(query.as_bytes())
+                .find(|(k, _)| k == "operator")?
+                .1;
+            Route::Connect {
+                operator_id: operator.parse().ok()?,
+            }
+        }
+        _ => Route::Gather(step_from_slug(tail.strip_prefix("gather/")?)?),
+    })
+}
