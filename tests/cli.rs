@@ -406,3 +406,116 @@ fn users_tokens_and_serve_until_sigterm() {
     assert!(err.contains("stopped"), "{err}");
     assert!(!err.contains(&token), "the token never reaches the log");
 }
+
+#[test]
+fn operator_add_creates_user_and_operator() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("PEREZVON_DATA_DIR", dir.path().to_str().unwrap())];
+    let o = perezvon(
+        &[
+            "operator",
+            "add",
+            "--login",
+            "smirnova",
+            "--name",
+            "Мария Смирнова",
+            "--sip",
+            "sip:smirnova@pbx.school.ru",
+        ],
+        &env,
+        None,
+    );
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("offline"), "{err}");
+    // The user exists now: a token can be made for it.
+    stdout(&perezvon(
+        &["token", "create", "--login", "smirnova"],
+        &env,
+        None,
+    ));
+    let o = perezvon(
+        &[
+            "operator",
+            "add",
+            "--login",
+            "smirnova",
+            "--name",
+            "X",
+            "--extension",
+            "101",
+        ],
+        &env,
+        None,
+    );
+    assert!(
+        !o.status.success() && String::from_utf8_lossy(&o.stderr).contains("already"),
+        "one operator per user"
+    );
+    // An existing user becomes an operator too.
+    stdout(&perezvon(
+        &[
+            "user",
+            "add",
+            "--login",
+            "kuznetsov",
+            "--role",
+            "supervisor",
+        ],
+        &env,
+        Some("long enough pw\n"),
+    ));
+    let o = perezvon(
+        &[
+            "operator",
+            "add",
+            "--login",
+            "kuznetsov",
+            "--name",
+            "К",
+            "--phone",
+            "+74951234567",
+        ],
+        &env,
+        None,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = perezvon(
+        &[
+            "operator",
+            "add",
+            "--login",
+            "x1",
+            "--name",
+            "X",
+            "--phone",
+            "84951234567",
+        ],
+        &env,
+        None,
+    );
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("E.164"));
+    let o = perezvon(
+        &[
+            "operator",
+            "add",
+            "--login",
+            "x2",
+            "--name",
+            "X",
+            "--phone",
+            "+74951234567",
+            "--sip",
+            "sip:a@b",
+        ],
+        &env,
+        None,
+    );
+    assert!(!o.status.success());
+    let o = perezvon(
+        &["operator", "add", "--login", "x3", "--name", "X"],
+        &env,
+        None,
+    );
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("exactly one"));
+}

@@ -145,3 +145,11 @@ fn twilio_and_routing_sections() {
     assert!(e.contains("routing.ring_timeout_secs"), "{e}");
     assert!(err_of(Some("[twilio]\nspeech = \"loud\"\naccount_sid = \"AC0123456789abcdef0123456789abcdef\"\nauth_token = \"t\""), &[]).contains("twilio.speech"));
 }
+
+#[test]
+fn the_deploy_example_loads_and_matches_the_defaults() {
+    let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/perezvon.toml"));
+    let c = Config::load_with_env(Some(path), env(&[])).unwrap();
+    let d = Config::load_with_env(None, env(&[])).unwrap();
+    assert_eq!(format!("{c:?}"), format!("{d:?}"), "the example documents the defaults");
+}

@@ -175,7 +175,7 @@ macro_rules! impl_operator_store {
                     .fetch_one(self.writer())
                     .await
                     .map_err(|e| {
-                        StoreError::unique(e, format!("user {} as operator", op.user_id))
+                        StoreError::unique(e, format!("user {} is an operator already", op.user_id))
                     })?;
                 let sql = format!("{SELECT_OPERATOR} where o.id = $1");
                 let row: OperatorRow = sqlx::query_as(&sql)
