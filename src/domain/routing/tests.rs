@@ -3,7 +3,8 @@
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 
 use super::*;
-use crate::calendar::{Calendar, HotlineHours};
+use crate::calendar::{Calendar, HotlineHours, MOSCOW};
+use crate::telephony::DialOutcome;
 
 fn cal() -> Calendar {
     Calendar::builtin(HotlineHours::default())
