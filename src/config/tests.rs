@@ -151,5 +151,9 @@ fn the_deploy_example_loads_and_matches_the_defaults() {
     let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/perezvon.toml"));
     let c = Config::load_with_env(Some(path), env(&[])).unwrap();
     let d = Config::load_with_env(None, env(&[])).unwrap();
-    assert_eq!(format!("{c:?}"), format!("{d:?}"), "the example documents the defaults");
+    assert_eq!(
+        format!("{c:?}"),
+        format!("{d:?}"),
+        "the example documents the defaults"
+    );
 }
