@@ -21,6 +21,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod jobs;
 pub mod secrets;
 pub mod speech;
 pub mod store;

@@ -13,16 +13,19 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use crate::calendar::Calendar;
 use crate::clock::Clock;
 use crate::domain::call::CallState;
+use crate::domain::routing::VoicemailChange;
 use crate::domain::routing::{
     CallView, Decision, Effect, OperatorView, RoutingSettings, Situation, decide, pick_operator,
 };
-use crate::store::{Call, NewCallEvent, Operator, Store};
-use crate::telephony::{CallControl, CallEvent, EventKind, Reply};
+use crate::domain::voicemail::{FLAG_NO_RECORDING, FLAG_NUMBER_UNCONFIRMED};
+use crate::store::{Call, NewCallEvent, NewJob, Operator, Store};
+use crate::telephony::{CallControl, CallEvent, EventKind, RecordingStatus, Reply};
 
 /// Routes provider events and dispatches the hold queue.
 pub struct Switchboard {
@@ -111,8 +114,11 @@ impl Switchboard {
             tracing::warn!(from = %view.state, to = %decision.state, "routing proposed a forbidden transition; kept");
             (view.state, view.operator_id, view.tried.clone())
         };
+        let mut jobs = Vec::new();
         for effect in &decision.effects {
-            self.apply(effect, call.id).await?;
+            if let Some(job) = self.apply(effect, &call).await? {
+                jobs.push(job);
+            }
         }
         let text = render(&decision.reply)?;
         let record = NewCallEvent {
@@ -131,6 +137,7 @@ impl Switchboard {
             operator_id,
             tried,
             reply: Some(text.clone()),
+            jobs,
         };
         self.store.record_call_event(&record, now).await?;
         tracing::info!(
@@ -192,9 +199,12 @@ impl Switchboard {
         }
     }
 
-    async fn apply(&self, effect: &Effect, call_id: i64) -> anyhow::Result<()> {
+    /// Applies one effect; returns a job to enqueue together with the event, if the effect needs one.
+    async fn apply(&self, effect: &Effect, call: &Call) -> anyhow::Result<Option<NewJob>> {
         let now = self.clock.now();
+        let call_id = call.id;
         match effect {
+            Effect::Voicemail(change) => return self.voicemail(change, call, now).await,
             Effect::Reserve(_) => {}
             Effect::Release {
                 operator_id,
@@ -222,7 +232,76 @@ impl Switchboard {
             }
             Effect::DispatchQueue => self.wake_dispatcher(),
         }
-        Ok(())
+        Ok(None)
+    }
+
+    async fn voicemail(
+        &self,
+        change: &VoicemailChange,
+        call: &Call,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<NewJob>> {
+        let s = &self.store;
+        let id = call.id;
+        match change {
+            VoicemailChange::Start { caller_id } => {
+                s.start_voicemail(id, caller_id.as_deref(), now).await?;
+            }
+            VoicemailChange::Number(n) => s.set_voicemail_number(id, n, true).await?,
+            VoicemailChange::NumberUnconfirmed => {
+                s.flag_voicemail(id, FLAG_NUMBER_UNCONFIRMED).await?
+            }
+            VoicemailChange::Category(c) => s.set_voicemail_category(id, c.as_str()).await?,
+            VoicemailChange::Recorded(None) => s.flag_voicemail(id, FLAG_NO_RECORDING).await?,
+            VoicemailChange::Recorded(Some(rec)) => {
+                s.start_voicemail(id, None, now).await?;
+                let key = format!("{}:{}", call.provider, rec.id);
+                s.set_voicemail_recording(
+                    id,
+                    &key,
+                    &rec.url,
+                    rec.duration.map(|d| d.num_milliseconds()),
+                )
+                .await?;
+            }
+            VoicemailChange::RecordingStatus { recording, status } => {
+                s.start_voicemail(id, None, now).await?;
+                let key = format!("{}:{}", call.provider, recording.id);
+                match status {
+                    RecordingStatus::Completed => {
+                        let duration = recording.duration.map(|d| d.num_milliseconds());
+                        if !s
+                            .set_voicemail_recording(id, &key, &recording.url, duration)
+                            .await?
+                        {
+                            tracing::warn!(
+                                call = id,
+                                "a second recording for one voicemail; ignored"
+                            );
+                            return Ok(None);
+                        }
+                        let payload = serde_json::json!({
+                            "provider": call.provider,
+                            "call_id": id,
+                            "recording_id": recording.id,
+                            "url": recording.url,
+                        });
+                        return Ok(Some(NewJob {
+                            kind: crate::jobs::DOWNLOAD_RECORDING.into(),
+                            payload: payload.to_string(),
+                            dedup_key: Some(format!("download:{key}")),
+                            run_at: now,
+                            max_attempts: crate::jobs::DOWNLOAD_MAX_ATTEMPTS,
+                        }));
+                    }
+                    RecordingStatus::Absent | RecordingStatus::Failed => {
+                        s.flag_voicemail(id, FLAG_NO_RECORDING).await?
+                    }
+                    RecordingStatus::InProgress => {}
+                }
+            }
+        }
+        Ok(None)
     }
 
     fn lock_for(&self, call_id: &str) -> Arc<tokio::sync::Mutex<()>> {
@@ -324,6 +403,7 @@ fn call_view(call: &Call) -> anyhow::Result<CallView> {
         state,
         operator_id: call.operator_id,
         tried: call.tried.clone(),
+        from: call.from_number.clone(),
     })
 }
 
@@ -350,5 +430,7 @@ fn kind_name(kind: &EventKind) -> &'static str {
         EventKind::Digits { .. } => "digits",
         EventKind::Connect { .. } => "connect",
         EventKind::Status { .. } => "status",
+        EventKind::Recorded { .. } => "recorded",
+        EventKind::RecordingReady { .. } => "recording_ready",
     }
 }

@@ -231,6 +231,7 @@ async fn calls_for_supervisors(db: &TestDb) {
             operator_id: None,
             tried: vec![],
             reply: Some("<Response/>".into()),
+            jobs: vec![],
         };
         app.store
             .record_call_event(&ev, app.clock.now() + chrono::TimeDelta::seconds(i as i64))

@@ -26,6 +26,7 @@ on_both_backends!(
     audit_log_newest_first,
     operator_reservations_and_autopause,
     hold_queue_claims,
+    voicemails_and_the_event_outbox,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -217,6 +218,7 @@ fn event(call: &str, key: &str, state: &str) -> NewCallEvent {
         operator_id: None,
         tried: Vec::new(),
         reply: None,
+        jobs: Vec::new(),
     }
 }
 
@@ -654,6 +656,98 @@ async fn hold_queue_claims(db: &TestDb) {
     );
     assert!(
         s.call_by_provider_id("twilio", "CA-none")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn voicemails_and_the_event_outbox(db: &TestDb) {
+    let s = &db.store;
+    let call = s
+        .record_call_event(&event("CA-vm", "voice", "voicemail"), t0())
+        .await
+        .unwrap()
+        .call;
+    let vm = s
+        .start_voicemail(call.id, Some("+79161234567"), t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            vm.callback_number.as_deref(),
+            vm.number_confirmed,
+            vm.audio_status.as_str()
+        ),
+        (Some("+79161234567"), false, "none")
+    );
+    let again = s
+        .start_voicemail(call.id, None, t0() + TimeDelta::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.id, again.received_at),
+        (vm.id, t0()),
+        "one voicemail per call"
+    );
+    s.set_voicemail_number(call.id, "+74951234567", true)
+        .await
+        .unwrap();
+    s.set_voicemail_category(call.id, "staff").await.unwrap();
+    s.flag_voicemail(call.id, "number_unconfirmed")
+        .await
+        .unwrap();
+    s.flag_voicemail(call.id, "no_recording").await.unwrap();
+    s.flag_voicemail(call.id, "number_unconfirmed")
+        .await
+        .unwrap();
+    assert!(
+        s.set_voicemail_recording(call.id, "twilio:RE1", "https://x/RE1", Some(14_000))
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.set_voicemail_recording(call.id, "twilio:RE1", "https://x/RE1", None)
+            .await
+            .unwrap(),
+        "same recording again"
+    );
+    assert!(
+        !s.set_voicemail_recording(call.id, "twilio:RE2", "https://x/RE2", None)
+            .await
+            .unwrap(),
+        "one recording"
+    );
+    let vm = s.voicemail_for_call(call.id).await.unwrap().unwrap();
+    assert_eq!(vm.callback_number.as_deref(), Some("+74951234567"));
+    assert_eq!(vm.caller_id.as_deref(), Some("+79161234567"));
+    assert!(vm.number_confirmed);
+    assert_eq!(vm.caller_category.as_deref(), Some("staff"));
+    assert_eq!(vm.flags, "number_unconfirmed,no_recording");
+    assert_eq!(
+        (
+            vm.recording_key.as_deref(),
+            vm.recording_duration_ms,
+            vm.audio_status.as_str()
+        ),
+        (Some("twilio:RE1"), Some(14_000), "pending")
+    );
+    assert_eq!(s.voicemails(10).await.unwrap().len(), 1);
+
+    // The outbox: a job recorded with its event exists exactly when the event does.
+    let mut ev = event("CA-vm", "recording:RE1:completed", "completed");
+    ev.jobs = vec![job("recording.download", Some("download:twilio:RE1"), t0())];
+    assert!(s.record_call_event(&ev, t0()).await.unwrap().inserted);
+    let claimed = s
+        .claim_job("w", t0(), TimeDelta::minutes(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(claimed.dedup_key.as_deref(), Some("download:twilio:RE1"));
+    // Re-delivered: no new event, no second job.
+    assert!(!s.record_call_event(&ev, t0()).await.unwrap().inserted);
+    assert!(
+        s.claim_job("w", t0(), TimeDelta::minutes(1))
             .await
             .unwrap()
             .is_none()

@@ -196,6 +196,7 @@ on_both_backends!(
     longest_idle_operator_then_queue_on_no_answer,
     queue_caller_connected_when_an_operator_frees_up,
     queue_leaves_on_max_wait_and_statuses_out_of_order,
+    voicemail_with_contact_details,
 );
 
 async fn signatures_and_bad_requests(db: &TestDb) {
@@ -307,11 +308,18 @@ async fn off_hours_caller_hears_the_next_opening(db: &TestDb) {
             "{clip} in {twiml}"
         );
     }
+    // Then the voicemail steps begin: the callback number ending in 45-67.
     assert!(
-        twiml.trim_end().ends_with("<Hangup/></Response>"),
+        twiml.trim_end().ends_with(&format!(
+            "<Redirect method=\"POST\">{PUBLIC}/webhooks/twilio/gather/voicemail-number?attempt=0</Redirect></Response>"
+        )),
         "{twiml}"
     );
-    assert_eq!(app.call_state("CA200").await, "goodbye");
+    assert!(
+        twiml.contains("ru/digits/pair_45.wav") && twiml.contains("ru/digits/pair_67.wav"),
+        "{twiml}"
+    );
+    assert_eq!(app.call_state("CA200").await, "voicemail");
     assert_eq!(
         app.presence("op1").await,
         Presence::Available,
@@ -443,10 +451,10 @@ async fn longest_idle_operator_then_queue_on_no_answer(db: &TestDb) {
         )
         .await;
     assert!(
-        twiml.contains("<Hangup/>") && twiml.contains("call_back_later"),
+        twiml.contains("to_voicemail.wav") && twiml.contains("voicemail-number?attempt=0"),
         "{twiml}"
     );
-    assert_eq!(app.call_state("CA300").await, "goodbye");
+    assert_eq!(app.call_state("CA300").await, "voicemail");
     app.post(
         &Route::Status,
         &[
@@ -457,7 +465,21 @@ async fn longest_idle_operator_then_queue_on_no_answer(db: &TestDb) {
         ],
     )
     .await;
-    assert_eq!(app.call_state("CA300").await, "completed");
+    // Hung up during the voicemail steps: abandoned, but the voicemail stays to be called back.
+    assert_eq!(app.call_state("CA300").await, "abandoned");
+    let call = app
+        .db_store
+        .call_by_provider_id("twilio", "CA300")
+        .await
+        .unwrap()
+        .unwrap();
+    let vm = app
+        .db_store
+        .voicemail_for_call(call.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(vm.callback_number.as_deref(), Some("+79161234567"));
 }
 
 async fn queue_caller_connected_when_an_operator_frees_up(db: &TestDb) {
@@ -603,7 +625,7 @@ async fn queue_leaves_on_max_wait_and_statuses_out_of_order(db: &TestDb) {
             ],
         )
         .await;
-    assert!(twiml.contains("<Hangup/>"), "{twiml}");
+    assert!(twiml.contains("voicemail-number"), "{twiml}");
     // Status callbacks arrive out of order: `completed` first, then a late `ringing`.
     app.post(
         &Route::Status,
@@ -623,7 +645,7 @@ async fn queue_leaves_on_max_wait_and_statuses_out_of_order(db: &TestDb) {
         ],
     )
     .await;
-    assert_eq!(app.call_state("CA2").await, "completed");
+    assert_eq!(app.call_state("CA2").await, "abandoned");
     // The first caller hangs up while ringing: abandoned, operator released.
     app.post(
         &Route::DialResult,
@@ -636,4 +658,144 @@ async fn queue_leaves_on_max_wait_and_statuses_out_of_order(db: &TestDb) {
     .await;
     assert_eq!(app.call_state("CA1").await, "abandoned");
     assert_eq!(app.presence("busy").await, Presence::Available);
+}
+
+async fn voicemail_with_contact_details(db: &TestDb) {
+    // Saturday 28 November 2026, 11:00 Moscow: closed; a caller with a hidden number.
+    let app = spawn(db, msk(2026, 11, 28, 11, 0)).await;
+    let (_, twiml) = app
+        .post(
+            &Route::Voice,
+            &[
+                ("CallSid", "CAV"),
+                ("From", "anonymous"),
+                ("To", "+74950000000"),
+                ("CallStatus", "ringing"),
+            ],
+        )
+        .await;
+    assert!(
+        twiml.contains("ru/static/enter_number.wav"),
+        "hidden caller ID: enter a number: {twiml}"
+    );
+    assert_eq!(app.call_state("CAV").await, "voicemail");
+    let number = |attempt: u8| Route::Gather(Step::VoicemailNumber { attempt });
+    // Nothing entered: asked again.
+    let (_, twiml) = app.post(&number(0), &[("CallSid", "CAV")]).await;
+    assert!(
+        twiml.contains("voicemail-number?attempt=1") && twiml.contains("enter_number.wav"),
+        "{twiml}"
+    );
+    // "8 916 123-45-67" typed on the keypad.
+    let (_, twiml) = app
+        .post(&number(1), &[("CallSid", "CAV"), ("Digits", "89161234567")])
+        .await;
+    assert!(
+        twiml.contains("ru/static/category_menu.wav")
+            && twiml.contains("voicemail-category?attempt=0"),
+        "{twiml}"
+    );
+    let (_, twiml) = app
+        .post(
+            &Route::Gather(Step::VoicemailCategory { attempt: 0 }),
+            &[("CallSid", "CAV"), ("Digits", "2")],
+        )
+        .await;
+    let record = format!(
+        "<Record action=\"{PUBLIC}/webhooks/twilio/record\" method=\"POST\" maxLength=\"120\" finishOnKey=\"#\" playBeep=\"true\""
+    );
+    assert!(twiml.contains(&record), "{twiml}");
+    assert!(
+        twiml.contains(&format!(
+            "recordingStatusCallback=\"{PUBLIC}/webhooks/twilio/recording\""
+        )),
+        "{twiml}"
+    );
+    let rec = [
+        ("CallSid", "CAV"),
+        ("RecordingSid", "RE0123456789abcdef0123456789abcdef"),
+        (
+            "RecordingUrl",
+            "https://api.twilio.com/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Recordings/RE0123456789abcdef0123456789abcdef",
+        ),
+        ("RecordingDuration", "12"),
+        ("Digits", "#"),
+    ];
+    let (_, twiml) = app.post(&Route::Recorded, &rec).await;
+    assert!(
+        twiml.contains("message_recorded.wav") && twiml.contains("<Hangup/>"),
+        "{twiml}"
+    );
+    assert_eq!(app.call_state("CAV").await, "voicemail_left");
+    let status = [
+        ("CallSid", "CAV"),
+        ("RecordingSid", "RE0123456789abcdef0123456789abcdef"),
+        ("RecordingUrl", rec[2].1),
+        ("RecordingStatus", "completed"),
+        ("RecordingDuration", "12"),
+        ("RecordingChannels", "1"),
+        ("RecordingSource", "RecordVerb"),
+    ];
+    app.post(
+        &Route::Status,
+        &[
+            ("CallSid", "CAV"),
+            ("CallStatus", "completed"),
+            ("SequenceNumber", "9"),
+        ],
+    )
+    .await;
+    assert_eq!(app.call_state("CAV").await, "completed");
+    // The recording callback comes after the call ended, and is re-delivered: one download job.
+    for _ in 0..2 {
+        let (s, _) = app.post(&Route::RecordingReady, &status).await;
+        assert_eq!(s, 200);
+    }
+    let call = app
+        .db_store
+        .call_by_provider_id("twilio", "CAV")
+        .await
+        .unwrap()
+        .unwrap();
+    let vm = app
+        .db_store
+        .voicemail_for_call(call.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (vm.callback_number.as_deref(), vm.number_confirmed),
+        (Some("+79161234567"), true)
+    );
+    assert_eq!(
+        (vm.caller_id.as_deref(), vm.caller_category.as_deref()),
+        (None, Some("parent"))
+    );
+    assert_eq!(
+        vm.recording_key.as_deref(),
+        Some("twilio:RE0123456789abcdef0123456789abcdef")
+    );
+    assert_eq!(
+        (vm.audio_status.as_str(), vm.recording_duration_ms),
+        ("pending", Some(12_000))
+    );
+    assert_eq!(app.db_store.voicemails(10).await.unwrap().len(), 1);
+    let now = app.clock.now();
+    let job = app
+        .db_store
+        .claim_job("test", now, TimeDelta::minutes(1))
+        .await
+        .unwrap()
+        .expect("a download job");
+    assert_eq!(job.kind, "recording.download");
+    let payload: serde_json::Value = serde_json::from_str(&job.payload).unwrap();
+    assert_eq!(payload["url"], rec[2].1);
+    assert!(
+        app.db_store
+            .claim_job("test", now, TimeDelta::minutes(1))
+            .await
+            .unwrap()
+            .is_none(),
+        "exactly one job"
+    );
 }

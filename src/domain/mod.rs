@@ -5,8 +5,10 @@
 
 pub mod call;
 pub mod operator;
+pub mod phone;
 pub mod routing;
 pub mod user;
+pub mod voicemail;
 
 /// A value that did not parse as one of a fixed set of names.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

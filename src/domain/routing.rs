@@ -8,8 +8,8 @@
 //! operator; one who does not answer is skipped for this call and, after `autopause_after` misses
 //! in a row, paused. When operators are logged in but all busy, the caller holds in the queue and
 //! hears the position and the estimated wait, may press 1 to leave instead, and leaves after
-//! `queue_max_wait`. Outside working hours the caller hears when the hotline opens next. Until
-//! voicemail exists, "leave a message" ends in a clear goodbye.
+//! `queue_max_wait`. Outside working hours the caller hears when the hotline opens next. Whoever
+//! cannot be answered leaves a voice message with contact details (`voicemail.rs`).
 
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -119,6 +119,8 @@ pub struct CallView {
     pub operator_id: Option<i64>,
     /// Operators already rung for this call without an answer.
     pub tried: Vec<i64>,
+    /// The caller ID as the provider gave it (may be hidden or not a number).
+    pub from: Option<String>,
 }
 
 /// Everything else `decide` looks at.
@@ -141,6 +143,8 @@ pub enum Effect {
     WrapUp(i64),
     /// Operator capacity may have freed up: try to connect the longest-waiting queued caller.
     DispatchQueue,
+    /// Store what a voicemail step gathered.
+    Voicemail(VoicemailChange),
 }
 
 /// What `decide` answers.
@@ -168,6 +172,9 @@ pub fn decide(call: &CallView, event: &EventKind, s: &Situation<'_>) -> Decision
         tried: call.tried.clone(),
         effects: Vec::new(),
     };
+    if let EventKind::RecordingReady { recording, status } = event {
+        return voicemail::recording_ready(call, recording, *status);
+    }
     if call.state.is_final() {
         return keep(Vec::new());
     }
@@ -186,7 +193,22 @@ pub fn decide(call: &CallView, event: &EventKind, s: &Situation<'_>) -> Decision
             step: Step::QueueMenu,
             digits,
         } if digits.as_deref() == Some("1") => keep(vec![Verb::Leave]),
-        EventKind::Digits { .. } => keep(Vec::new()),
+        EventKind::Digits {
+            step: Step::VoicemailNumber { attempt },
+            digits,
+        } if call.state == CallState::Voicemail => {
+            voicemail::number_entered(call, *attempt, digits.as_deref())
+        }
+        EventKind::Digits {
+            step: Step::VoicemailCategory { attempt },
+            digits,
+        } if call.state == CallState::Voicemail => {
+            voicemail::category_entered(call, *attempt, digits.as_deref())
+        }
+        EventKind::Recorded { recording, .. } if call.state == CallState::Voicemail => {
+            voicemail::recorded(call, recording.as_ref())
+        }
+        EventKind::Digits { .. } | EventKind::Recorded { .. } => keep(Vec::new()),
         EventKind::QueueLeft { result, .. } => match result {
             QueueResult::Hangup => ended(call, CallState::Abandoned, Vec::new()),
             QueueResult::Redirected | QueueResult::Bridged => keep(Vec::new()),
@@ -209,13 +231,18 @@ pub fn decide(call: &CallView, event: &EventKind, s: &Situation<'_>) -> Decision
             ended(call, next, Vec::new())
         }
         EventKind::Status { .. } => keep(Vec::new()),
+        EventKind::RecordingReady { .. } => unreachable!("handled above"),
     }
 }
 
 mod flow;
+mod voicemail;
 
 pub use flow::describe;
 use flow::{dial, dial_ended, ended, no_operator, queue_wait, route_new};
+pub use voicemail::VoicemailChange;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod voicemail_tests;

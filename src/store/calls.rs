@@ -62,6 +62,9 @@ pub struct NewCallEvent {
     pub tried: Vec<i64>,
     /// The reply given to the event (stored with it, so a re-delivery gets the same one).
     pub reply: Option<String>,
+    /// Follow-up work enqueued in the same transaction as the event (an outbox): it exists if and
+    /// only if the event was recorded.
+    pub jobs: Vec<super::NewJob>,
 }
 
 /// What [`CallStore::record_call_event`] did.
@@ -254,6 +257,17 @@ macro_rules! impl_call_store {
                     .await?;
                 let call_id = call.id;
                 if inserted.is_some() {
+                    for job in &ev.jobs {
+                        sqlx::query(super::jobs::INSERT_JOB)
+                            .bind(&job.kind)
+                            .bind(&job.payload)
+                            .bind(&job.dedup_key)
+                            .bind(job.max_attempts.max(1))
+                            .bind(to_ms(job.run_at))
+                            .bind(now_ms)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
                     let tried = ev
                         .tried
                         .iter()

@@ -86,7 +86,7 @@ impl TryFrom<JobRow> for Job {
 }
 
 const JOB_COLS: &str = "id, kind, payload, dedup_key, state, attempts, max_attempts, run_at_ms, lease_until_ms, leased_by, last_error";
-const INSERT_JOB: &str = "insert into jobs (kind, payload, dedup_key, max_attempts, run_at_ms, created_at_ms, updated_at_ms) \
+pub(crate) const INSERT_JOB: &str = "insert into jobs (kind, payload, dedup_key, max_attempts, run_at_ms, created_at_ms, updated_at_ms) \
      values ($1, $2, $3, $4, $5, $6, $6) on conflict (dedup_key) do nothing returning id";
 /// Ready: queued and due, or running with an expired lease (its worker died), attempts left.
 const READY: &str = "((state = 'queued' and run_at_ms <= $1) or (state = 'running' and lease_until_ms < $1)) \

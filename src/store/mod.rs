@@ -25,12 +25,14 @@ pub mod operators;
 pub mod postgres;
 pub mod sqlite;
 pub mod users;
+pub mod voicemails;
 
 pub use audit::{AuditEntry, AuditStore, NewAuditEntry};
 pub use calls::{Call, CallEvent, CallStore, NewCallEvent, RecordedEvent};
 pub use jobs::{Job, JobState, JobStore, NewJob};
 pub use operators::{NewOperator, Operator, OperatorStore};
 pub use users::{NewUser, User, UserStore};
+pub use voicemails::{Voicemail, VoicemailStore};
 
 /// A storage failure, classified for the caller.
 #[derive(Debug, thiserror::Error)]
@@ -78,7 +80,7 @@ pub struct StoreHealth {
 /// Everything Perezvon keeps. Held as `Arc<dyn Store>`.
 #[async_trait::async_trait]
 pub trait Store:
-    UserStore + OperatorStore + CallStore + JobStore + AuditStore + Send + Sync
+    UserStore + OperatorStore + CallStore + VoicemailStore + JobStore + AuditStore + Send + Sync
 {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;

@@ -27,6 +27,14 @@ pub enum Step {
     QueueMenu,
     /// A queued caller is being connected to a freed operator.
     Connect,
+    /// The callback number entered on the keypad (`attempt` counts from 0).
+    VoicemailNumber { attempt: u8 },
+    /// The caller category chosen on the keypad (`attempt` counts from 0).
+    VoicemailCategory { attempt: u8 },
+    /// The voice message was recorded (or the caller pressed the finish key).
+    Recorded,
+    /// The provider reports a recording's status (ready to download, absent, failed).
+    RecordingReady,
 }
 
 /// What a provider reports about a call.
@@ -67,6 +75,37 @@ pub enum EventKind {
         sequence: Option<u32>,
         duration: Option<TimeDelta>,
     },
+    /// Recording the voice message ended; `recording` is `None` when nothing was recorded.
+    Recorded {
+        recording: Option<Recording>,
+        digits: Option<String>,
+    },
+    /// A recording's status callback (may arrive after the call ended).
+    RecordingReady {
+        recording: Recording,
+        status: RecordingStatus,
+    },
+}
+
+/// A recording at the provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recording {
+    /// The provider's id (Twilio `RecordingSid`).
+    pub id: String,
+    /// Where to download it from.
+    pub url: String,
+    pub duration: Option<TimeDelta>,
+}
+
+/// What the provider says about a recording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordingStatus {
+    /// The file is ready to download.
+    Completed,
+    /// Nothing usable was recorded (too short or silent).
+    Absent,
+    Failed,
+    InProgress,
 }
 
 /// How dialing an operator ended.
@@ -155,6 +194,14 @@ pub enum Verb {
         finish_on_key: Option<char>,
         step: Step,
     },
+    /// Record a voice message after a beep, at most `max_length`, ending on `finish_on_key`; the
+    /// result arrives at [`Step::Recorded`], the file's status at [`Step::RecordingReady`].
+    Record {
+        max_length: TimeDelta,
+        finish_on_key: char,
+    },
+    /// Continue at `step` (as if it had been reached with no input).
+    Redirect(Step),
     /// Leave the hold queue (only valid while queued).
     Leave,
     /// End the call.

@@ -81,6 +81,7 @@ pub(super) fn dial_ended(call: &CallView, outcome: DialOutcome, s: &Situation<'_
                 state: call.state,
                 operator_id: None,
                 tried,
+                from: call.from.clone(),
             };
             let mut d = route_new(&retry, s, Vec::new());
             if d.state == CallState::Queued {
@@ -143,26 +144,16 @@ pub(super) fn queue_wait(
     }
 }
 
-/// No operator can take the call: until voicemail exists, tell the caller when to call again.
+/// No operator can take the call: the caller leaves a voice message.
 pub(super) fn no_operator(call: &CallView, s: &Situation<'_>, mut reply: Reply) -> Decision {
     if !s.calendar.is_open(s.now) {
         return closed(call, s, reply);
     }
-    reply.extend([
-        say(Prompt::WorkingHours),
-        say(Prompt::CallBackLater),
-        Verb::Hangup,
-    ]);
-    Decision {
-        reply,
-        state: CallState::Goodbye,
-        operator_id: None,
-        tried: call.tried.clone(),
-        effects: Vec::new(),
-    }
+    reply.push(say(Prompt::ToVoicemail));
+    super::voicemail::start(call, reply)
 }
 
-/// Outside working hours: when the hotline works and when it opens next.
+/// Outside working hours: when the hotline works and when it opens next, then voicemail.
 fn closed(call: &CallView, s: &Situation<'_>, mut reply: Reply) -> Decision {
     reply.extend([say(Prompt::OffHours), say(Prompt::WorkingHours)]);
     if let Some(w) = s.calendar.window_at_or_after(s.now) {
@@ -170,14 +161,7 @@ fn closed(call: &CallView, s: &Situation<'_>, mut reply: Reply) -> Decision {
         let opens = w.start.with_timezone(&MOSCOW).naive_local();
         reply.push(Verb::Say(speech::opens_at(now, opens)));
     }
-    reply.extend([say(Prompt::CallBackLater), Verb::Hangup]);
-    Decision {
-        reply,
-        state: CallState::Goodbye,
-        operator_id: None,
-        tried: call.tried.clone(),
-        effects: Vec::new(),
-    }
+    super::voicemail::start(call, reply)
 }
 
 pub(super) fn ended(call: &CallView, state: CallState, reply: Reply) -> Decision {
@@ -224,6 +208,8 @@ pub fn describe(reply: &Reply) -> String {
             Verb::Dial { target, .. } => format!("dial(op {})", target.operator_id),
             Verb::Enqueue { queue } => format!("enqueue({queue})"),
             Verb::Gather { step, .. } => format!("gather({step:?})"),
+            Verb::Record { .. } => "record".into(),
+            Verb::Redirect(step) => format!("redirect({step:?})"),
             Verb::Leave => "leave".into(),
             Verb::Hangup => "hangup".into(),
         })

@@ -39,6 +39,7 @@ fn call(state: CallState) -> CallView {
         state,
         operator_id: None,
         tried: Vec::new(),
+        from: None,
     }
 }
 
@@ -141,8 +142,21 @@ fn all_busy_holds_in_the_queue_and_nobody_logged_in_says_goodbye() {
         &away,
         open_now(),
     );
-    assert_eq!(d.state, CallState::Goodbye);
-    assert_eq!(d.reply.last(), Some(&Verb::Hangup));
+    assert_eq!(d.state, CallState::Voicemail);
+    assert!(
+        d.reply
+            .contains(&Verb::Say(Prompt::ToVoicemail.utterance()))
+    );
+    assert_eq!(
+        d.reply.last(),
+        Some(&Verb::Redirect(Step::VoicemailNumber { attempt: 0 }))
+    );
+    assert_eq!(
+        d.effects,
+        vec![Effect::Voicemail(VoicemailChange::Start {
+            caller_id: None
+        })]
+    );
 }
 
 #[test]
@@ -155,8 +169,12 @@ fn off_hours_says_when_the_hotline_opens() {
         &ops,
         msk(2026, 11, 27, 18, 0),
     );
-    assert_eq!(d.state, CallState::Goodbye);
-    assert!(d.effects.is_empty() && dialed(&d).is_none());
+    assert_eq!(d.state, CallState::Voicemail);
+    assert!(dialed(&d).is_none());
+    assert!(matches!(
+        d.effects[..],
+        [Effect::Voicemail(VoicemailChange::Start { .. })]
+    ));
     let text = spoken(&d);
     assert!(
         text.contains("в понедельник")
@@ -181,6 +199,7 @@ fn no_answer_releases_with_a_miss_and_tries_the_next_operator() {
         state: CallState::RingingOperator,
         operator_id: Some(1),
         tried: vec![],
+        from: None,
     };
     let d = run(
         &ringing,
@@ -206,6 +225,7 @@ fn no_answer_releases_with_a_miss_and_tries_the_next_operator() {
         state: CallState::RingingOperator,
         operator_id: Some(2),
         tried: vec![1],
+        from: None,
     };
     let d = run(
         &ringing2,
@@ -227,6 +247,7 @@ fn answered_wraps_up_and_canceled_abandons() {
         state: CallState::RingingOperator,
         operator_id: Some(7),
         tried: vec![],
+        from: None,
     };
     let d = run(
         &ringing,
@@ -365,7 +386,10 @@ fn the_queue_is_left_on_max_wait_closing_or_empty_staff() {
     );
     assert_eq!(
         (d.state, d.reply.last()),
-        (CallState::Goodbye, Some(&Verb::Hangup))
+        (
+            CallState::Voicemail,
+            Some(&Verb::Redirect(Step::VoicemailNumber { attempt: 0 }))
+        )
     );
     let d = run(
         &q,
@@ -386,6 +410,7 @@ fn connect_after_dispatch_dials_the_reserved_operator() {
         state: CallState::Connecting,
         operator_id: Some(5),
         tried: vec![],
+        from: None,
     };
     let d = run(&c, EventKind::Connect { operator_id: 5 }, &ops, open_now());
     assert_eq!((d.state, dialed(&d)), (CallState::RingingOperator, Some(5)));
@@ -401,6 +426,7 @@ fn final_status_ends_the_call_and_frees_the_operator() {
         state: CallState::RingingOperator,
         operator_id: Some(3),
         tried: vec![],
+        from: None,
     };
     let done = EventKind::Status {
         status: crate::telephony::CallStatus::Completed,
@@ -417,6 +443,7 @@ fn final_status_ends_the_call_and_frees_the_operator() {
         state: CallState::Connected,
         operator_id: Some(3),
         tried: vec![],
+        from: None,
     };
     assert_eq!(
         run(&talked, done.clone(), &[], open_now()).state,

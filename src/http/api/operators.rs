@@ -10,6 +10,7 @@ use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::operator::Presence;
+use crate::domain::phone::mask;
 use crate::http::auth::AuthUser;
 use crate::http::{AppError, AppState};
 use crate::store::{NewAuditEntry, Operator};
@@ -25,17 +26,6 @@ pub struct PresenceBody {
 pub struct OperatorJson {
     #[serde(flatten)]
     operator: Operator,
-}
-
-/// Masks all but the last four characters of a contact (phone numbers are personal data).
-pub fn mask(contact: &str) -> String {
-    let n = contact.chars().count();
-    if n <= 4 {
-        return "*".repeat(n);
-    }
-    let keep: String = contact.chars().skip(n - 4).collect();
-    let head: String = contact.chars().take(2.min(n - 4)).collect();
-    format!("{head}{}{keep}", "*".repeat(n - 4 - head.chars().count()))
 }
 
 fn shown(mut op: Operator, full: bool) -> OperatorJson {
@@ -94,14 +84,4 @@ pub async fn set_presence(
         state.switchboard.wake_dispatcher();
     }
     Ok(Json(shown(updated, true)))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn masking() {
-        assert_eq!(super::mask("+79161234567"), "+7******4567");
-        assert_eq!(super::mask("101"), "***");
-        assert_eq!(super::mask("sip:op1@pbx"), "si*****@pbx");
-    }
 }

@@ -23,6 +23,6 @@ mod tests;
 pub use control::TwilioControl;
 pub use parse::{ParseError, event_key, parse};
 pub use rest::{CreateCall, TwilioClient, TwilioError};
-pub use routes::{Route, route_from_path, route_path};
+pub use routes::{Route, route_for_step, route_from_path, route_path};
 pub use signature::{expected_signature, validate, validate_json};
 pub use twiml::{RenderError, SpeechMode, render};

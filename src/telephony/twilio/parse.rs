@@ -11,7 +11,9 @@
 use chrono::TimeDelta;
 
 use super::routes::{Route, step_slug};
-use crate::telephony::{CallEvent, CallStatus, DialOutcome, EventKind, QueueResult};
+use crate::telephony::{
+    CallEvent, CallStatus, DialOutcome, EventKind, QueueResult, Recording, RecordingStatus,
+};
 
 /// Why a Twilio request could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -118,6 +120,22 @@ fn queue_result(value: &str) -> Result<QueueResult, ParseError> {
     })
 }
 
+fn recording_status(value: &str) -> Result<RecordingStatus, ParseError> {
+    Ok(match value {
+        "completed" => RecordingStatus::Completed,
+        "absent" => RecordingStatus::Absent,
+        "failed" => RecordingStatus::Failed,
+        "in-progress" => RecordingStatus::InProgress,
+        _ => {
+            return Err(malformed(
+                "RecordingStatus",
+                value,
+                "a Twilio recording status",
+            ));
+        }
+    })
+}
+
 /// Parses the parameters of a request that arrived at `route`.
 pub fn parse(route: &Route, params: &[(String, String)]) -> Result<CallEvent, ParseError> {
     let call_id = require(params, "CallSid")?.to_owned();
@@ -149,6 +167,25 @@ pub fn parse(route: &Route, params: &[(String, String)]) -> Result<CallEvent, Pa
         Route::Connect { operator_id } => EventKind::Connect {
             operator_id: *operator_id,
         },
+        Route::Recorded => EventKind::Recorded {
+            recording: match get(params, "RecordingSid") {
+                Some(id) => Some(Recording {
+                    id: id.to_owned(),
+                    url: require(params, "RecordingUrl")?.to_owned(),
+                    duration: seconds(params, "RecordingDuration")?,
+                }),
+                None => None,
+            },
+            digits: get(params, "Digits").map(str::to_owned),
+        },
+        Route::RecordingReady => EventKind::RecordingReady {
+            recording: Recording {
+                id: require(params, "RecordingSid")?.to_owned(),
+                url: require(params, "RecordingUrl")?.to_owned(),
+                duration: seconds(params, "RecordingDuration")?,
+            },
+            status: recording_status(require(params, "RecordingStatus")?)?,
+        },
     };
     Ok(CallEvent {
         call_id,
@@ -177,7 +214,16 @@ pub fn event_key(route: &Route, params: &[(String, String)]) -> String {
         ),
         Route::QueueWait => format!("wait:{}", value("QueueTime")),
         Route::QueueLeft => format!("left:{}", value("QueueResult")),
-        Route::Gather(step) => format!("gather:{}:{}", step_slug(*step), value("Digits")),
+        Route::Gather(step) => match super::routes::step_attempt(*step) {
+            Some(n) => format!("gather:{}#{n}:{}", step_slug(*step), value("Digits")),
+            None => format!("gather:{}:{}", step_slug(*step), value("Digits")),
+        },
+        Route::Recorded => format!("record:{}", get(params, "RecordingSid").unwrap_or("none")),
+        Route::RecordingReady => format!(
+            "recording:{}:{}",
+            value("RecordingSid"),
+            value("RecordingStatus")
+        ),
         Route::Connect { operator_id } => format!("connect:{operator_id}"),
     }
 }

@@ -29,6 +29,22 @@ pub enum Route {
     Gather(Step),
     /// The REST redirect of a queued caller to a freed operator.
     Connect { operator_id: i64 },
+    /// `<Record action>`: recording the voice message ended.
+    Recorded,
+    /// `<Record recordingStatusCallback>`: the recording's status.
+    RecordingReady,
+}
+
+/// The route a step's follow-up request arrives at.
+pub fn route_for_step(step: Step) -> Route {
+    match step {
+        Step::DialResult => Route::DialResult,
+        Step::QueueWait => Route::QueueWait,
+        Step::QueueLeft => Route::QueueLeft,
+        Step::Recorded => Route::Recorded,
+        Step::RecordingReady => Route::RecordingReady,
+        other => Route::Gather(other),
+    }
 }
 
 /// The URL-safe name of a step, used in gather paths and idempotency keys.
@@ -39,11 +55,25 @@ pub fn step_slug(step: Step) -> &'static str {
         Step::QueueLeft => "queue-left",
         Step::QueueMenu => "queue-menu",
         Step::Connect => "connect",
+        Step::VoicemailNumber { .. } => "voicemail-number",
+        Step::VoicemailCategory { .. } => "voicemail-category",
+        Step::Recorded => "recorded",
+        Step::RecordingReady => "recording-ready",
     }
 }
 
-fn step_from_slug(slug: &str) -> Option<Step> {
+/// The step's attempt number, for steps that have one.
+pub fn step_attempt(step: Step) -> Option<u8> {
+    match step {
+        Step::VoicemailNumber { attempt } | Step::VoicemailCategory { attempt } => Some(attempt),
+        _ => None,
+    }
+}
+
+fn step_from_slug(slug: &str, attempt: u8) -> Option<Step> {
     [
+        Step::VoicemailNumber { attempt },
+        Step::VoicemailCategory { attempt },
         Step::DialResult,
         Step::QueueWait,
         Step::QueueLeft,
@@ -62,7 +92,12 @@ pub fn route_path(route: &Route) -> String {
         Route::DialResult => "dial".to_owned(),
         Route::QueueWait => "queue/wait".to_owned(),
         Route::QueueLeft => "queue/left".to_owned(),
-        Route::Gather(step) => format!("gather/{}", step_slug(*step)),
+        Route::Gather(step) => match step_attempt(*step) {
+            Some(n) => format!("gather/{}?attempt={n}", step_slug(*step)),
+            None => format!("gather/{}", step_slug(*step)),
+        },
+        Route::Recorded => "record".to_owned(),
+        Route::RecordingReady => "recording".to_owned(),
         Route::Connect { operator_id } => format!("connect?operator={operator_id}"),
     };
     format!("{PREFIX}{tail}")
@@ -87,6 +122,16 @@ pub fn route_from_path(path: &str, query: Option<&str>) -> Option<Route> {
                 operator_id: operator.parse().ok()?,
             }
         }
-        _ => Route::Gather(step_from_slug(tail.strip_prefix("gather/")?)?),
+        "record" => Route::Recorded,
+        "recording" => Route::RecordingReady,
+        _ => {
+            let attempt = query
+                .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "attempt"))
+                .map(|(_, v)| v.parse::<u8>())
+                .transpose()
+                .ok()?
+                .unwrap_or(0);
+            Route::Gather(step_from_slug(tail.strip_prefix("gather/")?, attempt)?)
+        }
     })
 }

@@ -134,6 +134,26 @@ impl Ctx<'_> {
                 }
                 out.push_str("</Gather>");
             }
+            Verb::Record {
+                max_length,
+                finish_on_key,
+            } => {
+                let _ = write!(
+                    out,
+                    r#"<Record action="{}" method="POST" maxLength="{}" finishOnKey="{}" playBeep="true" timeout="10" recordingStatusCallback="{}" recordingStatusCallbackMethod="POST" recordingStatusCallbackEvent="completed absent"/>"#,
+                    escape(&self.url(Route::Recorded)),
+                    whole_seconds(*max_length).max(2),
+                    escape(&finish_on_key.to_string()),
+                    escape(&self.url(Route::RecordingReady)),
+                );
+            }
+            Verb::Redirect(step) => {
+                let _ = write!(
+                    out,
+                    r#"<Redirect method="POST">{}</Redirect>"#,
+                    escape(&self.url(super::routes::route_for_step(*step)))
+                );
+            }
             Verb::Leave => out.push_str("<Leave/>"),
             Verb::Hangup => out.push_str("<Hangup/>"),
         }
@@ -208,6 +228,8 @@ fn verb_name(verb: &Verb) -> &'static str {
         Verb::Dial { .. } => "Dial",
         Verb::Enqueue { .. } => "Enqueue",
         Verb::Gather { .. } => "Gather",
+        Verb::Record { .. } => "Record",
+        Verb::Redirect(_) => "Redirect",
         Verb::Leave => "Leave",
         Verb::Hangup => "Hangup",
     }

@@ -1,0 +1,185 @@
+//! Phone numbers: what a caller dials on the keypad or what the provider reports as caller ID,
+//! normalized to E.164 (`+79161234567`) with libphonenumber's metadata (the `phonenumber` crate),
+//! Russia as the home region. Accepted: `8XXXXXXXXXX`, `7XXXXXXXXXX`, ten national digits, `+…`,
+//! with or without spaces, dashes, dots and parentheses, and international numbers dialled from
+//! Russia (`810…`) or with `+`/`00`. Anything that cannot be a real number is refused, so a
+//! number that exists is a valid one. Logs only ever see [`mask`]ed numbers.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// A valid phone number in E.164 form.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct PhoneNumber(String);
+
+/// Why an input is not a phone number.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PhoneError {
+    #[error("no digits")]
+    Empty,
+    #[error("contains characters that are not part of a phone number")]
+    BadCharacters,
+    #[error("not a valid phone number")]
+    Invalid,
+}
+
+impl PhoneNumber {
+    /// Normalizes `input` (keypad digits or a provider's caller ID) to E.164.
+    pub fn parse(input: &str) -> Result<PhoneNumber, PhoneError> {
+        let trimmed = input.trim();
+        if trimmed
+            .chars()
+            .any(|c| !(c.is_ascii_digit() || " +-().\u{a0}".contains(c)))
+        {
+            return Err(PhoneError::BadCharacters);
+        }
+        let plus = trimmed.starts_with('+');
+        let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
+        if digits.is_empty() {
+            return Err(PhoneError::Empty);
+        }
+        if digits.len() > 17 {
+            return Err(PhoneError::Invalid);
+        }
+        let candidate = if plus {
+            format!("+{digits}")
+        } else if let Some(rest) = digits
+            .strip_prefix("810")
+            .or_else(|| digits.strip_prefix("00"))
+        {
+            format!("+{rest}")
+        } else {
+            match digits.len() {
+                11 if digits.starts_with('8') || digits.starts_with('7') => {
+                    format!("+7{}", &digits[1..])
+                }
+                10 => format!("+7{digits}"),
+                _ => digits.clone(),
+            }
+        };
+        let parsed = phonenumber::parse(Some(phonenumber::country::Id::RU), &candidate)
+            .map_err(|_| PhoneError::Invalid)?;
+        if !phonenumber::is_valid(&parsed) {
+            return Err(PhoneError::Invalid);
+        }
+        Ok(PhoneNumber(
+            parsed.format().mode(phonenumber::Mode::E164).to_string(),
+        ))
+    }
+
+    /// The E.164 text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The last four digits (read back to the caller).
+    pub fn last4(&self) -> &str {
+        &self.0[self.0.len().saturating_sub(4)..]
+    }
+}
+
+impl fmt::Display for PhoneNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&mask(&self.0))
+    }
+}
+
+/// Hides all but the country code's first digits and the last four: `+7******4567`. For logs.
+pub fn mask(number: &str) -> String {
+    let chars: Vec<char> = number.chars().collect();
+    let n = chars.len();
+    if n <= 4 {
+        return "*".repeat(n);
+    }
+    let head = if chars[0] == '+' { 2.min(n - 4) } else { 0 };
+    let mut out: String = chars[..head].iter().collect();
+    out.push_str(&"*".repeat(n - 4 - head));
+    out.extend(&chars[n - 4..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e164(s: &str) -> String {
+        PhoneNumber::parse(s)
+            .unwrap_or_else(|e| panic!("{s}: {e}"))
+            .as_str()
+            .to_owned()
+    }
+
+    #[test]
+    fn russian_forms_normalize_to_the_same_number() {
+        for s in [
+            "+79161234567",
+            "89161234567",
+            "79161234567",
+            "9161234567",
+            "8 (916) 123-45-67",
+            "+7 916 123 45 67",
+            "8-916-123-45-67",
+        ] {
+            assert_eq!(e164(s), "+79161234567", "{s}");
+        }
+        assert_eq!(e164("84951234567"), "+74951234567", "Moscow landline");
+        assert_eq!(e164("(495) 123-45-67"), "+74951234567");
+    }
+
+    #[test]
+    fn international_numbers() {
+        assert_eq!(e164("+4930123456"), "+4930123456");
+        assert_eq!(
+            e164("8104930123456"),
+            "+4930123456",
+            "dialled from Russia with 810"
+        );
+        assert_eq!(e164("004930123456"), "+4930123456");
+        assert_eq!(e164("+375291234567"), "+375291234567", "Belarus mobile");
+    }
+
+    #[test]
+    fn what_cannot_be_a_number_is_refused() {
+        assert_eq!(PhoneNumber::parse(""), Err(PhoneError::Empty));
+        assert_eq!(PhoneNumber::parse("  -  "), Err(PhoneError::Empty));
+        assert_eq!(
+            PhoneNumber::parse("anonymous"),
+            Err(PhoneError::BadCharacters)
+        );
+        assert_eq!(
+            PhoneNumber::parse("sip:op@pbx"),
+            Err(PhoneError::BadCharacters)
+        );
+        for bad in [
+            "12345",
+            "0000000000",
+            "89",
+            "+7123",
+            "1111111111111111111",
+            "266696687",
+        ] {
+            assert!(PhoneNumber::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn masking_and_last_digits() {
+        let n = PhoneNumber::parse("89161234567").unwrap();
+        assert_eq!(n.last4(), "4567");
+        assert_eq!(n.to_string(), "+7******4567");
+        assert_eq!(mask("4567"), "****");
+        assert_eq!(mask("84951234567"), "*******4567");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_never_panics_and_is_idempotent(s in "[0-9 +()\\-]{0,24}") {
+            if let Ok(n) = PhoneNumber::parse(&s) {
+                proptest::prop_assert_eq!(PhoneNumber::parse(n.as_str()).unwrap(), n.clone());
+                proptest::prop_assert!(n.as_str().starts_with('+'));
+            }
+        }
+    }
+}
