@@ -47,6 +47,8 @@ pub enum Command {
     /// Operators who answer calls.
     #[command(subcommand)]
     Operator(OperatorCmd),
+    /// Play realistic Twilio traffic against an instance and report throughput and latency.
+    Simulate(crate::simulate::SimulateArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -176,6 +178,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             validate_login(&login).map_err(anyhow::Error::msg)?;
             rt.block_on(operator_add(&config, login, name, kind, contact))
         }
+        Command::Simulate(args) => rt.block_on(crate::simulate::run(&config, args)),
         Command::Calendar(_) => unreachable!("handled above"),
     }
 }

@@ -51,6 +51,13 @@ struct RawConfig {
     hours: RawHours,
     twilio: RawTwilio,
     routing: RawRouting,
+    voicemail: RawVoicemail,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RawVoicemail {
+    retention_days: Option<NumOrStr>,
 }
 
 #[derive(Deserialize, Default)]
@@ -63,6 +70,28 @@ struct RawTwilio {
     sip_domain: Option<String>,
     speech: Option<String>,
     tts_voice: Option<String>,
+    delete_recordings: Option<BoolOrStr>,
+}
+
+/// Environment variables arrive as strings; booleans in the file arrive as booleans.
+#[derive(Deserialize, Clone)]
+#[serde(untagged)]
+enum BoolOrStr {
+    Bool(bool),
+    Str(String),
+}
+
+impl BoolOrStr {
+    fn to_bool(&self, key: &str) -> Result<bool, ConfigError> {
+        match self {
+            BoolOrStr::Bool(b) => Ok(*b),
+            BoolOrStr::Str(s) => match s.trim() {
+                "true" | "1" | "yes" => Ok(true),
+                "false" | "0" | "no" => Ok(false),
+                other => Err(key_err(key, format!("`{other}` is not true or false"))),
+            },
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -198,6 +227,8 @@ pub struct TwilioConfig {
     /// Domain for dialing PBX extensions as `sip:EXT@domain`.
     pub sip_domain: Option<String>,
     pub speech: Speech,
+    /// Delete a recording at Twilio once it is stored here (it is personal data).
+    pub delete_recordings: bool,
 }
 
 /// The validated configuration of one Perezvon instance.
@@ -222,6 +253,8 @@ pub struct Config {
     pub twilio: Option<TwilioConfig>,
     /// Routing and hold-queue rules.
     pub routing: RoutingSettings,
+    /// Recordings older than this are deleted (the voicemail's metadata stays).
+    pub retention: TimeDelta,
 }
 
 impl Default for Config {
@@ -355,6 +388,17 @@ impl Config {
         let hours = hours_from_raw(&raw.hours)?;
         let twilio = twilio_from_raw(raw.twilio)?;
         let routing = routing_from_raw(&raw.routing)?;
+        let retention = match &raw.voicemail.retention_days {
+            Some(v) => {
+                let key = "voicemail.retention_days";
+                let days = v.to_i64(key)?;
+                if !(1..=3650).contains(&days) {
+                    return Err(key_err(key, "must be between 1 and 3650"));
+                }
+                TimeDelta::days(days)
+            }
+            None => TimeDelta::days(90),
+        };
         Ok(Config {
             listen,
             public_url,
@@ -366,6 +410,7 @@ impl Config {
             hours,
             twilio,
             routing,
+            retention,
         })
     }
 }
@@ -467,6 +512,10 @@ fn twilio_from_raw(raw: RawTwilio) -> Result<Option<TwilioConfig>, ConfigError> 
         from_number,
         sip_domain: nonempty(raw.sip_domain),
         speech,
+        delete_recordings: match &raw.delete_recordings {
+            Some(v) => v.to_bool("twilio.delete_recordings")?,
+            None => false,
+        },
     }))
 }
 

@@ -15,6 +15,7 @@
 //! - [`config`], [`clock`], [`secrets`]: configuration, the injected clock, passwords and tokens.
 //! - [`cli`]: the `perezvon` subcommands; `main.rs` only parses and dispatches.
 
+pub mod audio;
 pub mod calendar;
 pub mod cli;
 pub mod clock;
@@ -23,6 +24,7 @@ pub mod domain;
 pub mod http;
 pub mod jobs;
 pub mod secrets;
+pub mod simulate;
 pub mod speech;
 pub mod store;
 pub mod switchboard;
@@ -82,6 +84,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     ));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut background = Vec::new();
+    let mut handlers: Vec<Arc<dyn jobs::Handler>> = vec![Arc::new(jobs::retention::Retention {
+        store: store.clone(),
+        data_dir: config.data_dir.clone(),
+        keep: config.retention,
+    })];
     match &config.twilio {
         Some(t) => {
             let client = telephony::twilio::TwilioClient::new(
@@ -94,6 +101,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 client,
                 public_url: config.public_url.clone(),
             });
+            handlers.push(Arc::new(jobs::download::Download {
+                store: store.clone(),
+                sources: vec![control.clone()],
+                data_dir: config.data_dir.clone(),
+                delete_at_provider: t.delete_recordings,
+            }));
             let mut rx = stop_rx.clone();
             background.push(tokio::spawn(switchboard.clone().run_dispatcher(
                 control,
@@ -106,6 +119,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             "no telephony provider configured (section `twilio`): webhooks answer 404"
         ),
     }
+    store
+        .enqueue_job(&jobs::retention::job_for(clock.now()), clock.now())
+        .await?;
+    let worker = Arc::new(jobs::Worker::new(store.clone(), clock.clone(), handlers));
+    let mut rx = stop_rx.clone();
+    background.push(tokio::spawn(worker.run(async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    })));
     let state = http::AppState {
         config: Arc::new(config),
         store: store.clone(),

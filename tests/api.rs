@@ -113,7 +113,8 @@ impl App {
 on_both_backends!(
     presence_permissions_and_audit,
     operator_list_masks_contacts_for_operators,
-    calls_for_supervisors
+    calls_for_supervisors,
+    voicemail_list_and_audio_with_range,
 );
 
 async fn presence_permissions_and_audit(db: &TestDb) {
@@ -253,4 +254,137 @@ async fn calls_for_supervisors(db: &TestDb) {
     assert_eq!(calls[0]["events"][0]["event_key"], "voice");
     assert_eq!(app.get(&boss, "/api/v1/calls?limit=0").await.0, 400);
     assert_eq!(app.get(&boss, "/api/v1/calls?limit=lots").await.0, 400);
+}
+
+async fn voicemail_list_and_audio_with_range(db: &TestDb) {
+    let app = spawn(db).await;
+    let ivanova = app.user("ivanova", Role::Operator).await;
+    let now = app.clock.now();
+    let mut ids = Vec::new();
+    for (sid, with_audio) in [("CA1", true), ("CA2", false)] {
+        let ev = NewCallEvent {
+            provider: "twilio".into(),
+            provider_call_id: sid.into(),
+            from_number: Some("+79161234567".into()),
+            to_number: None,
+            event_key: "voice".into(),
+            kind: "incoming".into(),
+            sequence: None,
+            payload: "{}".into(),
+            state: "voicemail_left".into(),
+            operator_id: None,
+            tried: vec![],
+            reply: None,
+            jobs: vec![],
+        };
+        let call = app.store.record_call_event(&ev, now).await.unwrap().call;
+        let vm = app
+            .store
+            .start_voicemail(call.id, Some("+79161234567"), now)
+            .await
+            .unwrap();
+        app.store
+            .set_voicemail_category(call.id, "staff")
+            .await
+            .unwrap();
+        if with_audio {
+            let dir =
+                std::env::temp_dir().join(format!("pz-api-{}", uuid::Uuid::new_v4().simple()));
+            let bytes = std::fs::read(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/data/audio/speech-8k-s16.wav"
+            ))
+            .unwrap();
+            let stored = perezvon::audio::store_recording(&dir, vm.id, now, bytes, None)
+                .await
+                .unwrap();
+            let a = stored.analysis.unwrap();
+            let update = perezvon::store::AudioUpdate {
+                status: "stored".into(),
+                audio_path: stored.wav_path.map(|p| p.to_string_lossy().into_owned()),
+                original_path: Some(stored.original_path.to_string_lossy().into_owned()),
+                duration_ms: Some(a.duration_ms),
+                sample_rate: Some(i64::from(a.sample_rate)),
+                sha256: Some(stored.sha256),
+                has_speech: Some(a.has_speech),
+            };
+            app.store
+                .set_voicemail_audio(call.id, &update)
+                .await
+                .unwrap();
+        }
+        ids.push(vm.id);
+    }
+    assert_eq!(app.get("", "/api/v1/voicemails").await.0, 401);
+    let (s, list) = app.get(&ivanova, "/api/v1/voicemails").await;
+    assert_eq!(s, 200);
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    let with_audio = list.iter().find(|v| v["id"] == ids[0]).unwrap();
+    assert_eq!(with_audio["callback_number"], "+79161234567");
+    assert_eq!(with_audio["caller_category"], "staff");
+    assert_eq!(with_audio["audio_status"], "stored");
+    assert_eq!(with_audio["has_speech"], true);
+    assert!(with_audio["duration_ms"].as_i64().unwrap() > 1000);
+    assert!(
+        with_audio.get("audio_path").is_none(),
+        "no file paths in the API"
+    );
+    assert_eq!(
+        with_audio["audio_url"],
+        format!("/api/v1/voicemails/{}/audio", ids[0])
+    );
+
+    let url = format!("{}/api/v1/voicemails/{}/audio", app.base, ids[0]);
+    assert_eq!(app.http.get(&url).send().await.unwrap().status(), 401);
+    let r = app
+        .http
+        .get(&url)
+        .bearer_auth(&ivanova)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "audio/wav");
+    let full = r.bytes().await.unwrap();
+    assert_eq!(&full[..4], b"RIFF");
+    let r = app
+        .http
+        .get(&url)
+        .bearer_auth(&ivanova)
+        .header("range", "bytes=0-99")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 206);
+    assert_eq!(
+        r.headers()["content-range"],
+        format!("bytes 0-99/{}", full.len())
+    );
+    assert_eq!(r.bytes().await.unwrap(), full[..100]);
+    let none = app
+        .get(&ivanova, &format!("/api/v1/voicemails/{}/audio", ids[1]))
+        .await;
+    assert_eq!(none.0, 404);
+    assert_eq!(
+        app.get(&ivanova, "/api/v1/voicemails/999999/audio").await.0,
+        404
+    );
+    assert_eq!(
+        app.get(&ivanova, "/api/v1/voicemails/..%2F..%2Fetc/audio")
+            .await
+            .0,
+        400
+    );
+    let audits = app.store.recent_audit(20).await.unwrap();
+    let listens: Vec<_> = audits
+        .iter()
+        .filter(|a| a.action == "voicemail.audio")
+        .collect();
+    assert_eq!(listens.len(), 2, "every access to a recording is audited");
+    assert!(
+        listens
+            .iter()
+            .all(|a| a.actor == "ivanova" && a.subject.starts_with("voicemail:"))
+    );
 }

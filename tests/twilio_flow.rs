@@ -55,6 +55,7 @@ async fn spawn(db: &TestDb, now: DateTime<Utc>) -> App {
             from_number: Some("+74950000000".into()),
             sip_domain: Some("pbx.school.example".into()),
             speech: Speech::Clips,
+            delete_recordings: false,
         }),
         ..Config::default()
     };

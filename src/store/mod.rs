@@ -32,7 +32,7 @@ pub use calls::{Call, CallEvent, CallStore, NewCallEvent, RecordedEvent};
 pub use jobs::{Job, JobState, JobStore, NewJob};
 pub use operators::{NewOperator, Operator, OperatorStore};
 pub use users::{NewUser, User, UserStore};
-pub use voicemails::{Voicemail, VoicemailStore};
+pub use voicemails::{AudioUpdate, Voicemail, VoicemailStore};
 
 /// A storage failure, classified for the caller.
 #[derive(Debug, thiserror::Error)]

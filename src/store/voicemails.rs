@@ -104,6 +104,30 @@ const SET_RECORDING: &str = "update voicemails set recording_key = $2, recording
      audio_status = case when audio_status = 'none' then 'pending' else audio_status end \
      where call_id = $1 and (recording_key is null or recording_key = $2)";
 
+const SET_AUDIO: &str = "update voicemails set audio_status = $2, audio_path = $3, original_path = $4, \
+     duration_ms = $5, sample_rate = $6, sha256 = $7, has_speech = $8 where call_id = $1";
+
+const OLD_AUDIO: &str = "select id, call_id, callback_request_id, callback_number, number_confirmed, caller_id, \
+     caller_category, recording_key, recording_url, recording_duration_ms, audio_status, audio_path, original_path, \
+     duration_ms, sample_rate, sha256, has_speech, flags, received_at_ms from voicemails \
+     where received_at_ms < $1 and (audio_path is not null or original_path is not null) \
+     order by received_at_ms limit $2";
+const AUDIO_REMOVED: &str = "update voicemails set audio_status = 'removed', audio_path = null, original_path = null, \
+     flags = case when flags = '' then 'audio_removed' else flags || ',audio_removed' end where id = $1";
+
+/// The result of downloading and checking a recording.
+#[derive(Debug, Clone, Default)]
+pub struct AudioUpdate {
+    /// `stored`, `unreadable` or `missing`.
+    pub status: String,
+    pub audio_path: Option<String>,
+    pub original_path: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub sample_rate: Option<i64>,
+    pub sha256: Option<String>,
+    pub has_speech: Option<bool>,
+}
+
 /// Voicemails.
 #[async_trait::async_trait]
 pub trait VoicemailStore {
@@ -134,6 +158,22 @@ pub trait VoicemailStore {
         url: &str,
         duration_ms: Option<i64>,
     ) -> Result<bool, StoreError>;
+    /// Records what the recording download found.
+    async fn set_voicemail_audio(
+        &self,
+        call_id: i64,
+        audio: &AudioUpdate,
+    ) -> Result<(), StoreError>;
+    /// Voicemails received before `cutoff` that still have audio files, oldest first.
+    async fn voicemails_with_audio_before(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<Voicemail>, StoreError>;
+    /// Notes that a voicemail's audio files were deleted (retention); the metadata stays.
+    async fn mark_audio_removed(&self, id: i64) -> Result<(), StoreError>;
+    /// One voicemail by id.
+    async fn voicemail(&self, id: i64) -> Result<Option<Voicemail>, StoreError>;
     /// The call's voicemail.
     async fn voicemail_for_call(&self, call_id: i64) -> Result<Option<Voicemail>, StoreError>;
     /// Voicemails, newest first.
@@ -222,6 +262,55 @@ macro_rules! impl_voicemail_store {
                         )
                     })?;
                 Ok(r.rows_affected() == 1)
+            }
+
+            async fn set_voicemail_audio(
+                &self,
+                call_id: i64,
+                a: &AudioUpdate,
+            ) -> Result<(), StoreError> {
+                sqlx::query(SET_AUDIO)
+                    .bind(call_id)
+                    .bind(&a.status)
+                    .bind(&a.audio_path)
+                    .bind(&a.original_path)
+                    .bind(a.duration_ms)
+                    .bind(a.sample_rate)
+                    .bind(&a.sha256)
+                    .bind(a.has_speech)
+                    .execute(self.writer())
+                    .await?;
+                Ok(())
+            }
+
+            async fn voicemails_with_audio_before(
+                &self,
+                cutoff: DateTime<Utc>,
+                limit: i64,
+            ) -> Result<Vec<Voicemail>, StoreError> {
+                let rows: Vec<VoicemailRow> = sqlx::query_as(OLD_AUDIO)
+                    .bind(to_ms(cutoff))
+                    .bind(limit)
+                    .fetch_all(self.reader())
+                    .await?;
+                Ok(rows.into_iter().map(Voicemail::from).collect())
+            }
+
+            async fn mark_audio_removed(&self, id: i64) -> Result<(), StoreError> {
+                sqlx::query(AUDIO_REMOVED)
+                    .bind(id)
+                    .execute(self.writer())
+                    .await?;
+                Ok(())
+            }
+
+            async fn voicemail(&self, id: i64) -> Result<Option<Voicemail>, StoreError> {
+                let sql = format!("{VM_COLS} where id = $1");
+                let row: Option<VoicemailRow> = sqlx::query_as(&sql)
+                    .bind(id)
+                    .fetch_optional(self.reader())
+                    .await?;
+                Ok(row.map(Voicemail::from))
             }
 
             async fn voicemail_for_call(

@@ -220,3 +220,28 @@ pub trait CallControl: Send + Sync {
     /// [`Step::Connect`] what to do, and the routing core dials that operator.
     async fn connect_queued(&self, call_id: &str, operator_id: i64) -> Result<(), String>;
 }
+
+/// Why fetching a recording failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// The provider has no such recording (yet, or any more).
+    #[error("the provider has no such recording")]
+    NotFound,
+    /// A timeout, a network failure or a 5xx: try again later.
+    #[error("temporary failure: {0}")]
+    Temporary(String),
+    /// Anything else (authentication, a bad request): retrying may help once configuration is fixed.
+    #[error("failed: {0}")]
+    Failed(String),
+}
+
+/// Downloading (and deleting) recordings at the provider.
+#[async_trait::async_trait]
+pub trait RecordingSource: Send + Sync {
+    /// The provider's name as stored with calls.
+    fn provider(&self) -> &'static str;
+    /// Downloads the recording's audio.
+    async fn fetch(&self, recording_id: &str, url: &str) -> Result<Vec<u8>, FetchError>;
+    /// Deletes the recording at the provider once it is stored here.
+    async fn delete(&self, recording_id: &str) -> Result<(), FetchError>;
+}

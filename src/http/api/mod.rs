@@ -10,6 +10,7 @@ pub mod calendar;
 pub mod calls;
 pub mod me;
 pub mod operators;
+pub mod voicemails;
 
 /// Routes under `/api/v1`.
 pub fn router() -> Router<AppState> {
@@ -23,4 +24,6 @@ pub fn router() -> Router<AppState> {
             axum::routing::put(operators::set_presence),
         )
         .route("/calls", get(calls::list))
+        .route("/voicemails", get(voicemails::list))
+        .route("/voicemails/{id}/audio", get(voicemails::audio))
 }

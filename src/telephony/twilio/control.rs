@@ -1,8 +1,11 @@
 //! [`CallControl`] for Twilio: moving a queued call to a freed operator is a REST redirect of the
 //! live call to our `connect` webhook, which then answers with a `<Dial>` to that operator.
 
-use super::{Route, TwilioClient, route_path};
-use crate::telephony::CallControl;
+use super::{Route, TwilioClient, TwilioError, route_path};
+use crate::telephony::{CallControl, FetchError, RecordingSource};
+
+/// The largest recording we download (a 2-minute WAV is about 2 MB).
+const MAX_RECORDING_BYTES: usize = 64 << 20;
 
 /// Twilio's call control: the REST client and the public base URL Twilio calls back on.
 pub struct TwilioControl {
@@ -26,5 +29,34 @@ impl CallControl for TwilioControl {
             .redirect_call(call_id, &url)
             .await
             .map_err(|e| e.to_string())
+    }
+}
+
+fn fetch_error(e: TwilioError) -> FetchError {
+    match e {
+        TwilioError::Http { status: 404, .. } => FetchError::NotFound,
+        e if e.is_retryable() => FetchError::Temporary(e.to_string()),
+        e => FetchError::Failed(e.to_string()),
+    }
+}
+
+#[async_trait::async_trait]
+impl RecordingSource for TwilioControl {
+    fn provider(&self) -> &'static str {
+        "twilio"
+    }
+
+    async fn fetch(&self, _recording_id: &str, url: &str) -> Result<Vec<u8>, FetchError> {
+        self.client
+            .fetch_recording(url, MAX_RECORDING_BYTES)
+            .await
+            .map_err(fetch_error)
+    }
+
+    async fn delete(&self, recording_id: &str) -> Result<(), FetchError> {
+        self.client
+            .delete_recording(recording_id)
+            .await
+            .map_err(fetch_error)
     }
 }

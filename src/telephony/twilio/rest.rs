@@ -186,6 +186,74 @@ impl TwilioClient {
         Ok(call.sid)
     }
 
+    /// Downloads a recording as WAV: `RecordingUrl` + `.wav` (PROVIDERS.md §1.6), always with Basic
+    /// auth, following redirects, at most `max_bytes`. A 404 is `Http { status: 404 }`.
+    pub async fn fetch_recording(
+        &self,
+        recording_url: &str,
+        max_bytes: usize,
+    ) -> Result<Vec<u8>, TwilioError> {
+        let url = if recording_url
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.contains('.'))
+        {
+            recording_url.to_owned()
+        } else {
+            format!("{recording_url}.wav")
+        };
+        let mut response = self
+            .http
+            .get(&url)
+            .basic_auth(&self.account_sid, Some(&self.auth_token))
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(TwilioError::Http {
+                status: status.as_u16(),
+                code: None,
+                message: None,
+            });
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport)? {
+            if body.len() + chunk.len() > max_bytes {
+                return Err(TwilioError::Invalid(format!(
+                    "recording larger than {max_bytes} bytes"
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+
+    /// Deletes a recording at Twilio (personal data, once we have stored it).
+    pub async fn delete_recording(&self, recording_sid: &str) -> Result<(), TwilioError> {
+        check_sid("the recording SID", recording_sid)?;
+        let url = format!(
+            "{}/2010-04-01/Accounts/{}/Recordings/{recording_sid}.json",
+            self.api_base, self.account_sid
+        );
+        let response = self
+            .http
+            .delete(&url)
+            .basic_auth(&self.account_sid, Some(&self.auth_token))
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = response.status();
+        if status.is_success() || status.as_u16() == 404 {
+            return Ok(());
+        }
+        Err(TwilioError::Http {
+            status: status.as_u16(),
+            code: None,
+            message: None,
+        })
+    }
+
     /// POSTs a form; returns the body of a 2xx answer.
     async fn post(&self, url: &str, form: &[(&str, &str)]) -> Result<Vec<u8>, TwilioError> {
         let body = form_urlencoded::Serializer::new(String::new())

@@ -1,0 +1,147 @@
+//! The recording download: fetch the voicemail's recording from the provider (with its auth,
+//! following redirects), decode, check and store it (`crate::audio`), and note the result on the
+//! voicemail. Timeouts and 5xx are retried with exponential backoff for more than a day; a 404 is
+//! tried a few times (the provider may still be processing) and then the voicemail is flagged
+//! `recording_missing`. An undecodable file is kept as received and the voicemail flagged
+//! `audio_unreadable`; the voicemail and its callback exist either way. Optionally the recording is
+//! deleted at the provider once stored (it is personal data).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::Deserialize;
+
+use super::{Handler, Outcome, backoff};
+use crate::audio::{self, AudioStatus};
+use crate::store::{AudioUpdate, Job, Store};
+use crate::telephony::{FetchError, RecordingSource};
+
+/// 404s tolerated before a recording counts as missing.
+const NOT_FOUND_TRIES: i64 = 3;
+
+#[derive(Deserialize)]
+struct Payload {
+    provider: String,
+    call_id: i64,
+    recording_id: String,
+    url: String,
+}
+
+/// Runs [`super::DOWNLOAD_RECORDING`] jobs.
+pub struct Download {
+    pub store: Arc<dyn Store>,
+    pub sources: Vec<Arc<dyn RecordingSource>>,
+    pub data_dir: PathBuf,
+    /// Delete the recording at the provider once it is stored.
+    pub delete_at_provider: bool,
+}
+
+#[async_trait::async_trait]
+impl Handler for Download {
+    fn kind(&self) -> &'static str {
+        super::DOWNLOAD_RECORDING
+    }
+
+    async fn run(&self, job: &Job, now: DateTime<Utc>) -> Outcome {
+        let p: Payload = match serde_json::from_str(&job.payload) {
+            Ok(p) => p,
+            Err(e) => return Outcome::Failed(format!("bad payload: {e}")),
+        };
+        let Some(source) = self.sources.iter().find(|s| s.provider() == p.provider) else {
+            return retry(
+                job,
+                now,
+                format!("provider `{}` is not configured", p.provider),
+            );
+        };
+        let vm = match self.store.voicemail_for_call(p.call_id).await {
+            Ok(Some(vm)) => vm,
+            Ok(None) => return Outcome::Failed(format!("call {} has no voicemail", p.call_id)),
+            Err(e) => return retry(job, now, e.to_string()),
+        };
+        let bytes = match source.fetch(&p.recording_id, &p.url).await {
+            Ok(b) => b,
+            Err(FetchError::NotFound) if job.attempts < NOT_FOUND_TRIES => {
+                return Outcome::Retry {
+                    at: now + TimeDelta::minutes(job.attempts),
+                    error: "404 from the provider".into(),
+                };
+            }
+            Err(FetchError::NotFound) => {
+                let missing = AudioUpdate {
+                    status: "missing".into(),
+                    ..Default::default()
+                };
+                let stored = self.store.set_voicemail_audio(p.call_id, &missing).await;
+                let flagged = self
+                    .store
+                    .flag_voicemail(p.call_id, "recording_missing")
+                    .await;
+                if let Err(e) = stored.and(flagged) {
+                    return retry(job, now, e.to_string());
+                }
+                return Outcome::Failed(format!(
+                    "the provider has no recording {} (404)",
+                    p.recording_id
+                ));
+            }
+            Err(e) => return retry(job, now, e.to_string()),
+        };
+        let stored = match audio::store_recording(
+            &self.data_dir,
+            vm.id,
+            vm.received_at,
+            bytes,
+            None,
+        )
+        .await
+        {
+            Ok(s) => s,
+            Err(e) => return retry(job, now, format!("cannot store the recording: {e}")),
+        };
+        let path = |p: &std::path::Path| p.to_string_lossy().into_owned();
+        let a = stored.analysis.as_ref();
+        let update = AudioUpdate {
+            status: stored.status.as_str().into(),
+            audio_path: stored.wav_path.as_deref().map(path),
+            original_path: Some(path(&stored.original_path)),
+            duration_ms: a.map(|a| a.duration_ms),
+            sample_rate: a.map(|a| i64::from(a.sample_rate)),
+            sha256: Some(stored.sha256.clone()),
+            has_speech: a.map(|a| a.has_speech),
+        };
+        let mut result = self.store.set_voicemail_audio(p.call_id, &update).await;
+        if stored.status == AudioStatus::Unreadable {
+            result = result.and(
+                self.store
+                    .flag_voicemail(p.call_id, "audio_unreadable")
+                    .await,
+            );
+        } else if a.is_some_and(|a| !a.has_speech) {
+            result = result.and(self.store.flag_voicemail(p.call_id, "silent").await);
+        }
+        if let Err(e) = result {
+            return retry(job, now, e.to_string());
+        }
+        tracing::info!(
+            voicemail = vm.id,
+            status = stored.status.as_str(),
+            "recording stored"
+        );
+        if self.delete_at_provider
+            && let Err(e) = source.delete(&p.recording_id).await
+        {
+            tracing::warn!(voicemail = vm.id, error = %e, "stored, but could not delete the recording at the provider");
+        }
+        Outcome::Done
+    }
+}
+
+fn retry(job: &Job, now: DateTime<Utc>, error: String) -> Outcome {
+    let wait = backoff(job.attempts, TimeDelta::seconds(30), TimeDelta::minutes(30));
+    Outcome::Retry {
+        at: now + wait,
+        error,
+    }
+}

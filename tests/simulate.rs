@@ -1,0 +1,179 @@
+//! `perezvon simulate` end to end: a short run against the in-process instance (with the baseline),
+//! and a run in `--target` mode against an app started here behind a different public URL, with
+//! the simulator's fake Twilio REST API as the app's `twilio.api_base`.
+
+use std::sync::Arc;
+
+use chrono::TimeDelta;
+use perezvon::clock::Clock;
+use perezvon::config::Config;
+use perezvon::http::AppState;
+use perezvon::simulate::{OffsetClock, Report, SimulateArgs, run_report};
+use perezvon::switchboard::Switchboard;
+use perezvon::telephony::twilio::{TwilioClient, TwilioControl};
+
+fn assert_consistent(r: &Report, calls: usize) {
+    assert!(!r.timed_out, "{}", r.render());
+    assert_eq!((r.calls_started, r.calls_finished), (calls, calls));
+    assert_eq!(r.webhook_errors, 0, "{:?}", r.errors);
+    let o = &r.outcomes;
+    assert_eq!(o.error, 0, "{}", r.render());
+    let total = o.talked + o.left_queue + o.hung_up + o.voicemail + o.off_hours + o.goodbye;
+    assert_eq!(total, calls);
+    // Every call began with `voice` and ended with its status callback.
+    assert_eq!(r.by_route["voice"].count, calls);
+    assert_eq!(r.by_route["status"].count, calls);
+    // The server saw every call, and every one ended after its status callback.
+    assert_eq!(r.server.seen, calls, "{}", r.render());
+    assert_eq!(r.server.unfinished, 0, "{:?}", r.server.states);
+    assert!(
+        r.server
+            .states
+            .keys()
+            .all(|s| s == "completed" || s == "abandoned"),
+        "{:?}",
+        r.server.states
+    );
+    let l = &r.latency;
+    assert_eq!(l.count, r.webhooks);
+    assert!(
+        0.0 < l.p50_ms && l.p50_ms <= l.p95_ms && l.p95_ms <= l.p99_ms && l.p99_ms <= l.max_ms,
+        "{l:?}"
+    );
+    assert!(r.throughput > 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_in_process_run_handles_every_call_and_compares_with_the_baseline() {
+    // 30 calls within about a second for 2 operators who always answer and talk for about a
+    // second: the first call talks, and later ones must queue.
+    let args = SimulateArgs {
+        calls: 30,
+        rate: 30.0,
+        operators: 2,
+        answer_prob: 1.0,
+        talk_secs: 1.0,
+        time_scale: 0.01,
+        seed: Some(20261201),
+        baseline: true,
+        ..SimulateArgs::default()
+    };
+    let r = run_report(&Config::default(), args).await.unwrap();
+    assert_consistent(&r, 30);
+    assert!(r.in_process);
+    assert!(r.outcomes.talked >= 1, "{}", r.render());
+    assert!(r.queue.queued >= 1, "{}", r.render());
+    assert_eq!(
+        r.outcomes.off_hours, 0,
+        "the instance's clock is in working hours"
+    );
+    let b = r.baseline.as_ref().expect("the baseline ran");
+    assert_eq!((b.webhooks, b.errors), (r.webhooks, 0));
+    let bl = &b.latency;
+    assert!(
+        0.0 < bl.p50_ms
+            && bl.p50_ms <= bl.p95_ms
+            && bl.p95_ms <= bl.p99_ms
+            && bl.p99_ms <= bl.max_ms
+    );
+    assert!(b.ratio.p50 > 0.0 && b.ratio.throughput > 0.0);
+    let text = r.render();
+    for line in [
+        "calls       30 started, 30 finished",
+        "perezvon",
+        "baseline",
+        "ratio",
+    ] {
+        assert!(text.contains(line), "{line} in {text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn target_mode_signs_for_the_public_url_and_moves_queued_callers() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake_api = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let env = [
+        (
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("p.db").display()),
+        ),
+        ("PUBLIC_URL", "https://hotline.example.ru".into()),
+        (
+            "TWILIO__ACCOUNT_SID",
+            "AC0123456789abcdef0123456789abcdef".into(),
+        ),
+        ("TWILIO__AUTH_TOKEN", "target-token".into()),
+        ("TWILIO__API_BASE", format!("http://{fake_api}")),
+        // Operators are free right after a call, and callers may wait 600 s (6 s here).
+        ("ROUTING__WRAP_UP_SECS", "0".into()),
+        ("ROUTING__QUEUE_MAX_WAIT_SECS", "600".into()),
+    ]
+    .map(|(k, v)| (format!("PEREZVON_{k}"), v));
+    let config = Config::load_with_env(None, env).unwrap();
+    let store = perezvon::store::connect(&config.database_url)
+        .await
+        .unwrap();
+    let calendar = Arc::new(perezvon::load_calendar(&config).unwrap());
+    let clock: Arc<dyn Clock> =
+        Arc::new(OffsetClock::in_working_hours(&calendar, TimeDelta::hours(1)).unwrap());
+    let switchboard = Arc::new(Switchboard::new(
+        store.clone(),
+        calendar.clone(),
+        clock.clone(),
+        config.routing.clone(),
+    ));
+    let tw = config.twilio.clone().unwrap();
+    let control = Arc::new(TwilioControl {
+        client: TwilioClient::new(&tw.api_base, &tw.account_sid, tw.auth_token.expose()).unwrap(),
+        public_url: config.public_url.clone(),
+    });
+    tokio::spawn(
+        switchboard
+            .clone()
+            .run_dispatcher(control, std::future::pending()),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = format!("http://{}", listener.local_addr().unwrap());
+    let state = AppState {
+        config: Arc::new(config.clone()),
+        store,
+        calendar,
+        clock,
+        switchboard,
+    };
+    tokio::spawn(perezvon::http::serve(
+        listener,
+        state,
+        std::future::pending(),
+    ));
+
+    let args = SimulateArgs {
+        target: Some(target.clone()),
+        fake_api_listen: fake_api,
+        calls: 10,
+        rate: 20.0,
+        operators: 2,
+        answer_prob: 1.0,
+        talk_secs: 0.5,
+        press1_prob: 0.0,
+        hangup_prob: 0.0,
+        time_scale: 0.01,
+        seed: Some(7),
+        breaks: false,
+        ..SimulateArgs::default()
+    };
+    let r = run_report(&config, args).await.unwrap();
+    assert_consistent(&r, 10);
+    assert!(!r.in_process && r.target == target);
+    assert!(r.queue.queued >= 1, "{}", r.render());
+    assert!(
+        r.queue.redirected >= 1,
+        "a queued caller was moved: {}",
+        r.render()
+    );
+    assert!(r.by_route["connect"].count >= 1);
+    assert!(r.baseline.is_none());
+}
