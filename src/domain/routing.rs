@@ -206,7 +206,7 @@ pub fn decide(call: &CallView, event: &EventKind, s: &Situation<'_>) -> Decision
             voicemail::category_entered(call, *attempt, digits.as_deref())
         }
         EventKind::Recorded { recording, .. } if call.state == CallState::Voicemail => {
-            voicemail::recorded(call, recording.as_ref())
+            voicemail::recorded(call, recording.as_ref(), s)
         }
         EventKind::Digits { .. } | EventKind::Recorded { .. } => keep(Vec::new()),
         EventKind::QueueLeft { result, .. } => match result {

@@ -13,7 +13,8 @@
 
 use chrono::TimeDelta;
 
-use super::{CallView, Decision, Effect, say};
+use super::{CallView, Decision, Effect, Situation, say};
+use crate::calendar::MOSCOW;
 use crate::domain::call::CallState;
 use crate::domain::phone::PhoneNumber;
 use crate::domain::voicemail::CallerCategory;
@@ -160,12 +161,23 @@ pub(super) fn category_entered(call: &CallView, attempt: u8, digits: Option<&str
 }
 
 /// Recording ended: thank the caller and hang up.
-pub(super) fn recorded(call: &CallView, recording: Option<&Recording>) -> Decision {
-    let reply = vec![
-        say(Prompt::MessageRecorded),
-        say(Prompt::Goodbye),
-        Verb::Hangup,
-    ];
+pub(super) fn recorded(
+    call: &CallView,
+    recording: Option<&Recording>,
+    s: &Situation<'_>,
+) -> Decision {
+    let mut reply = vec![say(Prompt::MessageRecorded)];
+    // When the hotline is closed, also say when the next working window opens (the earliest callback).
+    if !s.calendar.is_open(s.now)
+        && let Some(w) = s.calendar.window_at_or_after(s.now)
+    {
+        let now = s.now.with_timezone(&MOSCOW).naive_local();
+        reply.push(Verb::Say(speech::opens_at(
+            now,
+            w.start.with_timezone(&MOSCOW).naive_local(),
+        )));
+    }
+    reply.extend([say(Prompt::Goodbye), Verb::Hangup]);
     let mut d = decision(
         call,
         reply,

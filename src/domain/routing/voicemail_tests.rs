@@ -199,6 +199,22 @@ fn recording_ends_the_call_and_its_status_counts_even_after_the_end() {
     );
     assert_eq!(d.state, CallState::VoicemailLeft);
     assert_eq!(d.reply.last(), Some(&Verb::Hangup));
+    // Left on a Saturday: the caller hears when the hotline opens (Monday 30 November, 9:00).
+    let said: String = d
+        .reply
+        .iter()
+        .filter_map(|v| {
+            if let Verb::Say(u) = v {
+                Some(u.text.clone())
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert!(
+        said.contains("в понедельник") && said.contains("тридцатого ноября"),
+        "{said}"
+    );
     assert_eq!(
         change(&d),
         Some(&VoicemailChange::Recorded(Some(rec.clone())))
