@@ -122,7 +122,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     store
         .enqueue_job(&jobs::retention::job_for(clock.now()), clock.now())
         .await?;
-    let worker = Arc::new(jobs::Worker::new(store.clone(), clock.clone(), handlers));
+    let worker = Arc::new(
+        jobs::Worker::new(store.clone(), clock.clone(), handlers)
+            .with_wake(switchboard.jobs_notifier()),
+    );
     let mut rx = stop_rx.clone();
     background.push(tokio::spawn(worker.run(async move {
         let _ = rx.wait_for(|stop| *stop).await;

@@ -34,6 +34,8 @@ pub struct Switchboard {
     clock: Arc<dyn Clock>,
     settings: RoutingSettings,
     wake: Notify,
+    /// Woken when an event enqueued a job (e.g. a recording to download).
+    jobs_wake: Arc<Notify>,
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
@@ -60,6 +62,7 @@ impl Switchboard {
             clock,
             settings,
             wake: Notify::new(),
+            jobs_wake: Arc::new(Notify::new()),
             locks: Mutex::new(HashMap::new()),
         }
     }
@@ -67,6 +70,11 @@ impl Switchboard {
     /// Routing settings in force.
     pub fn settings(&self) -> &RoutingSettings {
         &self.settings
+    }
+
+    /// The notifier the job worker should wait on, woken whenever an event enqueues a job.
+    pub fn jobs_notifier(&self) -> Arc<Notify> {
+        self.jobs_wake.clone()
     }
 
     /// Wakes the dispatcher (an operator may have become free).
@@ -139,7 +147,11 @@ impl Switchboard {
             reply: Some(text.clone()),
             jobs,
         };
+        let enqueued = !record.jobs.is_empty();
         self.store.record_call_event(&record, now).await?;
+        if enqueued {
+            self.jobs_wake.notify_one();
+        }
         tracing::info!(
             key = inc.key,
             from = %view.state,
@@ -164,6 +176,10 @@ impl Switchboard {
         kind: &EventKind,
     ) -> anyhow::Result<Decision> {
         let mut attempt = 0;
+        let queued = match kind {
+            EventKind::Incoming => self.store.queued_calls().await?.len(),
+            _ => 0,
+        };
         loop {
             let now = self.clock.now();
             let operators = operator_views(&self.store.operators().await?);
@@ -172,6 +188,7 @@ impl Switchboard {
                 calendar: &self.calendar,
                 settings: &self.settings,
                 operators: &operators,
+                queued,
             };
             let d = decide(view, kind, &s);
             let reserve = d.effects.iter().find_map(|e| {

@@ -34,6 +34,14 @@ fn assert_consistent(r: &Report, calls: usize) {
         "{:?}",
         r.server.states
     );
+    // Recordings the instance fetched from the fake REST API were all found and readable.
+    for bad in ["missing", "unreadable"] {
+        assert!(
+            !r.server.voicemail_audio.contains_key(bad),
+            "{}",
+            r.render()
+        );
+    }
     let l = &r.latency;
     assert_eq!(l.count, r.webhooks);
     assert!(

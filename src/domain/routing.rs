@@ -130,6 +130,8 @@ pub struct Situation<'a> {
     pub calendar: &'a Calendar,
     pub settings: &'a RoutingSettings,
     pub operators: &'a [OperatorView],
+    /// Callers already holding in the queue (a new caller does not jump ahead of them).
+    pub queued: usize,
 }
 
 /// A change the caller of [`decide`] applies to the world.
@@ -180,7 +182,26 @@ pub fn decide(call: &CallView, event: &EventKind, s: &Situation<'_>) -> Decision
     }
     match event {
         EventKind::Incoming if call.state == CallState::Incoming => {
-            let mut d = route_new(call, s, vec![say(Prompt::Greeting)]);
+            let mut d = if s.queued > 0
+                && s.calendar.is_open(s.now)
+                && s.operators.iter().any(OperatorView::is_staffing)
+            {
+                // Others are waiting: join the queue behind them; a free operator goes to the first.
+                Decision {
+                    reply: vec![
+                        say(Prompt::Greeting),
+                        Verb::Enqueue {
+                            queue: s.settings.queue.clone(),
+                        },
+                    ],
+                    state: CallState::Queued,
+                    operator_id: None,
+                    tried: call.tried.clone(),
+                    effects: vec![Effect::DispatchQueue],
+                }
+            } else {
+                route_new(call, s, vec![say(Prompt::Greeting)])
+            };
             if d.state == CallState::Queued {
                 d.reply.insert(1, say(Prompt::AllBusy));
             }
@@ -212,7 +233,21 @@ pub fn decide(call: &CallView, event: &EventKind, s: &Situation<'_>) -> Decision
         EventKind::QueueLeft { result, .. } => match result {
             QueueResult::Hangup => ended(call, CallState::Abandoned, Vec::new()),
             QueueResult::Redirected | QueueResult::Bridged => keep(Vec::new()),
-            QueueResult::Left | QueueResult::Error => no_operator(call, s, Vec::new()),
+            QueueResult::Left | QueueResult::Error => {
+                let mut d = no_operator(call, s, Vec::new());
+                // Left while being moved to an operator: that operator is free again.
+                if let (CallState::Connecting, Some(op)) = (call.state, call.operator_id) {
+                    d.effects.insert(
+                        0,
+                        Effect::Release {
+                            operator_id: op,
+                            missed: false,
+                        },
+                    );
+                    d.effects.push(Effect::DispatchQueue);
+                }
+                d
+            }
         },
         EventKind::Connect { operator_id } => {
             match s.operators.iter().find(|o| o.id == *operator_id) {

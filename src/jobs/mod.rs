@@ -62,7 +62,7 @@ pub struct Worker {
     clock: Arc<dyn Clock>,
     name: String,
     handlers: Vec<Arc<dyn Handler>>,
-    wake: Notify,
+    wake: Arc<Notify>,
 }
 
 impl Worker {
@@ -82,8 +82,14 @@ impl Worker {
             clock,
             name,
             handlers,
-            wake: Notify::new(),
+            wake: Arc::new(Notify::new()),
         }
+    }
+
+    /// Wakes on `wake` too (e.g. the switchboard's notifier, when an event enqueued a job).
+    pub fn with_wake(mut self, wake: Arc<Notify>) -> Worker {
+        self.wake = wake;
+        self
     }
 
     /// Wakes the worker (a job was just enqueued).

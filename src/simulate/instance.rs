@@ -4,7 +4,8 @@
 //! Differences from a real deployment, all so that a run is self-contained and repeatable: the
 //! store is a fresh SQLite file in a temporary directory (removed afterwards); Twilio is a test
 //! account whose REST base is the simulator's fake API; `public_url` is the instance's own
-//! address; the clock is real time shifted by a fixed offset ([`OffsetClock`]) so that "now" is
+//! address; the jobs worker downloads recordings from the fake API into the temporary
+//! directory; the clock is real time shifted by a fixed offset ([`OffsetClock`]) so that "now" is
 //! one hour into a working window whatever the real time is; and the operators' wrap-up time is
 //! multiplied by the time scale, like every other wait of the simulation (a 30 s wrap-up at scale
 //! 0.02 lasts 0.6 s), since it is the only duration the server measures on its own clock.
@@ -19,6 +20,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use crate::calendar::Calendar;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::jobs;
 use crate::store::Store;
 use crate::switchboard::Switchboard;
 use crate::telephony::twilio::{TwilioClient, TwilioControl};
@@ -107,7 +109,9 @@ impl Instance {
         let mut twilio = made.twilio.context("the simulation's Twilio account")?;
         if let Some(t) = &config.twilio {
             twilio.speech = t.speech.clone();
+            twilio.delete_recordings = t.delete_recordings;
         }
+        let delete_recordings = twilio.delete_recordings;
         let store = crate::store::connect(&database_url)
             .await
             .context("cannot open the simulation's database")?;
@@ -122,6 +126,7 @@ impl Instance {
         let config = Config {
             public_url: base.clone(),
             database_url,
+            data_dir: dir.0.clone(),
             twilio: Some(twilio),
             routing: routing.clone(),
             ..config.clone()
@@ -136,10 +141,37 @@ impl Instance {
             client: TwilioClient::new(api_base, ACCOUNT_SID, AUTH_TOKEN)?,
             public_url: base.clone(),
         });
+        // The jobs worker, as `crate::run` has it: retention, and downloading recordings (from
+        // the fake API) into the temporary data directory.
+        let handlers: Vec<Arc<dyn jobs::Handler>> = vec![
+            Arc::new(jobs::retention::Retention {
+                store: store.clone(),
+                data_dir: dir.0.clone(),
+                keep: config.retention,
+            }),
+            Arc::new(jobs::download::Download {
+                store: store.clone(),
+                sources: vec![control.clone()],
+                data_dir: dir.0.clone(),
+                delete_at_provider: delete_recordings,
+            }),
+        ];
+        let now = clock.now();
+        store
+            .enqueue_job(&jobs::retention::job_for(now), now)
+            .await?;
+        let worker = Arc::new(
+            jobs::Worker::new(store.clone(), clock.clone(), handlers)
+                .with_wake(switchboard.jobs_notifier()),
+        );
         let (stop, rx) = tokio::sync::watch::channel(false);
         let mut dispatcher_rx = rx.clone();
         let dispatcher = tokio::spawn(switchboard.clone().run_dispatcher(control, async move {
             let _ = dispatcher_rx.wait_for(|s| *s).await;
+        }));
+        let mut worker_rx = rx.clone();
+        let worker = tokio::spawn(worker.run(async move {
+            let _ = worker_rx.wait_for(|s| *s).await;
         }));
         let state = crate::http::AppState {
             config: Arc::new(config),
@@ -163,7 +195,7 @@ impl Instance {
             clock,
             wrap_up: routing.wrap_up,
             stop,
-            tasks: vec![dispatcher, server],
+            tasks: vec![dispatcher, worker, server],
             dir,
         })
     }

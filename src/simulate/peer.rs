@@ -80,6 +80,8 @@ pub(super) struct Path {
     pub hung_up: bool,
     pub recorded: bool,
     pub off_hours: bool,
+    /// A webhook failed (the wire lists it).
+    pub webhook_failed: bool,
 }
 
 pub(super) struct Peer {
@@ -120,6 +122,11 @@ pub async fn call(line: Arc<Line>, index: usize, seed: u64) -> Outcome {
         path: Path::default(),
     };
     let played = peer.run().await;
+    if let Err(e) = &played
+        && !peer.path.webhook_failed
+    {
+        line.wire.note(&format!("call {index}: {e}"));
+    }
     line.mailboxes.close(&peer.sid);
     let status = status_callback(&line, index, &live).await;
     line.board.call_ended(index);
@@ -186,13 +193,15 @@ pub fn twilio_secs(real: Duration, time_scale: f64) -> u64 {
 
 impl Peer {
     pub(super) async fn post(
-        &self,
+        &mut self,
         url: &str,
         status: &str,
         extra: &[(&str, String)],
     ) -> Result<String, String> {
         let params = base_params(&self.line, &self.sid, &self.from, status, extra);
-        self.line.wire.post(self.index, url, &params).await
+        let reply = self.line.wire.post(self.index, url, &params).await;
+        self.path.webhook_failed |= reply.is_err();
+        reply
     }
 
     pub(super) fn scaled(&self, twilio_secs: f64) -> Duration {

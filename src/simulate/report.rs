@@ -45,6 +45,8 @@ pub struct Report {
     pub throughput: f64,
     pub latency: Latency,
     pub by_route: BTreeMap<String, Latency>,
+    /// The slowest replies: webhook, milliseconds, seconds into the run.
+    pub slowest: Vec<(String, f64, f64)>,
     pub server: ServerCalls,
     pub presence: BreakStats,
     pub baseline: Option<Baseline>,
@@ -85,6 +87,8 @@ pub struct ServerCalls {
     pub states: BTreeMap<String, usize>,
     /// Seen calls not `completed` or `abandoned`.
     pub unfinished: usize,
+    /// The seen calls' voicemails by audio status (`stored`, `pending`, `unreadable`, ...).
+    pub voicemail_audio: BTreeMap<String, usize>,
     /// The simulated operators' presence once every call is over; `on_call` then means a
     /// reservation the server never released.
     pub operators: BTreeMap<String, usize>,
@@ -189,6 +193,15 @@ impl Report {
         if let Some(e) = &self.server.error {
             let _ = write!(o, " (cannot list calls: {e})");
         }
+        if !self.server.voicemail_audio.is_empty() {
+            let audio: Vec<String> = self
+                .server
+                .voicemail_audio
+                .iter()
+                .map(|(s, n)| format!("{s} {n}"))
+                .collect();
+            let _ = write!(o, "\n            voicemail audio: {}", audio.join(", "));
+        }
         let p = &self.presence;
         let at_end: Vec<String> = self
             .server
@@ -239,6 +252,12 @@ impl Report {
         for (route, l) in &self.by_route {
             row(&mut o, &format!("  {route}"), l);
         }
+        let slowest: Vec<String> = self
+            .slowest
+            .iter()
+            .map(|(route, ms, at)| format!("{route} {ms:.1} ms at {at:.1} s"))
+            .collect();
+        let _ = writeln!(o, "slowest: {}", slowest.join(", "));
         o
     }
 }

@@ -18,7 +18,20 @@ use super::staff::BreakStats;
 use super::stats::{Latency, ratio};
 use super::wire::Sample;
 
-/// The simulated calls' final states as the server lists them.
+/// A supervisor's GET of a JSON list.
+async fn get_list(
+    http: &reqwest::Client,
+    url: String,
+    token: &str,
+) -> anyhow::Result<Vec<serde_json::Value>> {
+    let r = http.get(url).bearer_auth(token).send().await?;
+    if !r.status().is_success() {
+        bail!("HTTP {}", r.status());
+    }
+    Ok(r.json().await?)
+}
+
+/// The simulated calls' final states as the server lists them, and their voicemails' audio.
 pub(super) async fn server_calls(
     http: &reqwest::Client,
     target: &str,
@@ -26,34 +39,45 @@ pub(super) async fn server_calls(
     sids: &[String],
 ) -> ServerCalls {
     let ours: HashSet<&str> = sids.iter().map(String::as_str).collect();
-    let listed = async {
-        let r = http
-            .get(format!("{target}/api/v1/calls?limit=500"))
-            .bearer_auth(token)
-            .send()
-            .await?;
-        if !r.status().is_success() {
-            bail!("HTTP {}", r.status());
-        }
-        Ok(r.json::<Vec<serde_json::Value>>().await?)
-    };
     let mut out = ServerCalls::default();
-    match listed.await {
-        Err(e) => out.error = Some(format!("{e:#}")),
-        Ok(calls) => {
-            for c in calls {
-                let (Some(sid), Some(state)) =
-                    (c["provider_call_id"].as_str(), c["state"].as_str())
-                else {
-                    continue;
-                };
-                if ours.contains(sid) {
-                    out.seen += 1;
-                    *out.states.entry(state.to_owned()).or_default() += 1;
-                    out.unfinished += usize::from(!matches!(state, "completed" | "abandoned"));
-                }
-            }
+    let calls = match get_list(http, format!("{target}/api/v1/calls?limit=500"), token).await {
+        Ok(calls) => calls,
+        Err(e) => {
+            out.error = Some(format!("{e:#}"));
+            return out;
         }
+    };
+    let mut ids = HashSet::new();
+    for c in calls {
+        let (Some(sid), Some(state)) = (c["provider_call_id"].as_str(), c["state"].as_str()) else {
+            continue;
+        };
+        if ours.contains(sid) {
+            out.seen += 1;
+            *out.states.entry(state.to_owned()).or_default() += 1;
+            out.unfinished += usize::from(!matches!(state, "completed" | "abandoned"));
+            ids.extend(c["id"].as_i64());
+        }
+    }
+    // Recordings are downloaded in the background (the worker looks every 5 s): give pending ones
+    // up to 8 s.
+    for _ in 0..40 {
+        let url = format!("{target}/api/v1/voicemails?limit=1000");
+        let Ok(list) = get_list(http, url, token).await else {
+            break; // An instance without voicemail: nothing to count.
+        };
+        out.voicemail_audio.clear();
+        for v in list
+            .iter()
+            .filter(|v| v["call_id"].as_i64().is_some_and(|id| ids.contains(&id)))
+        {
+            let status = v["audio_status"].as_str().unwrap_or("?").to_owned();
+            *out.voicemail_audio.entry(status).or_default() += 1;
+        }
+        if !out.voicemail_audio.contains_key("pending") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     out
 }
@@ -132,6 +156,7 @@ pub(super) fn summary(
         elapsed_secs: elapsed,
         throughput: ratio(samples.len() as f64, elapsed),
         latency: Latency::of(&latencies(samples)),
+        slowest: slowest(samples, 5),
         by_route: routes
             .into_iter()
             .map(|(r, l)| (r, Latency::of(&l)))
@@ -165,4 +190,18 @@ pub(super) fn compare(report: &Report, b: &baseline::Replayed) -> Baseline {
             throughput: ratio(report.throughput, throughput),
         },
     }
+}
+
+/// The `n` slowest answered requests: route, milliseconds, seconds into the run.
+fn slowest(samples: &[Sample], n: usize) -> Vec<(String, f64, f64)> {
+    let mut answered: Vec<&Sample> = samples.iter().filter(|s| s.status != 0).collect();
+    answered.sort_by_key(|s| std::cmp::Reverse(s.latency()));
+    answered
+        .iter()
+        .take(n)
+        .map(|s| {
+            let ms = s.latency().as_secs_f64() * 1000.0;
+            (s.route().to_owned(), ms, s.sent.as_secs_f64())
+        })
+        .collect()
 }

@@ -117,12 +117,17 @@ impl Wire {
             Ok((s, text)) => format!("HTTP {s} from {path}: {}", excerpt(&text)),
             Err(e) => format!("no reply from {path}: {e}"),
         };
-        let mut errors = lock(&self.errors);
-        errors.0 += 1;
-        if errors.1.len() < KEEP_ERRORS {
-            errors.1.push(mask_numbers(&failure));
-        }
+        lock(&self.errors).0 += 1;
+        self.note(&failure);
         Err(failure)
+    }
+
+    /// Lists a failure in the report (the first few are kept), numbers masked.
+    pub fn note(&self, failure: &str) {
+        let mut errors = lock(&self.errors);
+        if errors.1.len() < KEEP_ERRORS {
+            errors.1.push(mask_numbers(failure));
+        }
     }
 
     /// How many requests were sent so far.
@@ -135,7 +140,7 @@ impl Wire {
         lock(&self.samples).clone()
     }
 
-    /// How many requests failed, and the first few failures.
+    /// How many requests failed, and the first few failures (of calls too).
     pub fn errors(&self) -> (usize, Vec<String>) {
         lock(&self.errors).clone()
     }

@@ -106,6 +106,13 @@ pub(super) fn queue_wait(
     waited: TimeDelta,
     s: &Situation<'_>,
 ) -> Decision {
+    if call.state == CallState::Connecting {
+        // Being moved to a freed operator: keep the caller waiting quietly until the move lands.
+        return Decision {
+            reply: vec![Verb::Pause(TimeDelta::seconds(1))],
+            ..no_change(call)
+        };
+    }
     let staffed = s.operators.iter().filter(|o| o.is_staffing()).count() as i32;
     let left = s.settings.queue_max_wait - waited;
     if call.state != CallState::Queued

@@ -54,6 +54,7 @@ fn run(c: &CallView, ev: EventKind, ops: &[OperatorView], now: DateTime<Utc>) ->
             calendar: &calendar,
             settings: &settings,
             operators: ops,
+            queued: 0,
         },
     )
 }
@@ -465,4 +466,63 @@ fn final_status_ends_the_call_and_frees_the_operator() {
             (CallState::Completed, 0, 0)
         );
     }
+}
+
+#[test]
+fn a_new_caller_does_not_jump_the_queue() {
+    let ops = [op(1, Presence::Available, 5)];
+    let settings = RoutingSettings::default();
+    let calendar = cal();
+    let s = Situation {
+        now: open_now(),
+        calendar: &calendar,
+        settings: &settings,
+        operators: &ops,
+        queued: 2,
+    };
+    let d = decide(&call(CallState::Incoming), &EventKind::Incoming, &s);
+    assert_eq!(d.state, CallState::Queued);
+    assert!(dialed(&d).is_none());
+    assert_eq!(
+        d.effects,
+        vec![Effect::DispatchQueue],
+        "the free operator goes to the first in line"
+    );
+}
+
+#[test]
+fn a_call_being_moved_to_an_operator_is_not_sent_away() {
+    let ops = [op(5, Presence::OnCall, 0)];
+    let moving = CallView {
+        state: CallState::Connecting,
+        operator_id: Some(5),
+        tried: vec![],
+        from: None,
+    };
+    let d = run(
+        &moving,
+        EventKind::QueueWait {
+            position: 1,
+            waited: TimeDelta::seconds(500),
+        },
+        &ops,
+        open_now(),
+    );
+    assert_eq!(d.reply, vec![Verb::Pause(TimeDelta::seconds(1))]);
+    assert_eq!(d.state, CallState::Connecting);
+    // If it leaves the queue anyway, the reserved operator is released.
+    let left = EventKind::QueueLeft {
+        result: QueueResult::Left,
+        waited: TimeDelta::seconds(500),
+    };
+    let d = run(&moving, left, &ops, open_now());
+    assert_eq!(d.state, CallState::Voicemail);
+    assert_eq!(
+        d.effects[0],
+        Effect::Release {
+            operator_id: 5,
+            missed: false
+        }
+    );
+    assert!(d.effects.contains(&Effect::DispatchQueue));
 }

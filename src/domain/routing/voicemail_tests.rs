@@ -31,6 +31,7 @@ fn run(c: &CallView, ev: EventKind) -> Decision {
             calendar: &calendar,
             settings: &settings,
             operators: &[],
+            queued: 0,
         },
     )
 }
