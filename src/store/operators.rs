@@ -98,6 +98,10 @@ const RELEASE: &str = "update operators set \
      where id = $1 and current_call_id = $2 and presence = 'on_call'";
 const WRAP_UP: &str = "update operators set presence = 'wrap_up', presence_since_ms = $3, consecutive_misses = 0, \
      current_call_id = null where id = $1 and current_call_id = $2 and presence = 'on_call'";
+/// Frees operators left `on_call` for a call that no longer needs them (over, or in voicemail).
+const RELEASE_ORPHANS: &str = "update operators set presence = 'available', presence_since_ms = $1, idle_since_ms = $1, \
+     current_call_id = null where presence = 'on_call' and (current_call_id is null or current_call_id in \
+     (select id from calls where state in ('completed', 'abandoned', 'voicemail', 'voicemail_left', 'goodbye')))";
 /// Ends wrap-ups that began before $1.
 const FINISH_WRAP_UPS: &str = "update operators set presence = 'available', idle_since_ms = $2, presence_since_ms = $2 \
      where presence = 'wrap_up' and presence_since_ms <= $1";
@@ -142,6 +146,9 @@ pub trait OperatorStore {
         call_id: i64,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
+    /// Frees operators still `on_call` for a call that is over or in voicemail (a safety net for
+    /// events that arrive in an unexpected order); returns how many.
+    async fn release_orphaned_operators(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
     /// Makes operators whose wrap-up began before `cutoff` available; returns how many.
     async fn finish_wrap_ups(
         &self,
@@ -258,6 +265,17 @@ macro_rules! impl_operator_store {
                     .execute(self.writer())
                     .await?;
                 Ok(r.rows_affected() == 1)
+            }
+
+            async fn release_orphaned_operators(
+                &self,
+                now: DateTime<Utc>,
+            ) -> Result<u64, StoreError> {
+                let r = sqlx::query(RELEASE_ORPHANS)
+                    .bind(to_ms(now))
+                    .execute(self.writer())
+                    .await?;
+                Ok(r.rows_affected())
             }
 
             async fn finish_wrap_ups(
