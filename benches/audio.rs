@@ -182,6 +182,56 @@ fn bench(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    // The whole job as the worker runs it: fetch from a local HTTP server standing in for Twilio's
+    // media API (the Twilio client with Basic auth), then decode, analyse and store. CPU time is the
+    // process's, so it also counts the in-process server's work: an upper bound.
+    let mut group = c.benchmark_group("cpu_fetch_store");
+    for (name, bytes) in inputs.iter().filter(|(n, _)| !n.starts_with("mp3_44k")) {
+        let body = bytes.clone();
+        let addr = runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            let addr = listener.local_addr().expect("addr");
+            let app = axum::Router::new().route(
+                "/2010-04-01/Accounts/{ac}/Recordings/{re}",
+                axum::routing::get(move || {
+                    let body = body.clone();
+                    async move { body }
+                }),
+            );
+            tokio::spawn(async move { axum::serve(listener, app).await });
+            addr
+        });
+        let client = perezvon::telephony::twilio::TwilioClient::new(
+            &format!("http://{addr}"),
+            "AC0123456789abcdef0123456789abcdef",
+            "token",
+        )
+        .expect("client");
+        let url = format!(
+            "http://{addr}/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Recordings/RE1"
+        );
+        group.bench_function(BenchmarkId::from_parameter(name), |b| {
+            b.iter_custom(|iters| {
+                let start = cpu_now();
+                for _ in 0..iters {
+                    runtime.block_on(async {
+                        let data = client
+                            .fetch_recording(&url, 64 << 20)
+                            .await
+                            .expect("fetched");
+                        store_recording(tmp.path(), 3, received, data, None)
+                            .await
+                            .expect("stored");
+                    });
+                }
+                cpu_now() - start
+            })
+        });
+    }
+    group.finish();
 }
 
 criterion_group! {

@@ -9,6 +9,7 @@
 
 use std::io::Cursor;
 
+use symphonia::core::audio::{Audio, GenericAudioBufferRef};
 use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::{FormatOptions, FormatReader};
@@ -188,15 +189,8 @@ fn decode_inner(bytes: &[u8]) -> Result<Decoded, AudioError> {
         } else if rate != sample_rate {
             continue; // the decoder rejects such frames; be safe regardless
         }
-        buf.copy_to_vecs_planar::<f32>(&mut planes);
-        let n = planes.len().min(usize::from(u16::MAX));
-        channels_in = channels_in.max(n as u16);
-        let frames = planes.first().map_or(0, Vec::len);
-        let scale = 32767.0 / n.max(1) as f32;
-        samples.extend((0..frames).map(|i| {
-            let sum: f32 = planes[..n].iter().map(|p| p[i].clamp(-1.0, 1.0)).sum();
-            (sum * scale).round() as i16
-        }));
+        let channels = downmix_into(&buf, &mut planes, &mut samples);
+        channels_in = channels_in.max(channels);
         if samples.len() as u64 > u64::from(sample_rate) * u64::from(MAX_DURATION_SECS) {
             return Err(unreadable(format!(
                 "recording longer than {MAX_DURATION_SECS} s"
@@ -212,4 +206,42 @@ fn decode_inner(bytes: &[u8]) -> Result<Decoded, AudioError> {
         channels_in: channels_in.max(1),
         format: SourceFormat::Mp3,
     })
+}
+
+/// Appends the decoded frames of `buf` to `out` as mono 16-bit samples (the average of the
+/// channels) and returns the channel count. The decoder's planar `f32` output is read in
+/// place for mono and stereo; anything else goes through a copy (`planes` is scratch).
+fn downmix_into(
+    buf: &GenericAudioBufferRef<'_>,
+    planes: &mut Vec<Vec<f32>>,
+    out: &mut Vec<i16>,
+) -> u16 {
+    // Float-to-integer `as` saturates (overs clip) and maps NaN to 0.
+    fn to_i16(v: f32) -> i16 {
+        (v + 0.5f32.copysign(v)) as i16
+    }
+    if let GenericAudioBufferRef::F32(b) = buf {
+        if b.num_planes() == 1
+            && let Some(mono) = b.plane(0)
+        {
+            out.extend(mono.iter().map(|&x| to_i16(x * 32767.0)));
+            return 1;
+        }
+        if b.num_planes() == 2
+            && let Some((left, right)) = b.plane_pair(0, 1)
+        {
+            out.extend(
+                left.iter()
+                    .zip(right)
+                    .map(|(&l, &r)| to_i16((l + r) * 16383.5)),
+            );
+            return 2;
+        }
+    }
+    buf.copy_to_vecs_planar::<f32>(planes);
+    let n = planes.len().clamp(1, usize::from(u16::MAX));
+    let frames = planes.first().map_or(0, Vec::len);
+    let scale = 32767.0 / n as f32;
+    out.extend((0..frames).map(|i| to_i16(planes.iter().map(|p| p[i]).sum::<f32>() * scale)));
+    n as u16
 }
