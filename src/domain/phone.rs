@@ -100,6 +100,34 @@ pub fn mask(number: &str) -> String {
     out
 }
 
+/// Masks every run of 7 or more digits in free text (e.g. a provider's error message) the same
+/// way: first digit, stars, last four (`74951234567` → `7******4567`). For logs.
+pub fn mask_in_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut digits = String::new();
+    let flush = |digits: &mut String, out: &mut String| {
+        let n = digits.len();
+        if n >= 7 {
+            out.push_str(&digits[..1]);
+            out.push_str(&"*".repeat(n - 5));
+            out.push_str(&digits[n - 4..]);
+        } else {
+            out.push_str(digits);
+        }
+        digits.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+        } else {
+            flush(&mut digits, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut digits, &mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,6 +199,10 @@ mod tests {
         assert_eq!(n.to_string(), "+7******4567");
         assert_eq!(mask("4567"), "****");
         assert_eq!(mask("84951234567"), "*******4567");
+        assert_eq!(
+            mask_in_text("To +74951234567 is invalid (code 21211)"),
+            "To +7******4567 is invalid (code 21211)"
+        );
     }
 
     proptest::proptest! {

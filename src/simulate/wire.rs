@@ -186,36 +186,12 @@ fn excerpt(text: &str) -> String {
     one_line.chars().take(200).collect()
 }
 
-/// Masks every run of 7 or more digits (phone numbers) but its first and last four.
-pub fn mask_numbers(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut digits = String::new();
-    let flush = |digits: &mut String, out: &mut String| {
-        let n = digits.len();
-        if n >= 7 {
-            out.push_str(&digits[..1]);
-            out.push_str(&"*".repeat(n - 5));
-            out.push_str(&digits[n - 4..]);
-        } else {
-            out.push_str(digits);
-        }
-        digits.clear();
-    };
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-        } else {
-            flush(&mut digits, &mut out);
-            out.push(c);
-        }
-    }
-    flush(&mut digits, &mut out);
-    out
-}
-
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
+
+/// Masks phone numbers in a text (shared with the Twilio client).
+pub use crate::domain::phone::mask_in_text as mask_numbers;
 
 #[cfg(test)]
 mod tests {

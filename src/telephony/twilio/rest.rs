@@ -14,6 +14,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::domain::phone::mask_in_text as mask_numbers;
+
 /// Twilio's production API.
 pub const DEFAULT_API_BASE: &str = "https://api.twilio.com";
 /// The default limit on a whole request, connect included.
@@ -285,34 +287,6 @@ impl TwilioClient {
             message,
         })
     }
-}
-
-/// Masks phone numbers Twilio quotes in error messages (`+74951234567` → `+7******4567`), since
-/// these messages end up in logs.
-fn mask_numbers(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut digits = String::new();
-    let flush = |digits: &mut String, out: &mut String| {
-        let n = digits.len();
-        if n >= 7 {
-            out.push_str(&digits[..1]);
-            out.extend(std::iter::repeat_n('*', n - 5));
-            out.push_str(&digits[n - 4..]);
-        } else {
-            out.push_str(digits);
-        }
-        digits.clear();
-    };
-    for c in message.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-        } else {
-            flush(&mut digits, &mut out);
-            out.push(c);
-        }
-    }
-    flush(&mut digits, &mut out);
-    out
 }
 
 fn transport(e: reqwest::Error) -> TwilioError {
