@@ -13,11 +13,12 @@ use axum::http::HeaderName;
 use axum::routing::get;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
+use tower_http::LatencyUnit;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{
     MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::calendar::Calendar;
 use crate::clock::Clock;
@@ -56,7 +57,8 @@ pub fn router(state: AppState) -> Router {
             .and_then(|id| id.header_value().to_str().ok())
             .unwrap_or("-");
         tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-    });
+    })
+    .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(LatencyUnit::Micros));
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
