@@ -242,15 +242,58 @@ async fn limits_ids_and_errors(db: &TestDb) {
     let (s, e) = app.get("/no/such/thing").await;
     assert_eq!(s, 404);
     assert_eq!(e["error"], "no such route");
-    let big = vec![b'x'; (1 << 20) + 1];
+    // A body declared larger than the limit is refused from its headers alone. Sent over a raw
+    // socket so the client never races the server closing the connection mid-upload.
+    let head = raw_request(
+        &app.base,
+        &format!(
+            "POST /api/v1/me HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+            (1 << 20) + 1
+        ),
+    )
+    .await;
+    assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+    // At the limit the body is read whole and judged on its content (not JSON), not its size.
+    let u = NewUser {
+        login: "ivanova".into(),
+        display_name: "Иванова".into(),
+        role: Role::Supervisor,
+        password_hash: "secret-hash".into(),
+    };
+    let user = db.store.create_user(&u, app.clock.now()).await.unwrap();
+    let (token, hash) = perezvon::secrets::new_token();
+    db.store
+        .create_token(user.id, &hash, "test", None, app.clock.now())
+        .await
+        .unwrap();
     let r = app
         .client
-        .post(format!("{}/api/v1/me", app.base))
-        .body(big)
+        .put(format!("{}/api/v1/operators/ivanova/presence", app.base))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(vec![b'x'; 1 << 20])
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 413);
+    assert_eq!(r.status(), 400);
+}
+
+/// Writes `request` to the server and returns what it answers, up to the end of the headers.
+async fn raw_request(base: &str, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = base.trim_start_matches("http://");
+    let mut sock = tokio::net::TcpStream::connect(addr).await.unwrap();
+    sock.write_all(request.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = sock.read(&mut chunk).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    String::from_utf8_lossy(&buf).into_owned()
 }
 
 async fn graceful_shutdown(db: &TestDb) {
