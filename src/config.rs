@@ -52,6 +52,7 @@ struct RawConfig {
     twilio: RawTwilio,
     routing: RawRouting,
     voicemail: RawVoicemail,
+    callbacks: callbacks::RawCallbacks,
 }
 
 #[derive(Deserialize, Default)]
@@ -255,6 +256,8 @@ pub struct Config {
     pub routing: RoutingSettings,
     /// Recordings older than this are deleted (the voicemail's metadata stays).
     pub retention: TimeDelta,
+    /// The callback list (`[callbacks]`).
+    pub callbacks: crate::domain::callback::CallbackSettings,
 }
 
 impl Default for Config {
@@ -399,7 +402,9 @@ impl Config {
             }
             None => TimeDelta::days(90),
         };
+        let callbacks = callbacks::callbacks_from_raw(&raw.callbacks)?;
         Ok(Config {
+            callbacks,
             listen,
             public_url,
             database_url: DatabaseUrl(database_url),
@@ -600,5 +605,6 @@ fn insert_path(table: &mut toml::Table, path: &[String], value: String) -> Resul
     Ok(())
 }
 
+mod callbacks;
 #[cfg(test)]
 mod tests;

@@ -157,3 +157,45 @@ fn the_deploy_example_loads_and_matches_the_defaults() {
         "the example documents the defaults"
     );
 }
+
+#[test]
+fn callbacks_section() {
+    let f = write(
+        "[callbacks]\nsla_minutes = 240\nstaff_credit_minutes = 0\nmax_attempts = 5\n\
+         topics = [{ code = \"grades\", label = \"Отметки\" }]\n",
+    );
+    let c = Config::load_with_env(
+        Some(f.path()),
+        env(&[("PEREZVON_CALLBACKS__LEASE_MINUTES", "20")]),
+    )
+    .unwrap();
+    let cb = &c.callbacks;
+    assert_eq!(cb.sla, TimeDelta::hours(4));
+    assert_eq!(cb.priority.staff_credit, TimeDelta::zero());
+    assert_eq!(cb.priority.repeat_credit, TimeDelta::minutes(30));
+    assert_eq!(cb.max_attempts, 5);
+    assert_eq!(cb.lease, TimeDelta::minutes(20));
+    assert_eq!(cb.topics.len(), 1);
+    assert_eq!(cb.topic("grades").unwrap().label, "Отметки");
+    assert!(cb.topic("timetable").is_none());
+    let d = Config::default().callbacks;
+    assert_eq!(d.topics.len(), 8);
+    assert_eq!(d.sla, TimeDelta::hours(8));
+
+    let e = err_of(Some("[callbacks]\nmax_attempts = 0\n"), &[]);
+    assert!(e.contains("callbacks.max_attempts"), "{e}");
+    let e = err_of(None, &[("PEREZVON_CALLBACKS__SHARE_PERCENT", "lots")]);
+    assert!(e.contains("callbacks.share_percent"), "{e}");
+    let e = err_of(Some("[callbacks]\ntopics = []\n"), &[]);
+    assert!(e.contains("callbacks.topics"), "{e}");
+    let e = err_of(
+        Some("[callbacks]\ntopics = [{ code = \"Bad Code\", label = \"x\" }]\n"),
+        &[],
+    );
+    assert!(
+        e.contains("callbacks.topics") && e.contains("Bad Code"),
+        "{e}"
+    );
+    let e = err_of(Some("[callbacks]\nsla = 5\n"), &[]);
+    assert!(e.contains("callbacks"), "{e}");
+}

@@ -4,6 +4,7 @@
 //! rule can be tested directly.
 
 pub mod call;
+pub mod callback;
 pub mod operator;
 pub mod phone;
 pub mod routing;
