@@ -7,18 +7,22 @@
 //!
 //! Layout under `audio/prompts/ru/`: `static/` (fixed prompts, whole sentences), `open/`
 //! ("Линия поддержки откроется", "сегодня", "завтра"), `date/` (weekday with preposition,
-//! day ordinal, month), `time/` (hours with "в … час(а/ов)"; minutes 1–19 and whole tens
-//! with the noun, shared by opening times and waits), `queue/` and `wait/` (an intro and
-//! the counts), `callback/` and `digits/` (number pairs 00–99, also the "тридцать" of
-//! "тридцать семь минут"). Queue and wait are an intro plus a count rather than whole
-//! sentences per number: that keeps the set near 250 clips and the WAVs a few megabytes.
+//! day ordinal, month), `time/` (hours with "в … час(а/ов)"; the ends of an hour range,
+//! "с десяти" and "до одиннадцати часов"; minutes 1–19 and whole tens with the noun,
+//! shared by opening times and waits), `queue/` and `wait/` (an intro and the counts),
+//! `callback/` (the intros of the number confirmation and of the callback estimate, and its
+//! "примерно") and `digits/` (number pairs 00–99, also the "тридцать" of "тридцать семь
+//! минут"). Queue and wait are an intro plus a count rather than whole sentences per
+//! number, and an hour range is its two ends rather than one clip per pair: that keeps the
+//! set under 300 clips and the WAVs a few megabytes.
 
 use chrono::{Month, Weekday};
 
 use super::Utterance;
 use super::prompts::Prompt;
 use super::russian::{
-    Case, Gender, cardinal, count, month_genitive, ordinal_genitive, weekday_accusative,
+    Case, Gender, cardinal, cardinal_in, count, month_genitive, ordinal_genitive,
+    weekday_accusative,
 };
 
 /// Most people ahead in the queue that are counted exactly; beyond it "более двадцати".
@@ -28,6 +32,7 @@ pub(super) const WAIT_CAP_MINUTES: u32 = 30;
 
 const MINUTE_ACC: [&str; 3] = ["минуту", "минуты", "минут"];
 const HOUR: [&str; 3] = ["час", "часа", "часов"];
+const HOUR_GEN: [&str; 3] = ["часа", "часов", "часов"];
 const PERSON: [&str; 3] = ["человек", "человека", "человек"];
 
 /// "Линия поддержки откроется" (`ru/open/intro.wav`), followed by the day and the time.
@@ -76,6 +81,34 @@ pub(super) fn hour(hour: u32) -> Utterance {
         count(hour, Gender::Masculine, Case::Nominative, HOUR)
     );
     Utterance::clip(format!("ru/time/hour_{hour:02}.wav"), text)
+}
+
+/// The start of an hour range, the hour in the genitive with "с": "с полуночи" (0), "с
+/// часа" (1), "с двух" … "с двадцати трёх": `ru/time/from_00.wav` … `from_23.wav`. The noun
+/// is left to the end of the range ([`to_hour`]): "с десяти до одиннадцати часов".
+pub(super) fn from_hour(hour: u32) -> Utterance {
+    let text = match hour {
+        0 => "с полуночи".to_owned(),
+        1 => "с часа".to_owned(),
+        2..=23 => format!("с {}", cardinal_in(hour, Gender::Masculine, Case::Genitive)),
+        _ => panic!("a starting hour is 0..=23, not {hour}"),
+    };
+    Utterance::clip(format!("ru/time/from_{hour:02}.wav"), text)
+}
+
+/// The end of an hour range, the hour in the genitive with "до" and the agreeing noun: "до
+/// часа" (1), "до двух часов", "до двадцати одного часа", "до двадцати четырёх часов"
+/// (24, the midnight ending the day): `ru/time/to_01.wav` … `to_24.wav`.
+pub(super) fn to_hour(hour: u32) -> Utterance {
+    let text = match hour {
+        1 => "до часа".to_owned(),
+        2..=24 => format!(
+            "до {}",
+            count(hour, Gender::Masculine, Case::Genitive, HOUR_GEN)
+        ),
+        _ => panic!("an ending hour is 1..=24, not {hour}"),
+    };
+    Utterance::clip(format!("ru/time/to_{hour:02}.wav"), text)
 }
 
 /// A number of minutes, 1..=59: in the accusative after an hour ("в девять часов одну
@@ -142,6 +175,18 @@ pub(super) fn number_ending_intro() -> Utterance {
     )
 }
 
+/// "Мы позвоним вам" (`ru/callback/eta_intro.wav`), followed by the day and
+/// [`callback_approx`]. Not "перезвоним": espeak-ng stresses it wrongly (see
+/// `audio/prompts/README.md`).
+pub(super) fn callback_intro() -> Utterance {
+    Utterance::clip("ru/callback/eta_intro.wav", "Мы позвоним вам")
+}
+
+/// "примерно" (`ru/callback/approx.wav`), before the hour range of a callback estimate.
+pub(super) fn callback_approx() -> Utterance {
+    Utterance::clip("ru/callback/approx.wav", "примерно")
+}
+
 /// Two digits of a phone number read together: "ноль ноль", "ноль пять", "сорок пять"
 /// (`ru/digits/pair_45.wav`); `pair` is 0..=99.
 pub(super) fn pair(pair: u32) -> Utterance {
@@ -171,6 +216,8 @@ pub fn catalogue() -> Vec<(String, String)> {
     fragments.extend((1..=31).map(day));
     fragments.extend((1..=12).map(month));
     fragments.extend((0..=23).map(hour));
+    fragments.extend((0..=23).map(from_hour));
+    fragments.extend((1..=24).map(to_hour));
     fragments.extend(
         (1..=19)
             .chain([20, 30, 40, 50])
@@ -185,7 +232,7 @@ pub fn catalogue() -> Vec<(String, String)> {
         wait_under_minute(),
         wait_over_half_hour(),
     ]);
-    fragments.push(number_ending_intro());
+    fragments.extend([number_ending_intro(), callback_intro(), callback_approx()]);
     fragments.extend((0..=99).map(pair));
     fragments
         .into_iter()

@@ -4,11 +4,12 @@
 //! form is used is a configuration switch of the telephony layer, not of this module).
 //!
 //! Fixed prompts are the [`Prompt`] catalogue; dynamic announcements ([`opens_at`],
-//! [`queue_position`], [`estimated_wait`], [`number_ending`]) are built from small clip
-//! fragments so that every possible value is a concatenation of existing files, with the
-//! Russian grammar (cases, gender, numeral agreement) done by [`russian`]. [`catalogue`]
-//! lists every clip with the text to synthesize for it; `audio/prompts/make-prompts.sh`
-//! turns it into WAV files under `audio/prompts/`, to which all clip paths are relative.
+//! [`queue_position`], [`estimated_wait`], [`number_ending`], [`callback_eta`]) are built
+//! from small clip fragments so that every possible value is a concatenation of existing
+//! files, with the Russian grammar (cases, gender, numeral agreement) done by [`russian`].
+//! [`catalogue`] lists every clip with the text to synthesize for it;
+//! `audio/prompts/make-prompts.sh` turns it into WAV files under `audio/prompts/`, to which
+//! all clip paths are relative.
 //!
 //! Each dynamic builder only combines fragments from `clips` and adds the punctuation TTS
 //! needs for natural pauses; the text spells every number in words. Pure: no clock, no
@@ -22,7 +23,9 @@ pub mod russian;
 #[cfg(test)]
 mod tests;
 
-use chrono::{Datelike, NaiveDateTime, TimeDelta, Timelike};
+use std::cmp::Ordering;
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime, TimeDelta, Timelike};
 use serde::{Deserialize, Serialize};
 
 use clips::{QUEUE_CAP, WAIT_CAP_MINUTES};
@@ -82,22 +85,68 @@ impl Utterance {
 /// минут.", and for later days (or an opening earlier than today) the weekday and date:
 /// "… в понедельник, первого декабря, в девять часов."
 pub fn opens_at(now_local: NaiveDateTime, opens_local: NaiveDateTime) -> Utterance {
-    let date = opens_local.date();
     let mut parts = vec![clips::open_intro()];
-    match (date - now_local.date()).num_days() {
-        0 => parts.push(clips::today()),
-        1 => parts.push(clips::tomorrow()),
-        _ => {
-            parts.push(clips::weekday(date.weekday()).punctuated(","));
-            parts.push(clips::day(date.day()));
-            parts.push(clips::month(date.month()).punctuated(","));
-        }
-    }
+    parts.extend(day_of(now_local, opens_local.date()));
     parts.push(clips::hour(opens_local.hour()));
     if opens_local.minute() > 0 {
         parts.push(clips::minutes(opens_local.minute(), Case::Accusative));
     }
     Utterance::join(parts).punctuated(".")
+}
+
+/// When we will call back, as a day and a range of whole hours (Moscow local time, like
+/// `now_local`): "Мы позвоним вам в понедельник, первого декабря, примерно с десяти до
+/// одиннадцати часов.", or "… сегодня примерно с семнадцати до восемнадцати часов." and
+/// "… завтра …" as in [`opens_at`]; the day is that of `from_local`. Not "перезвоним":
+/// the placeholder voice stresses it wrongly (`audio/prompts/README.md`).
+///
+/// The range is said in whole hours: `from_local` is rounded down to its hour (0..=23) and
+/// `to_local` up to the next whole hour if it has minutes or seconds, so 9:30–10:30 is
+/// "с девяти до одиннадцати часов". The end is counted on `from_local`'s day, 1..=24: the
+/// midnight after it (or anything later) is "до двадцати четырёх часов", and an end that
+/// is not after the rounded start (a reversed or empty range) gives the one hour from the
+/// start, so that every input says a well-formed range. Hour 0 and 1 read "с полуночи",
+/// "с часа", "до часа".
+pub fn callback_eta(
+    now_local: NaiveDateTime,
+    from_local: NaiveDateTime,
+    to_local: NaiveDateTime,
+) -> Utterance {
+    let date = from_local.date();
+    let from = from_local.hour();
+    let to = match to_local.date().cmp(&date) {
+        Ordering::Less => 0,
+        Ordering::Equal => {
+            let past_hour =
+                (to_local.minute(), to_local.second(), to_local.nanosecond()) != (0, 0, 0);
+            to_local.hour() + u32::from(past_hour)
+        }
+        Ordering::Greater => 24,
+    }
+    .clamp(from + 1, 24);
+    let mut parts = vec![clips::callback_intro()];
+    parts.extend(day_of(now_local, date));
+    parts.extend([
+        clips::callback_approx(),
+        clips::from_hour(from),
+        clips::to_hour(to),
+    ]);
+    Utterance::join(parts).punctuated(".")
+}
+
+/// The day of `date` as seen on `now_local`'s: "сегодня", "завтра", or (for later days and
+/// days in the past) "в понедельник, первого декабря," with the commas that set the date
+/// apart from the time that follows.
+fn day_of(now_local: NaiveDateTime, date: NaiveDate) -> Vec<Utterance> {
+    match (date - now_local.date()).num_days() {
+        0 => vec![clips::today()],
+        1 => vec![clips::tomorrow()],
+        _ => vec![
+            clips::weekday(date.weekday()).punctuated(","),
+            clips::day(date.day()),
+            clips::month(date.month()).punctuated(","),
+        ],
+    }
 }
 
 /// The caller's place in the queue given how many callers are `ahead`: 0 → "Ваш звонок

@@ -1,7 +1,8 @@
 //! Russian grammar the hotline needs to speak numbers, dates and times correctly: cardinal
 //! numerals in words with gender agreement ("одна минута", "два часа", "один человек"),
 //! the choice of noun form after a number (1 / 2–4 / 5–20, with 11–14 always taking the
-//! "many" form), genitive ordinals for days of the month ("двадцать третьего"), month
+//! "many" form), cardinals in the genitive after "с"/"до" ("с десяти до двадцати одного
+//! часа"), genitive ordinals for days of the month ("двадцать третьего"), month
 //! names in the genitive ("декабря") and weekdays with their preposition in the accusative
 //! ("во вторник"). Pure functions on plain values.
 
@@ -20,12 +21,15 @@ pub enum Gender {
 
 /// Case of a counted phrase. Only inanimate nouns are counted here, so the accusative
 /// differs from the nominative only in feminine "одна" → "одну" ("в девять часов одну минуту").
+/// The genitive changes every word of the numeral ("двадцати одного", "пяти тысяч").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Case {
     /// "двадцать одна минута".
     Nominative,
     /// "двадцать одну минуту".
     Accusative,
+    /// "двадцати одной минуты", "до двадцати двух часов".
+    Genitive,
 }
 
 const UNITS: [&str; 10] = [
@@ -75,6 +79,59 @@ const HUNDREDS: [&str; 10] = [
     "семьсот",
     "восемьсот",
     "девятьсот",
+];
+/// Genitive cardinals 0..=9 (masculine and neuter "одного"; feminine "одной" is the only
+/// gender difference).
+const UNITS_GEN: [&str; 10] = [
+    "нуля",
+    "одного",
+    "двух",
+    "трёх",
+    "четырёх",
+    "пяти",
+    "шести",
+    "семи",
+    "восьми",
+    "девяти",
+];
+/// Genitive cardinals 10..=19.
+const TEENS_GEN: [&str; 10] = [
+    "десяти",
+    "одиннадцати",
+    "двенадцати",
+    "тринадцати",
+    "четырнадцати",
+    "пятнадцати",
+    "шестнадцати",
+    "семнадцати",
+    "восемнадцати",
+    "девятнадцати",
+];
+/// Genitive whole tens, indexed by the tens digit.
+const TENS_GEN: [&str; 10] = [
+    "",
+    "десяти",
+    "двадцати",
+    "тридцати",
+    "сорока",
+    "пятидесяти",
+    "шестидесяти",
+    "семидесяти",
+    "восьмидесяти",
+    "девяноста",
+];
+/// Genitive hundreds, indexed by the hundreds digit.
+const HUNDREDS_GEN: [&str; 10] = [
+    "",
+    "ста",
+    "двухсот",
+    "трёхсот",
+    "четырёхсот",
+    "пятисот",
+    "шестисот",
+    "семисот",
+    "восьмисот",
+    "девятисот",
 ];
 /// Genitive ordinals 1..=19; index 0 is unused.
 const ORDINAL_UNITS: [&str; 20] = [
@@ -133,27 +190,44 @@ pub fn cardinal(n: u32, gender: Gender) -> String {
     cardinal_in(n, gender, Case::Nominative)
 }
 
-/// `n` in words in `case` (see [`Case`]), agreeing with a noun of `gender`.
+/// `n` in words in `case` (see [`Case`]), agreeing with a noun of `gender`. In the
+/// genitive the thousands and millions are inflected too: `cardinal_in(2_021, Feminine,
+/// Genitive)` is "двух тысяч двадцати одной", `cardinal_in(0, _, Genitive)` is "нуля".
 pub fn cardinal_in(n: u32, gender: Gender, case: Case) -> String {
+    let genitive = case == Case::Genitive;
     if n == 0 {
-        return UNITS[0].to_owned();
+        return if genitive { UNITS_GEN[0] } else { UNITS[0] }.to_owned();
     }
-    let scales: [(u32, Gender, [&str; 3]); 3] = [
+    // The scale nouns as [one, few, many] after a numeral in the nominative or genitive
+    // ("две тысячи", "двух тысяч").
+    let scales: [(u32, Gender, [&str; 3], [&str; 3]); 3] = [
         (
             1_000_000_000,
             Gender::Masculine,
             ["миллиард", "миллиарда", "миллиардов"],
+            ["миллиарда", "миллиардов", "миллиардов"],
         ),
         (
             1_000_000,
             Gender::Masculine,
             ["миллион", "миллиона", "миллионов"],
+            ["миллиона", "миллионов", "миллионов"],
         ),
-        (1_000, Gender::Feminine, ["тысяча", "тысячи", "тысяч"]),
+        (
+            1_000,
+            Gender::Feminine,
+            ["тысяча", "тысячи", "тысяч"],
+            ["тысячи", "тысяч", "тысяч"],
+        ),
     ];
+    let group_case = if genitive {
+        Case::Genitive
+    } else {
+        Case::Nominative
+    };
     let mut words: Vec<&str> = Vec::new();
     let mut rest = n;
-    for (scale, scale_gender, forms) in scales {
+    for (scale, scale_gender, nominative, genitive_forms) in scales {
         let group = rest / scale;
         rest %= scale;
         if group == 0 {
@@ -161,8 +235,9 @@ pub fn cardinal_in(n: u32, gender: Gender, case: Case) -> String {
         }
         // "тысяча", "миллион" rather than "одна тысяча", "один миллион".
         if group != 1 {
-            push_group(&mut words, group, scale_gender, Case::Nominative);
+            push_group(&mut words, group, scale_gender, group_case);
         }
+        let forms = if genitive { genitive_forms } else { nominative };
         words.push(plural(group, forms));
     }
     push_group(&mut words, rest, gender, case);
@@ -176,30 +251,39 @@ fn push_group(words: &mut Vec<&'static str>, group: u32, gender: Gender, case: C
         (group / 10 % 10) as usize,
         (group % 10) as usize,
     );
+    let genitive = case == Case::Genitive;
+    let (unit_words, teen_words, ten_words, hundred_words) = if genitive {
+        (UNITS_GEN, TEENS_GEN, TENS_GEN, HUNDREDS_GEN)
+    } else {
+        (UNITS, TEENS, TENS, HUNDREDS)
+    };
     if hundreds > 0 {
-        words.push(HUNDREDS[hundreds]);
+        words.push(hundred_words[hundreds]);
     }
     if tens == 1 {
-        words.push(TEENS[units]);
+        words.push(teen_words[units]);
         return;
     }
     if tens > 1 {
-        words.push(TENS[tens]);
+        words.push(ten_words[tens]);
     }
     if units > 0 {
         words.push(match (units, gender, case) {
+            (1, Gender::Feminine, Case::Genitive) => "одной",
+            (_, _, Case::Genitive) => unit_words[units],
             (1, Gender::Feminine, Case::Accusative) => "одну",
             (1, Gender::Feminine, Case::Nominative) => "одна",
             (1, Gender::Neuter, _) => "одно",
             (2, Gender::Feminine, _) => "две",
-            _ => UNITS[units],
+            _ => unit_words[units],
         });
     }
 }
 
 /// `n` in words followed by the agreeing noun form: `count(2, Feminine, Nominative,
 /// ["минута", "минуты", "минут"])` is "две минуты". Give `forms` in the wanted case
-/// (accusative singular "минуту" for `Case::Accusative`).
+/// (accusative singular "минуту" for `Case::Accusative`; for `Case::Genitive` the genitive
+/// singular and then the genitive plural twice, `["часа", "часов", "часов"]`: "двух часов").
 pub fn count(n: u32, gender: Gender, case: Case, forms: [&str; 3]) -> String {
     format!("{} {}", cardinal_in(n, gender, case), plural(n, forms))
 }

@@ -19,6 +19,7 @@ use serde::Serialize;
 use crate::config::DatabaseUrl;
 
 pub mod audit;
+pub mod callbacks;
 pub mod calls;
 pub mod jobs;
 pub mod operators;
@@ -28,6 +29,10 @@ pub mod users;
 pub mod voicemails;
 
 pub use audit::{AuditEntry, AuditStore, NewAuditEntry};
+pub use callbacks::{
+    AttachVoicemail, Attached, Attempt, CallbackRequest, CallbackStore, DialStart, HistoryEntry,
+    ListScope, OutcomeChange, OutcomeNext,
+};
 pub use calls::{Call, CallEvent, CallStore, NewCallEvent, RecordedEvent};
 pub use jobs::{Job, JobState, JobStore, NewJob};
 pub use operators::{NewOperator, Operator, OperatorStore};
@@ -80,7 +85,15 @@ pub struct StoreHealth {
 /// Everything Perezvon keeps. Held as `Arc<dyn Store>`.
 #[async_trait::async_trait]
 pub trait Store:
-    UserStore + OperatorStore + CallStore + VoicemailStore + JobStore + AuditStore + Send + Sync
+    UserStore
+    + OperatorStore
+    + CallStore
+    + VoicemailStore
+    + JobStore
+    + AuditStore
+    + CallbackStore
+    + Send
+    + Sync
 {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;

@@ -45,6 +45,9 @@ impl PgStore {
 
     /// Lock clause for claim subqueries: concurrent claimers skip rows another one holds.
     pub(crate) const CLAIM_LOCK: &'static str = "for update skip locked";
+
+    /// Lock clause for reading a row the transaction is about to change.
+    pub(crate) const ROW_LOCK: &'static str = "for update";
 }
 
 #[async_trait::async_trait]

@@ -67,6 +67,9 @@ impl SqliteStore {
 
     /// Lock clause for claim subqueries: none needed, the single writer serializes claims.
     pub(crate) const CLAIM_LOCK: &'static str = "";
+
+    /// Lock clause for reading a row the transaction is about to change.
+    pub(crate) const ROW_LOCK: &'static str = "";
 }
 
 #[async_trait::async_trait]

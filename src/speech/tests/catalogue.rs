@@ -4,7 +4,9 @@ use std::collections::HashSet;
 
 use chrono::{Datelike, NaiveDate, TimeDelta};
 
-use super::super::{Prompt, Utterance, estimated_wait, number_ending, opens_at, queue_position};
+use super::super::{
+    Prompt, Utterance, callback_eta, estimated_wait, number_ending, opens_at, queue_position,
+};
 use super::{assert_consistent, at, catalogue_map, words};
 
 #[test]
@@ -80,6 +82,54 @@ fn every_opening_time_and_date_uses_catalogued_clips() {
 }
 
 #[test]
+fn every_callback_window_and_date_uses_catalogued_clips() {
+    let cat = catalogue_map();
+    let day = NaiveDate::from_ymd_opt(2027, 6, 1).unwrap();
+    let now = day.and_hms_opt(12, 0, 0).unwrap();
+    let mut ranges = HashSet::new();
+    for offset in [0, 1, 2] {
+        let start = (day + TimeDelta::days(offset))
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
+        // Every whole-hour (from, to) pair, to = 24 being the next midnight, and the same
+        // with minutes on either end (rounded), and reversed or overlong ranges (clamped).
+        for from in 0..24 {
+            for to in 0..=48 {
+                for (from_min, to_min) in [(0, 0), (30, 0), (0, 30), (59, 1)] {
+                    let u = callback_eta(
+                        now,
+                        start + TimeDelta::minutes(from * 60 + from_min),
+                        start + TimeDelta::minutes(to * 60 + to_min),
+                    );
+                    assert_consistent(&u, &cat);
+                    assert!(u.text.ends_with("часов.") || u.text.ends_with("часа."));
+                    ranges.insert(u.clips[u.clips.len() - 2..].to_vec());
+                }
+            }
+        }
+    }
+    // Each of the 24 starts with each later end up to 24: 24 + 23 + … + 1 ranges.
+    assert_eq!(ranges.len(), 24 * 25 / 2);
+    // Every date of a leap year: all weekdays, days of the month and months.
+    let mut used = HashSet::new();
+    let mut date = NaiveDate::from_ymd_opt(2028, 1, 1).unwrap();
+    while date.year_ce().1 == 2028 {
+        let u = callback_eta(
+            at(2027, 12, 1, 12, 0),
+            date.and_hms_opt(10, 0, 0).unwrap(),
+            date.and_hms_opt(11, 0, 0).unwrap(),
+        );
+        assert_consistent(&u, &cat);
+        used.extend(u.clips);
+        date = date.succ_opt().unwrap();
+    }
+    assert_eq!(
+        used.iter().filter(|c| c.starts_with("ru/date/")).count(),
+        7 + 31 + 12
+    );
+}
+
+#[test]
 fn every_queue_wait_and_number_uses_catalogued_clips() {
     let cat = catalogue_map();
     for ahead in 0..=25 {
@@ -107,6 +157,15 @@ fn every_catalogued_clip_is_reachable() {
             }
         }
         date = date.succ_opt().unwrap();
+    }
+    let day = NaiveDate::from_ymd_opt(2027, 12, 1).unwrap();
+    for (from, to) in (0..24).flat_map(|f| (f + 1..=24).map(move |t| (f, t))) {
+        let start = day.and_hms_opt(0, 0, 0).unwrap();
+        add(callback_eta(
+            now,
+            start + TimeDelta::hours(from),
+            start + TimeDelta::hours(to),
+        ));
     }
     (0..=25).for_each(|n| add(queue_position(n)));
     (0..=40 * 60).for_each(|s| add(estimated_wait(TimeDelta::seconds(s))));

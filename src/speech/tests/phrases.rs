@@ -2,7 +2,7 @@
 
 use chrono::TimeDelta;
 
-use super::super::{Prompt, estimated_wait, number_ending, opens_at, queue_position};
+use super::super::{Prompt, callback_eta, estimated_wait, number_ending, opens_at, queue_position};
 use super::at;
 
 /// The clip paths of an utterance, as `&str`.
@@ -213,4 +213,249 @@ fn number_endings_are_read_in_pairs() {
     assert_eq!(number_ending("123"), Prompt::EnterNumber.utterance());
     assert_eq!(number_ending(""), Prompt::EnterNumber.utterance());
     assert_eq!(number_ending("anonymous"), Prompt::EnterNumber.utterance());
+}
+
+#[test]
+fn callback_eta_on_a_later_day_names_weekday_and_date() {
+    // Friday evening → Monday 30 November 2026, ten to eleven.
+    let monday = callback_eta(
+        at(2026, 11, 27, 20, 0),
+        at(2026, 11, 30, 10, 0),
+        at(2026, 11, 30, 11, 0),
+    );
+    assert_eq!(
+        monday.text,
+        "Мы позвоним вам в понедельник, тридцатого ноября, примерно с десяти до одиннадцати часов."
+    );
+    assert_eq!(
+        clips(&monday),
+        [
+            "ru/callback/eta_intro.wav",
+            "ru/date/wd_1.wav",
+            "ru/date/day_30.wav",
+            "ru/date/month_11.wav",
+            "ru/callback/approx.wav",
+            "ru/time/from_10.wav",
+            "ru/time/to_11.wav"
+        ]
+    );
+    let tuesday = callback_eta(
+        at(2025, 9, 21, 12, 0),
+        at(2025, 9, 23, 9, 0),
+        at(2025, 9, 23, 10, 0),
+    );
+    assert_eq!(
+        tuesday.text,
+        "Мы позвоним вам во вторник, двадцать третьего сентября, примерно с девяти до десяти часов."
+    );
+    // A window in the past still reads as a date rather than "сегодня".
+    let past = callback_eta(
+        at(2025, 3, 31, 12, 0),
+        at(2025, 3, 30, 9, 0),
+        at(2025, 3, 30, 10, 0),
+    );
+    assert_eq!(
+        past.text,
+        "Мы позвоним вам в воскресенье, тридцатого марта, примерно с девяти до десяти часов."
+    );
+}
+
+#[test]
+fn callback_eta_today_and_tomorrow() {
+    let today = callback_eta(
+        at(2026, 11, 30, 14, 20),
+        at(2026, 11, 30, 17, 0),
+        at(2026, 11, 30, 18, 0),
+    );
+    assert_eq!(
+        today.text,
+        "Мы позвоним вам сегодня примерно с семнадцати до восемнадцати часов."
+    );
+    assert_eq!(
+        clips(&today),
+        [
+            "ru/callback/eta_intro.wav",
+            "ru/open/today.wav",
+            "ru/callback/approx.wav",
+            "ru/time/from_17.wav",
+            "ru/time/to_18.wav"
+        ]
+    );
+    let tomorrow = callback_eta(
+        at(2026, 11, 30, 19, 45),
+        at(2026, 12, 1, 8, 0),
+        at(2026, 12, 1, 9, 0),
+    );
+    assert_eq!(
+        tomorrow.text,
+        "Мы позвоним вам завтра примерно с восьми до девяти часов."
+    );
+    assert_eq!(
+        clips(&tomorrow),
+        [
+            "ru/callback/eta_intro.wav",
+            "ru/open/tomorrow.wav",
+            "ru/callback/approx.wav",
+            "ru/time/from_08.wav",
+            "ru/time/to_09.wav"
+        ]
+    );
+    // A wider window and one ending at midnight.
+    let wide = callback_eta(
+        at(2026, 11, 30, 9, 0),
+        at(2026, 11, 30, 9, 0),
+        at(2026, 11, 30, 20, 0),
+    );
+    assert_eq!(
+        wide.text,
+        "Мы позвоним вам сегодня примерно с девяти до двадцати часов."
+    );
+    let late = callback_eta(
+        at(2026, 11, 30, 9, 0),
+        at(2026, 11, 30, 23, 0),
+        at(2026, 12, 1, 0, 0),
+    );
+    assert_eq!(
+        late.text,
+        "Мы позвоним вам сегодня примерно с двадцати трёх до двадцати четырёх часов."
+    );
+    assert_eq!(
+        late.clips[3..],
+        ["ru/time/from_23.wav", "ru/time/to_24.wav"]
+    );
+}
+
+#[test]
+fn callback_eta_rounds_to_whole_hours() {
+    let range = |from: (u32, u32), to: (u32, u32)| {
+        let u = callback_eta(
+            at(2026, 11, 30, 8, 0),
+            at(2026, 11, 30, from.0, from.1),
+            at(2026, 11, 30, to.0, to.1),
+        );
+        u.text
+            .trim_start_matches("Мы позвоним вам сегодня примерно ")
+            .trim_end_matches('.')
+            .to_owned()
+    };
+    // The start rounds down, the end up.
+    assert_eq!(range((9, 30), (10, 30)), "с девяти до одиннадцати часов");
+    assert_eq!(range((9, 30), (10, 0)), "с девяти до десяти часов");
+    assert_eq!(range((9, 59), (11, 1)), "с девяти до двенадцати часов");
+    assert_eq!(
+        range((23, 0), (23, 30)),
+        "с двадцати трёх до двадцати четырёх часов"
+    );
+    // Seconds count as past the hour too.
+    let u = callback_eta(
+        at(2026, 11, 30, 8, 0),
+        at(2026, 11, 30, 17, 0),
+        at(2026, 11, 30, 18, 0) + TimeDelta::seconds(1),
+    );
+    assert!(
+        u.text.ends_with("с семнадцати до девятнадцати часов."),
+        "{}",
+        u.text
+    );
+    // An empty or reversed range is the hour from its start.
+    assert_eq!(range((10, 0), (10, 0)), "с десяти до одиннадцати часов");
+    assert_eq!(range((10, 30), (9, 0)), "с десяти до одиннадцати часов");
+    let before = callback_eta(
+        at(2026, 11, 30, 8, 0),
+        at(2026, 11, 30, 10, 0),
+        at(2026, 11, 29, 12, 0),
+    );
+    assert!(before.text.ends_with("с десяти до одиннадцати часов."));
+    // Anything past the midnight ending the day is that midnight.
+    let beyond = callback_eta(
+        at(2026, 11, 30, 8, 0),
+        at(2026, 11, 30, 20, 0),
+        at(2026, 12, 2, 9, 0),
+    );
+    assert!(
+        beyond
+            .text
+            .ends_with("с двадцати до двадцати четырёх часов.")
+    );
+}
+
+#[test]
+fn callback_eta_hours_in_the_genitive() {
+    let from = |h| {
+        let u = callback_eta(
+            at(2026, 11, 30, 0, 0),
+            at(2026, 11, 30, h, 0),
+            at(2026, 12, 1, 0, 0),
+        );
+        u.text
+            .trim_start_matches("Мы позвоним вам сегодня примерно ")
+            .trim_end_matches(" до двадцати четырёх часов.")
+            .to_owned()
+    };
+    let starts = [
+        "с полуночи",
+        "с часа",
+        "с двух",
+        "с трёх",
+        "с четырёх",
+        "с пяти",
+        "с шести",
+        "с семи",
+        "с восьми",
+        "с девяти",
+        "с десяти",
+        "с одиннадцати",
+        "с двенадцати",
+        "с тринадцати",
+        "с четырнадцати",
+        "с пятнадцати",
+        "с шестнадцати",
+        "с семнадцати",
+        "с восемнадцати",
+        "с девятнадцати",
+        "с двадцати",
+        "с двадцати одного",
+        "с двадцати двух",
+        "с двадцати трёх",
+    ];
+    for (h, said) in (0..).zip(starts) {
+        assert_eq!(from(h), said, "{h}");
+    }
+    let to = |h| {
+        let end = at(2026, 11, 30, 0, 0) + TimeDelta::hours(h);
+        let u = callback_eta(at(2026, 11, 30, 0, 0), at(2026, 11, 30, 0, 0), end);
+        u.text
+            .trim_start_matches("Мы позвоним вам сегодня примерно с полуночи ")
+            .trim_end_matches('.')
+            .to_owned()
+    };
+    let ends = [
+        "до часа",
+        "до двух часов",
+        "до трёх часов",
+        "до четырёх часов",
+        "до пяти часов",
+        "до шести часов",
+        "до семи часов",
+        "до восьми часов",
+        "до девяти часов",
+        "до десяти часов",
+        "до одиннадцати часов",
+        "до двенадцати часов",
+        "до тринадцати часов",
+        "до четырнадцати часов",
+        "до пятнадцати часов",
+        "до шестнадцати часов",
+        "до семнадцати часов",
+        "до восемнадцати часов",
+        "до девятнадцати часов",
+        "до двадцати часов",
+        "до двадцати одного часа",
+        "до двадцати двух часов",
+        "до двадцати трёх часов",
+        "до двадцати четырёх часов",
+    ];
+    for (h, said) in (1..).zip(ends) {
+        assert_eq!(to(h), said, "{h}");
+    }
 }

@@ -1,4 +1,4 @@
-//! Numerals, plural forms, ordinals, months and weekdays.
+//! Numerals (nominative, accusative, genitive), plural forms, ordinals, months and weekdays.
 
 use chrono::{Month, Weekday};
 
@@ -8,6 +8,7 @@ use super::super::russian::{
 };
 
 const MINUTE: [&str; 3] = ["минута", "минуты", "минут"];
+const HOUR_GEN: [&str; 3] = ["часа", "часов", "часов"];
 
 #[test]
 fn plural_follows_the_last_two_digits() {
@@ -95,8 +96,10 @@ fn cardinals_in_words() {
 #[test]
 fn every_number_below_a_thousand_is_words_only() {
     for n in 0..1000 {
-        for gender in [Gender::Masculine, Gender::Feminine, Gender::Neuter] {
-            let w = cardinal(n, gender);
+        let genders = [Gender::Masculine, Gender::Feminine, Gender::Neuter];
+        let cases = [Case::Nominative, Case::Accusative, Case::Genitive];
+        for (gender, case) in genders.into_iter().flat_map(|g| cases.map(|c| (g, c))) {
+            let w = cardinal_in(n, gender, case);
             assert!(
                 !w.is_empty() && w.chars().all(|c| c.is_alphabetic() || c == ' '),
                 "{n}: {w:?}"
@@ -135,6 +138,97 @@ fn accusative_changes_only_feminine_one() {
         ),
         "один человек"
     );
+}
+
+#[test]
+fn genitive_cardinals_up_to_twenty_four() {
+    let words = [
+        "нуля",
+        "одного",
+        "двух",
+        "трёх",
+        "четырёх",
+        "пяти",
+        "шести",
+        "семи",
+        "восьми",
+        "девяти",
+        "десяти",
+        "одиннадцати",
+        "двенадцати",
+        "тринадцати",
+        "четырнадцати",
+        "пятнадцати",
+        "шестнадцати",
+        "семнадцати",
+        "восемнадцати",
+        "девятнадцати",
+        "двадцати",
+        "двадцати одного",
+        "двадцати двух",
+        "двадцати трёх",
+        "двадцати четырёх",
+    ];
+    for (n, said) in (0..).zip(words) {
+        assert_eq!(
+            cardinal_in(n, Gender::Masculine, Case::Genitive),
+            said,
+            "{n}"
+        );
+        assert_eq!(cardinal_in(n, Gender::Neuter, Case::Genitive), said, "{n}");
+    }
+    // Hours in the genitive, as in "до двух часов": 1 and 21 take the singular.
+    let hours = |n| count(n, Gender::Masculine, Case::Genitive, HOUR_GEN);
+    assert_eq!(hours(1), "одного часа");
+    for n in 2..=20 {
+        assert_eq!(hours(n), format!("{} часов", words[n as usize]), "{n}");
+    }
+    assert_eq!(hours(21), "двадцати одного часа");
+    assert_eq!(hours(22), "двадцати двух часов");
+    assert_eq!(hours(23), "двадцати трёх часов");
+    assert_eq!(hours(24), "двадцати четырёх часов");
+}
+
+#[test]
+fn genitive_changes_every_word() {
+    use Gender::*;
+    let cases = [
+        (1, Feminine, "одной"),
+        (2, Feminine, "двух"),
+        (21, Feminine, "двадцати одной"),
+        (30, Masculine, "тридцати"),
+        (40, Masculine, "сорока"),
+        (45, Masculine, "сорока пяти"),
+        (50, Masculine, "пятидесяти"),
+        (90, Masculine, "девяноста"),
+        (99, Masculine, "девяноста девяти"),
+        (100, Masculine, "ста"),
+        (101, Masculine, "ста одного"),
+        (200, Masculine, "двухсот"),
+        (512, Masculine, "пятисот двенадцати"),
+        (999, Masculine, "девятисот девяноста девяти"),
+        (1_000, Masculine, "тысячи"),
+        (2_021, Feminine, "двух тысяч двадцати одной"),
+        (5_000, Masculine, "пяти тысяч"),
+        (21_000, Masculine, "двадцати одной тысячи"),
+        (1_000_000, Masculine, "миллиона"),
+        (3_000_000, Masculine, "трёх миллионов"),
+        (2_000_000_000, Masculine, "двух миллиардов"),
+    ];
+    for (n, gender, words) in cases {
+        assert_eq!(
+            cardinal_in(n, gender, Case::Genitive),
+            words,
+            "{n} {gender:?}"
+        );
+    }
+    assert_eq!(
+        count(2, Feminine, Case::Genitive, ["минуты", "минут", "минут"]),
+        "двух минут"
+    );
+    // The other cases are unchanged by the genitive tables.
+    assert_eq!(cardinal_in(0, Masculine, Case::Nominative), "ноль");
+    assert_eq!(cardinal_in(45, Masculine, Case::Accusative), "сорок пять");
 }
 
 #[test]

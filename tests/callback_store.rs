@@ -1,0 +1,636 @@
+//! The callback part of the storage conformance suite, on SQLite always and on PostgreSQL when
+//! `PEREZVON_TEST_POSTGRES_URL` is set, each test on a fresh database: one request per number,
+//! list order, claims under leases (16 concurrent claimers over two instances), click-to-call
+//! attempts with idempotency keys, outcomes and history.
+
+mod support;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use perezvon::domain::callback::{CallbackSettings, Priority};
+use perezvon::domain::operator::ContactKind;
+use perezvon::domain::phone::PhoneNumber;
+use perezvon::domain::user::Role;
+use perezvon::store::{
+    AttachVoicemail, Attached, AudioUpdate, DialStart, ListScope, NewOperator, NewUser,
+    OutcomeChange, OutcomeNext, Store, StoreError,
+};
+use support::TestDb;
+
+on_both_backends!(
+    one_request_per_number,
+    list_order_and_refresh,
+    claims_and_lease_expiry,
+    sixteen_claimers_each_request_once,
+    dial_attempts_are_idempotent,
+    outcomes_close_or_reopen,
+);
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 1, 7, 0, 0).unwrap()
+}
+
+fn prio() -> Priority {
+    CallbackSettings::default().priority
+}
+
+async fn operator(store: &Arc<dyn Store>, login: &str) -> i64 {
+    let u = NewUser {
+        login: login.into(),
+        display_name: login.into(),
+        role: Role::Operator,
+        password_hash: "h".into(),
+    };
+    let u = store.create_user(&u, t0()).await.unwrap();
+    let new = NewOperator {
+        user_id: u.id,
+        name: login.into(),
+        contact_kind: ContactKind::Phone,
+        contact: "+74950000001".into(),
+    };
+    store.create_operator(&new, t0()).await.unwrap().id
+}
+
+/// A call with a voicemail for `number`, attached; `deadline_work_ms` stands for the deadline.
+async fn voicemail(
+    store: &Arc<dyn Store>,
+    sid: &str,
+    number: &str,
+    category: Option<&str>,
+    at: DateTime<Utc>,
+    deadline_work_ms: i64,
+) -> (i64, Attached) {
+    let call = store
+        .ensure_call("twilio", sid, Some(number), Some("+74950000000"), at)
+        .await
+        .unwrap();
+    store
+        .start_voicemail(call.id, Some(number), at)
+        .await
+        .unwrap();
+    if let Some(c) = category {
+        store.set_voicemail_category(call.id, c).await.unwrap();
+    }
+    let p = prio();
+    let a = AttachVoicemail {
+        call_id: call.id,
+        number,
+        category,
+        now: at,
+        due: at,
+        deadline: at + TimeDelta::hours(8),
+        deadline_work_ms,
+        priority: &p,
+    };
+    let attached = store.attach_voicemail(&a).await.unwrap().unwrap();
+    (call.id, attached)
+}
+
+async fn one_request_per_number(db: &TestDb) {
+    let s = &db.store;
+    let a = PhoneNumber::parse("8 (916) 123-45-67").unwrap();
+    let b = PhoneNumber::parse("+79161234567").unwrap();
+    let (call1, first) = voicemail(s, "CA1", a.as_str(), Some("parent"), t0(), 1_000).await;
+    let Attached::Created(id) = first else {
+        panic!("{first:?}")
+    };
+    let later = t0() + TimeDelta::minutes(5);
+    let (_, second) = voicemail(s, "CA2", b.as_str(), Some("staff"), later, 2_000).await;
+    assert_eq!(second, Attached::Merged(id));
+    // Attaching the same voicemail again changes nothing.
+    let p = prio();
+    let again = AttachVoicemail {
+        call_id: call1,
+        number: a.as_str(),
+        category: None,
+        now: later,
+        due: later,
+        deadline: later,
+        deadline_work_ms: 0,
+        priority: &p,
+    };
+    assert_eq!(
+        s.attach_voicemail(&again).await.unwrap(),
+        Some(Attached::Already(id))
+    );
+    // No voicemail for this call: nothing to attach.
+    let bare = s
+        .ensure_call("twilio", "CA-none", None, None, t0())
+        .await
+        .unwrap();
+    let none = AttachVoicemail {
+        call_id: bare.id,
+        ..again.clone()
+    };
+    assert_eq!(s.attach_voicemail(&none).await.unwrap(), None);
+
+    let r = s.callback_request(id).await.unwrap().unwrap();
+    assert_eq!(r.callback_number, "+79161234567");
+    assert_eq!((r.repeat_count, r.state.as_str()), (1, "open"));
+    assert_eq!(r.caller_category.as_deref(), Some("staff"), "staff wins");
+    assert_eq!(r.voicemail_ids.len(), 2);
+    assert_eq!(r.due_at, t0(), "the earlier due time stays");
+    assert_eq!(r.deadline_work_ms, 1_000);
+    assert_eq!(r.rank_ms, p.rank(1_000, true, 1));
+    assert_eq!(s.active_callback_count().await.unwrap(), 1);
+    let h: Vec<String> = s
+        .callback_history(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.action)
+        .collect();
+    assert_eq!(h, ["created", "merged"]);
+    assert_eq!(s.callback_for_call(call1).await.unwrap().unwrap().id, id);
+}
+
+async fn list_order_and_refresh(db: &TestDb) {
+    let s = &db.store;
+    let hour = 3_600_000;
+    // Same deadline: the one with a message first, then by arrival.
+    let (c1, r1) = voicemail(s, "CA1", "+79160000001", None, t0(), 10 * hour).await;
+    let (c2, r2) = voicemail(
+        s,
+        "CA2",
+        "+79160000002",
+        None,
+        t0() + TimeDelta::seconds(1),
+        10 * hour,
+    )
+    .await;
+    let (_, r3) = voicemail(
+        s,
+        "CA3",
+        "+79160000003",
+        None,
+        t0() + TimeDelta::seconds(2),
+        10 * hour,
+    )
+    .await;
+    // Staff with a later deadline, moved forward by one hour: ahead of all.
+    let (_, r4) = voicemail(
+        s,
+        "CA4",
+        "+79160000004",
+        Some("staff"),
+        t0(),
+        10 * hour + hour / 2,
+    )
+    .await;
+    // A later deadline.
+    let (_, r5) = voicemail(s, "CA5", "+79160000005", None, t0(), 11 * hour).await;
+    // None has a recording yet: all silent. Give the second one a message.
+    assert!(s.callback_for_call(c1).await.unwrap().unwrap().silent);
+    s.set_voicemail_recording(c2, "twilio:RE2", "https://api.twilio.com/RE2", Some(30_000))
+        .await
+        .unwrap();
+    s.refresh_callback_for_call(c2, &prio()).await.unwrap();
+    let ids =
+        |v: Vec<perezvon::store::CallbackRequest>| v.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    let list = s.list_callbacks(ListScope::Active, 10, 0).await.unwrap();
+    let silent: Vec<bool> = list.iter().map(|r| r.silent).collect();
+    assert_eq!(
+        ids(list),
+        [r4, r2, r1, r3, r5].map(|a| a.request_id()),
+        "silent flags {silent:?}"
+    );
+    // The recording turns out silent: back behind the other silent one that arrived earlier.
+    let audio = AudioUpdate {
+        status: "stored".into(),
+        has_speech: Some(false),
+        ..AudioUpdate::default()
+    };
+    s.set_voicemail_audio(c2, &audio).await.unwrap();
+    s.refresh_callback_for_call(c2, &prio()).await.unwrap();
+    let list = s.list_callbacks(ListScope::Active, 10, 0).await.unwrap();
+    assert_eq!(
+        ids(list.clone()),
+        [r4, r1, r2, r3, r5].map(|a| a.request_id())
+    );
+    assert_eq!(
+        ids(s.list_callbacks(ListScope::Active, 2, 1).await.unwrap()),
+        [r1.request_id(), r2.request_id()]
+    );
+    // Positions count open requests ahead.
+    let pos: Vec<u64> = futures_positions(s, &list).await;
+    assert_eq!(pos, [0, 1, 2, 3, 4]);
+    // Staff credit set to zero: ranks recomputed.
+    let flat = Priority {
+        staff_credit: TimeDelta::zero(),
+        ..prio()
+    };
+    assert_eq!(s.rerank_callbacks(&flat).await.unwrap(), 5);
+    let list = s.list_callbacks(ListScope::Active, 10, 0).await.unwrap();
+    assert_eq!(ids(list), [r1, r2, r3, r4, r5].map(|a| a.request_id()));
+}
+
+async fn futures_positions(
+    s: &Arc<dyn Store>,
+    list: &[perezvon::store::CallbackRequest],
+) -> Vec<u64> {
+    let mut out = Vec::new();
+    for r in list {
+        out.push(s.callback_position(r).await.unwrap());
+    }
+    out
+}
+
+async fn claims_and_lease_expiry(db: &TestDb) {
+    let s = &db.store;
+    let (ivanova, petrov) = (operator(s, "ivanova").await, operator(s, "petrov").await);
+    let (_, a) = voicemail(s, "CA1", "+79160000001", None, t0(), 1_000).await;
+    let (_, b) = voicemail(s, "CA2", "+79160000002", None, t0(), 2_000).await;
+    let lease = TimeDelta::minutes(15);
+    // Not due yet: nothing to claim before t0.
+    assert!(
+        s.claim_callback(ivanova, "ivanova", t0() - TimeDelta::minutes(1), lease)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let first = s
+        .claim_callback(ivanova, "ivanova", t0(), lease)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (first.id, first.state.as_str()),
+        (a.request_id(), "claimed")
+    );
+    assert_eq!(first.claimed_by, Some(ivanova));
+    assert_eq!(first.lease_until, Some(t0() + lease));
+    let second = s
+        .claim_callback(petrov, "petrov", t0(), lease)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(second.id, b.request_id());
+    assert!(
+        s.claim_callback(petrov, "petrov", t0(), lease)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Ivanova's lease runs out: the request returns to the list and Petrov gets it.
+    let later = t0() + lease + TimeDelta::seconds(1);
+    let again = s
+        .claim_callback(petrov, "petrov", later, lease)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((again.id, again.claimed_by), (a.request_id(), Some(petrov)));
+    let h: Vec<(String, String)> = s
+        .callback_history(a.request_id())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| (h.actor, h.action))
+        .collect();
+    let h: Vec<(&str, &str)> = h.iter().map(|(x, y)| (x.as_str(), y.as_str())).collect();
+    assert_eq!(
+        h,
+        [
+            ("system", "created"),
+            ("ivanova", "claimed"),
+            ("system", "released"),
+            ("petrov", "claimed")
+        ]
+    );
+    // An outcome from the operator who lost the lease is refused.
+    let p = prio();
+    let o = OutcomeChange {
+        request_id: a.request_id(),
+        operator_id: ivanova,
+        actor: "ivanova",
+        outcome: "resolved",
+        topic: Some("grades"),
+        note: None,
+        now: later,
+        next: OutcomeNext::Close {
+            outcome: "resolved".into(),
+        },
+        priority: &p,
+    };
+    assert!(matches!(
+        s.record_outcome(&o).await,
+        Err(StoreError::Conflict(_))
+    ));
+    // Petrov's first lease ran out at the last claim (released then); his second one now.
+    assert_eq!(
+        s.release_expired_callbacks(later + lease * 2)
+            .await
+            .unwrap(),
+        1
+    );
+    let h = s.callback_history(b.request_id()).await.unwrap();
+    assert_eq!(h.last().unwrap().action, "released");
+}
+
+async fn sixteen_claimers_each_request_once(db: &TestDb) {
+    let s = &db.store;
+    let other = db.another_instance().await;
+    let mut ops = Vec::new();
+    for i in 0..16 {
+        ops.push(operator(s, &format!("op{i:02}")).await);
+    }
+    for i in 0..1000 {
+        voicemail(
+            s,
+            &format!("CA{i}"),
+            &format!("+7916{i:07}"),
+            None,
+            t0(),
+            i64::from(i % 37) * 1000,
+        )
+        .await;
+    }
+    let mut tasks = Vec::new();
+    for (i, op) in ops.into_iter().enumerate() {
+        // Two pools on PostgreSQL stand for two instances (on SQLite, two stores on one file).
+        let store = if i % 2 == 0 { s.clone() } else { other.clone() };
+        tasks.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            while let Some(r) = store
+                .claim_callback(
+                    op,
+                    "op",
+                    t0() + TimeDelta::minutes(1),
+                    TimeDelta::minutes(15),
+                )
+                .await
+                .unwrap()
+            {
+                assert_eq!(r.claimed_by, Some(op));
+                got.push(r.id);
+            }
+            got
+        }));
+    }
+    let mut all = Vec::new();
+    let mut busy = 0;
+    for t in tasks {
+        let got = t.await.unwrap();
+        busy += usize::from(!got.is_empty());
+        all.extend(got);
+    }
+    let unique: HashSet<i64> = all.iter().copied().collect();
+    assert_eq!(all.len(), 1000, "every request claimed");
+    assert_eq!(unique.len(), 1000, "no request claimed twice");
+    assert!(busy >= 2, "claims were spread over claimers: {busy}");
+    other.close().await;
+}
+
+async fn dial_attempts_are_idempotent(db: &TestDb) {
+    let s = &db.store;
+    let op = operator(s, "ivanova").await;
+    let other = operator(s, "petrov").await;
+    let (_, a) = voicemail(s, "CA1", "+79160000001", None, t0(), 1_000).await;
+    let id = a.request_id();
+    let wait = TimeDelta::minutes(2);
+    // Not claimed: no dial.
+    assert!(matches!(
+        s.begin_dial(id, op, "k1", t0(), wait).await.unwrap(),
+        DialStart::NotClaimed
+    ));
+    s.claim_callback(op, "ivanova", t0(), TimeDelta::minutes(15))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(
+        s.begin_dial(id, other, "k0", t0(), wait).await.unwrap(),
+        DialStart::NotClaimed
+    ));
+    let DialStart::Started(att) = s.begin_dial(id, op, "k1", t0(), wait).await.unwrap() else {
+        panic!("a new attempt")
+    };
+    // The same click again (a retried request): the same attempt.
+    let DialStart::Replay(same) = s.begin_dial(id, op, "k1", t0(), wait).await.unwrap() else {
+        panic!("a replay")
+    };
+    assert_eq!(same.id, att.id);
+    // A second click while the first is still dialing.
+    let DialStart::InProgress(busy) = s.begin_dial(id, op, "k2", t0(), wait).await.unwrap() else {
+        panic!("in progress")
+    };
+    assert_eq!(busy.id, att.id);
+    let done = s
+        .finish_dial(att.id, "ivanova", Ok("CA-out-1"), t0())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(done.provider_call_id.as_deref(), Some("CA-out-1"));
+    let st = s
+        .dial_status("CA-out-1", "in-progress", false, t0())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (st.call_status.as_deref(), st.ended_at),
+        (Some("in-progress"), None)
+    );
+    let later = t0() + TimeDelta::minutes(4);
+    let st = s
+        .dial_status("CA-out-1", "completed", true, later)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(st.ended_at, Some(later));
+    assert!(
+        s.dial_status("CA-unknown", "completed", true, later)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // After the call ended a new click dials again; a provider error ends that attempt.
+    let DialStart::Started(second) = s.begin_dial(id, op, "k3", later, wait).await.unwrap() else {
+        panic!("a second attempt")
+    };
+    let failed = s
+        .finish_dial(second.id, "ivanova", Err("HTTP 400 (21211)"), later)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(failed.error.as_deref(), Some("HTTP 400 (21211)"));
+    assert!(matches!(
+        s.begin_dial(id, op, "k4", later, wait).await.unwrap(),
+        DialStart::Started(_)
+    ));
+    assert_eq!(s.attempts_of(id).await.unwrap().len(), 3);
+    let actions: Vec<String> = s
+        .callback_history(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.action)
+        .collect();
+    assert_eq!(actions, ["created", "claimed", "dialed", "dial_failed"]);
+    // Handle time: dial to outcome of dialed attempts only.
+    let p = prio();
+    let o = OutcomeChange {
+        request_id: id,
+        operator_id: op,
+        actor: "ivanova",
+        outcome: "resolved",
+        topic: Some("grades"),
+        note: Some("объяснили, как выставить итоговые"),
+        now: later + TimeDelta::minutes(5),
+        next: OutcomeNext::Close {
+            outcome: "resolved".into(),
+        },
+        priority: &p,
+    };
+    s.record_outcome(&o).await.unwrap();
+    let (avg, n) = s.handle_time(200).await.unwrap();
+    assert_eq!((avg, n), (None, 0), "the last attempt was never dialed");
+}
+
+async fn outcomes_close_or_reopen(db: &TestDb) {
+    let s = &db.store;
+    let op = operator(s, "ivanova").await;
+    let lease = TimeDelta::minutes(15);
+    let p = prio();
+    let (_, a) = voicemail(s, "CA1", "+79160000001", None, t0(), 1_000).await;
+    let id = a.request_id();
+    let claim = || async {
+        s.claim_callback(op, "ivanova", t0(), lease)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    claim().await;
+    let DialStart::Started(att) = s
+        .begin_dial(id, op, "k1", t0(), TimeDelta::minutes(2))
+        .await
+        .unwrap()
+    else {
+        panic!()
+    };
+    s.finish_dial(att.id, "ivanova", Ok("CA-out"), t0())
+        .await
+        .unwrap();
+    let retry = t0() + TimeDelta::minutes(30);
+    let mut o = OutcomeChange {
+        request_id: id,
+        operator_id: op,
+        actor: "ivanova",
+        outcome: "no_answer",
+        topic: None,
+        note: None,
+        now: t0() + TimeDelta::minutes(3),
+        next: OutcomeNext::Reopen {
+            due: retry,
+            deadline: None,
+            missed: true,
+            follow_up: false,
+        },
+        priority: &p,
+    };
+    let r = s.record_outcome(&o).await.unwrap();
+    assert_eq!(
+        (r.state.as_str(), r.attempts, r.misses, r.due_at),
+        ("open", 1, 1, retry)
+    );
+    assert_eq!(
+        (r.claimed_by, r.outcome.as_deref()),
+        (None, Some("no_answer"))
+    );
+    // Twice: the operator no longer holds it.
+    assert!(matches!(
+        s.record_outcome(&o).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let (avg, n) = s.handle_time(200).await.unwrap();
+    assert_eq!((avg, n), (Some(TimeDelta::minutes(3)), 1));
+    // Not due until the retry time.
+    assert!(
+        s.claim_callback(op, "ivanova", t0(), lease)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    s.claim_callback(op, "ivanova", retry, lease)
+        .await
+        .unwrap()
+        .unwrap();
+    // A follow-up moves due and deadline.
+    let at = t0() + TimeDelta::days(1);
+    o.outcome = "follow_up";
+    o.topic = Some("timetable");
+    o.now = retry;
+    o.next = OutcomeNext::Reopen {
+        due: at,
+        deadline: Some((at, 5_000)),
+        missed: false,
+        follow_up: true,
+    };
+    let r = s.record_outcome(&o).await.unwrap();
+    assert_eq!(
+        (
+            r.due_at,
+            r.deadline,
+            r.deadline_work_ms,
+            r.follow_up,
+            r.misses
+        ),
+        (at, at, 5_000, true, 1)
+    );
+    assert_eq!(r.rank_ms, p.rank(5_000, false, 0));
+    assert_eq!(r.topic.as_deref(), Some("timetable"));
+    s.claim_callback(op, "ivanova", at, lease)
+        .await
+        .unwrap()
+        .unwrap();
+    o.outcome = "rejected_unclear";
+    o.note = Some("вопрос не понятен");
+    o.now = at;
+    o.next = OutcomeNext::Close {
+        outcome: "rejected_unclear".into(),
+    };
+    let r = s.record_outcome(&o).await.unwrap();
+    assert_eq!(
+        (
+            r.state.as_str(),
+            r.outcome.as_deref(),
+            r.closed_at,
+            r.attempts
+        ),
+        ("closed", Some("rejected_unclear"), Some(at), 3)
+    );
+    assert_eq!(r.note.as_deref(), Some("вопрос не понятен"));
+    assert_eq!(s.active_callback_count().await.unwrap(), 0);
+    let closed = s.list_callbacks(ListScope::Closed, 10, 0).await.unwrap();
+    assert_eq!(closed.len(), 1);
+    // A new voicemail from the same number after closing: a new request.
+    let (_, b) = voicemail(s, "CA2", "+79160000001", None, at, 9_000).await;
+    assert!(matches!(b, Attached::Created(n) if n != id));
+    let outcomes: Vec<Option<String>> = s
+        .attempts_of(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.outcome)
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            Some("no_answer".into()),
+            Some("follow_up".into()),
+            Some("rejected_unclear".into())
+        ]
+    );
+    let actions: Vec<String> = s
+        .callback_history(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.action)
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "created", "claimed", "dialed", "outcome", "claimed", "outcome", "claimed", "outcome"
+        ]
+    );
+}
