@@ -72,6 +72,7 @@ struct RawTwilio {
     speech: Option<String>,
     tts_voice: Option<String>,
     delete_recordings: Option<BoolOrStr>,
+    sms_from: Option<String>,
 }
 
 /// Environment variables arrive as strings; booleans in the file arrive as booleans.
@@ -230,6 +231,8 @@ pub struct TwilioConfig {
     pub speech: Speech,
     /// Delete a recording at Twilio once it is stored here (it is personal data).
     pub delete_recordings: bool,
+    /// The SMS sender: an E.164 number or a Messaging Service SID (`MG…`); no SMS without it.
+    pub sms_from: Option<String>,
 }
 
 /// The validated configuration of one Perezvon instance.
@@ -499,6 +502,10 @@ fn twilio_from_raw(raw: RawTwilio) -> Result<Option<TwilioConfig>, ConfigError> 
         crate::domain::operator::validate_contact(crate::domain::operator::ContactKind::Phone, n)
             .map_err(|m| key_err("twilio.from_number", m))?;
     }
+    let sms_from = nonempty(raw.sms_from);
+    if let Some(v) = &sms_from {
+        check_sms_from(v).map_err(|m| key_err("twilio.sms_from", m))?;
+    }
     let voice = nonempty(raw.tts_voice).unwrap_or_else(|| "Polly.Tatyana".into());
     let speech = match nonempty(raw.speech).as_deref().unwrap_or("clips") {
         "clips" => Speech::Clips,
@@ -521,7 +528,27 @@ fn twilio_from_raw(raw: RawTwilio) -> Result<Option<TwilioConfig>, ConfigError> 
             Some(v) => v.to_bool("twilio.delete_recordings")?,
             None => false,
         },
+        sms_from,
     }))
+}
+
+/// An SMS sender is `+` and 8–15 digits, or `MG` and the 32 hex digits of a Messaging Service SID.
+fn check_sms_from(v: &str) -> Result<(), String> {
+    let all = |s: &str, f: fn(&u8) -> bool| s.as_bytes().iter().all(f);
+    if let Some(digits) = v.strip_prefix('+') {
+        if (8..=15).contains(&digits.len()) && all(digits, u8::is_ascii_digit) {
+            return Ok(());
+        }
+    } else if let Some(hex) = v.strip_prefix("MG")
+        && hex.len() == 32
+        && all(hex, u8::is_ascii_hexdigit)
+    {
+        return Ok(());
+    }
+    Err(format!(
+        "`{v}` is neither an E.164 number (+ and 8 to 15 digits) \
+         nor a Messaging Service SID (MG and 32 hex digits)"
+    ))
 }
 
 fn routing_from_raw(raw: &RawRouting) -> Result<RoutingSettings, ConfigError> {

@@ -98,6 +98,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 t.auth_token.expose(),
             )
             .context("cannot build the Twilio client (config section `twilio`)")?;
+            if let Some(from) = &t.sms_from {
+                handlers.push(Arc::new(jobs::sms::SmsHandler {
+                    client: client.clone(),
+                    from: from.clone(),
+                }));
+            }
             let control = Arc::new(telephony::twilio::TwilioControl {
                 client,
                 public_url: config.public_url.clone(),

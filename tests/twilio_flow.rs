@@ -56,6 +56,7 @@ async fn spawn(db: &TestDb, now: DateTime<Utc>) -> App {
             sip_domain: Some("pbx.school.example".into()),
             speech: Speech::Clips,
             delete_recordings: false,
+            sms_from: None,
         }),
         ..Config::default()
     };

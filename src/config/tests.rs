@@ -199,3 +199,58 @@ fn callbacks_section() {
     let e = err_of(Some("[callbacks]\nsla = 5\n"), &[]);
     assert!(e.contains("callbacks"), "{e}");
 }
+
+#[test]
+fn twilio_sms_from() {
+    let sid = "AC0123456789abcdef0123456789abcdef";
+    let load = |sms_from: &str| {
+        Config::load_with_env(
+            None,
+            env(&[
+                ("PEREZVON_TWILIO__ACCOUNT_SID", sid),
+                ("PEREZVON_TWILIO__AUTH_TOKEN", "t"),
+                ("PEREZVON_TWILIO__SMS_FROM", sms_from),
+            ]),
+        )
+        .map(|c| c.twilio.unwrap().sms_from)
+    };
+    assert_eq!(load("").unwrap(), None, "empty: no SMS");
+    assert_eq!(load(" ").unwrap(), None);
+    assert_eq!(
+        load("+74950000000").unwrap().as_deref(),
+        Some("+74950000000")
+    );
+    assert_eq!(
+        load(" +12025550123 ").unwrap().as_deref(),
+        Some("+12025550123")
+    );
+    let mg = "MG0123456789abcdef0123456789ABCDEF";
+    assert_eq!(load(mg).unwrap().as_deref(), Some(mg));
+    for bad in [
+        "74950000000",
+        "+7495",
+        "+7495000000000000",
+        "+7 495 000-00-00",
+        "MG0123",
+        "MG0123456789abcdef0123456789abcdeg",
+        "PN0123456789abcdef0123456789abcdef",
+        "Школа",
+    ] {
+        let e = load(bad).unwrap_err().to_string();
+        assert!(e.contains("`twilio.sms_from`"), "{bad}: {e}");
+    }
+    let f = write(&format!(
+        "[twilio]\naccount_sid = \"{sid}\"\nauth_token = \"t\"\nsms_from = \"{mg}\"\n"
+    ));
+    let c = Config::load_with_env(Some(f.path()), env(&[])).unwrap();
+    assert_eq!(c.twilio.unwrap().sms_from.as_deref(), Some(mg));
+    let no_sms = Config::load_with_env(
+        None,
+        env(&[
+            ("PEREZVON_TWILIO__ACCOUNT_SID", sid),
+            ("PEREZVON_TWILIO__AUTH_TOKEN", "t"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(no_sms.twilio.unwrap().sms_from, None, "off by default");
+}

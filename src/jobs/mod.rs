@@ -17,6 +17,7 @@ use crate::store::{Job, Store};
 
 pub mod download;
 pub mod retention;
+pub mod sms;
 
 /// Download a recording from the provider and store it (payload: provider, call_id, recording_id, url).
 pub const DOWNLOAD_RECORDING: &str = "recording.download";

@@ -238,7 +238,7 @@ macro_rules! impl_voicemail_store {
                     .bind(flag)
                     .execute(self.writer())
                     .await?;
-                Ok(())
+                self.refresh_silent(call_id).await
             }
 
             async fn set_voicemail_recording(
@@ -261,6 +261,7 @@ macro_rules! impl_voicemail_store {
                             format!("recording {key} belongs to another voicemail"),
                         )
                     })?;
+                self.refresh_silent(call_id).await?;
                 Ok(r.rows_affected() == 1)
             }
 
@@ -280,7 +281,7 @@ macro_rules! impl_voicemail_store {
                     .bind(a.has_speech)
                     .execute(self.writer())
                     .await?;
-                Ok(())
+                self.refresh_silent(call_id).await
             }
 
             async fn voicemails_with_audio_before(
@@ -332,6 +333,17 @@ macro_rules! impl_voicemail_store {
                     .fetch_all(self.reader())
                     .await?;
                 Ok(rows.into_iter().map(Voicemail::from).collect())
+            }
+        }
+
+        impl $t {
+            /// Keeps the voicemail's callback request's message flag current.
+            async fn refresh_silent(&self, call_id: i64) -> Result<(), StoreError> {
+                sqlx::query(super::callbacks::SILENT_BY_CALL.as_str())
+                    .bind(call_id)
+                    .execute(self.writer())
+                    .await?;
+                Ok(())
             }
         }
     };

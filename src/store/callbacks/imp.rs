@@ -34,15 +34,27 @@ const MERGE: &str = "update callback_requests set repeat_count = repeat_count + 
 const ATTACH: &str = "update voicemails set callback_request_id = $2 where id = $1";
 const HISTORY: &str = "insert into callback_history (request_id, at_ms, actor, action, detail) \
      values ($1, $2, $3, $4, $5)";
-/// Category: `max` picks `staff` over `parent`. A request has a message while any voicemail's
-/// recording is pending or stored with speech.
-const REFRESH: &str = "update callback_requests set \
-     caller_category = coalesce((select max(v.caller_category) from voicemails v \
-         where v.callback_request_id = callback_requests.id), caller_category), \
-     silent = case when exists (select 1 from voicemails v where v.callback_request_id = callback_requests.id \
-         and (v.audio_status = 'pending' or (v.audio_status in ('stored', 'removed') and v.has_speech))) \
-         then 0 else 1 end \
-     where id = (select callback_request_id from voicemails where call_id = $1) and state <> 'closed'";
+/// Whether a request has a message: while any voicemail's recording is pending, or stored (or
+/// removed by retention) with speech.
+const HAS_MESSAGE: &str = "exists (select 1 from voicemails v where v.callback_request_id = callback_requests.id \
+     and (v.audio_status = 'pending' or (v.audio_status in ('stored', 'removed') and v.has_speech)))";
+/// Category (`max` picks `staff` over `parent`) and message flag of the call's active request.
+static REFRESH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "update callback_requests set \
+         caller_category = coalesce((select max(v.caller_category) from voicemails v \
+             where v.callback_request_id = callback_requests.id), caller_category), \
+         silent = case when {HAS_MESSAGE} then 0 else 1 end \
+         where id = (select callback_request_id from voicemails where call_id = $1) and state <> 'closed'"
+    )
+});
+/// Only the message flag (kept current by the voicemail store whenever audio changes).
+pub(crate) static SILENT_BY_CALL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "update callback_requests set silent = case when {HAS_MESSAGE} then 0 else 1 end \
+         where id = (select callback_request_id from voicemails where call_id = $1) and state <> 'closed'"
+    )
+});
 const RELEASE: &str = "update callback_requests set state = 'open', claimed_by = null, \
      lease_until_ms = null, updated_at_ms = $1 where state = 'claimed' and lease_until_ms <= $1 \
      returning id";
@@ -171,7 +183,7 @@ macro_rules! impl_callback_store {
                 priority: &Priority,
             ) -> Result<(), StoreError> {
                 let mut tx = self.writer().begin().await?;
-                sqlx::query(REFRESH).bind(call_id).execute(&mut *tx).await?;
+                sqlx::query(REFRESH.as_str()).bind(call_id).execute(&mut *tx).await?;
                 let sql = format!(
                     "update callback_requests set rank_ms = {} where id = \
                      (select callback_request_id from voicemails where call_id = $1) and state <> 'closed'",
@@ -674,7 +686,7 @@ macro_rules! impl_callback_store {
                 };
                 let id = result.request_id();
                 sqlx::query(ATTACH).bind(vm_id).bind(id).execute(&mut *tx).await?;
-                sqlx::query(REFRESH).bind(a.call_id).execute(&mut *tx).await?;
+                sqlx::query(REFRESH.as_str()).bind(a.call_id).execute(&mut *tx).await?;
                 sqlx::query(&rank_update(a.priority)).bind(id).execute(&mut *tx).await?;
                 tx.commit().await?;
                 Ok(Some(result))

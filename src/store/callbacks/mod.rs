@@ -11,6 +11,7 @@ use super::{StoreError, from_ms};
 use crate::domain::callback::Priority;
 
 mod imp;
+pub(crate) use imp::SILENT_BY_CALL;
 
 /// A callback request as stored.
 #[derive(Debug, Clone, Serialize)]

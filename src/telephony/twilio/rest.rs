@@ -1,14 +1,17 @@
-//! A small client for the Twilio REST API: redirecting a live call and placing an outbound call.
+//! A small client for the Twilio REST API: redirecting a live call, placing an outbound call and
+//! sending an SMS.
 //!
 //! TwiML can only say what a call does next when Twilio asks; to move a caller who is waiting in
 //! the hold queue to an operator who just became free, we redirect the call to new TwiML
 //! (`POST …/Calls/{CallSid}.json` with `Url`), and a scheduled callback is a new outbound call
-//! (`POST …/Calls.json`, PROVIDERS.md §1.12). Requests are form-encoded with HTTP Basic auth
-//! `AccountSid:AuthToken` and a request timeout. Errors say whether a retry may help: transport
-//! failures, timeouts, 5xx and 429 may; other 4xx carry Twilio's error `code` and `message` and
-//! will not. Note that a timed-out `create_call` may still have placed the call. The base URL is
-//! configurable so tests can point the client at a local fake; the auth token never appears in
-//! `Debug` output or errors.
+//! (`POST …/Calls.json`, PROVIDERS.md §1.12). An SMS is a new Message (`POST …/Messages.json`),
+//! sent `From` our number or through a Messaging Service (`MessagingServiceSid`, `MG…`). Requests
+//! are form-encoded with HTTP Basic auth `AccountSid:AuthToken` and a request timeout. Errors say
+//! whether a retry may help: transport failures, timeouts, 5xx and 429 may; other 4xx carry
+//! Twilio's error `code` and `message` and will not. Note that a timed-out `create_call` or
+//! `send_sms` may still have placed the call or sent the message (these creates are not
+//! idempotent). The base URL is configurable so tests can point the client at a local fake; the
+//! auth token never appears in `Debug` output or errors.
 
 use std::time::Duration;
 
@@ -22,6 +25,8 @@ pub const DEFAULT_API_BASE: &str = "https://api.twilio.com";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The status-callback events requested for outbound calls (sent as repeated form parameters).
 pub const STATUS_CALLBACK_EVENTS: [&str; 4] = ["initiated", "ringing", "answered", "completed"];
+/// The longest SMS body Twilio accepts, in characters (it is split into segments on the way).
+pub const SMS_MAX_CHARS: usize = 1600;
 
 /// A failed Twilio REST call.
 #[derive(Debug, thiserror::Error)]
@@ -96,8 +101,9 @@ impl std::fmt::Debug for TwilioClient {
     }
 }
 
+/// The part of a created Call or Message resource we read.
 #[derive(Deserialize)]
-struct CallResource {
+struct CreatedResource {
     sid: String,
 }
 
@@ -183,9 +189,50 @@ impl TwilioClient {
         let body = self
             .post(&format!("{}.json", self.calls_url()), &form)
             .await?;
-        let call: CallResource = serde_json::from_slice(&body)
+        let call: CreatedResource = serde_json::from_slice(&body)
             .map_err(|e| TwilioError::Decode(format!("no call `sid` in the answer: {e}")))?;
         Ok(call.sid)
+    }
+
+    /// Sends an SMS `body` to `to`; returns the message SID (`SM…`). `from` is our sender number
+    /// (E.164), or a Messaging Service SID (`MG…`), which is then sent as `MessagingServiceSid`
+    /// instead of `From`. With `status_callback`, Twilio posts the message's delivery status there.
+    /// Twilio's refusals (e.g. 21211 invalid `To`, 21610 recipient unsubscribed) come back as
+    /// `Http { status: 400, code, .. }` with the numbers in the message masked.
+    pub async fn send_sms(
+        &self,
+        to: &str,
+        from: &str,
+        body: &str,
+        status_callback: Option<&str>,
+    ) -> Result<String, TwilioError> {
+        if body.trim().is_empty() {
+            return Err(TwilioError::Invalid("the SMS body is empty".into()));
+        }
+        let chars = body.chars().count();
+        if chars > SMS_MAX_CHARS {
+            return Err(TwilioError::Invalid(format!(
+                "the SMS body has {chars} characters, more than {SMS_MAX_CHARS}"
+            )));
+        }
+        let sender = if from.starts_with("MG") {
+            check_sid("the Messaging Service SID", from)?;
+            "MessagingServiceSid"
+        } else {
+            "From"
+        };
+        let mut form = vec![("To", to), (sender, from), ("Body", body)];
+        if let Some(callback) = status_callback {
+            form.push(("StatusCallback", callback));
+        }
+        let url = format!(
+            "{}/2010-04-01/Accounts/{}/Messages.json",
+            self.api_base, self.account_sid
+        );
+        let answer = self.post(&url, &form).await?;
+        let message: CreatedResource = serde_json::from_slice(&answer)
+            .map_err(|e| TwilioError::Decode(format!("no message `sid` in the answer: {e}")))?;
+        Ok(message.sid)
     }
 
     /// Downloads a recording as WAV: `RecordingUrl` + `.wav` (PROVIDERS.md §1.6), always with Basic
