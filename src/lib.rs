@@ -17,6 +17,7 @@
 
 pub mod audio;
 pub mod calendar;
+pub mod callbacks;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -19,13 +19,16 @@ use tokio::sync::Notify;
 use crate::calendar::Calendar;
 use crate::clock::Clock;
 use crate::domain::call::CallState;
-use crate::domain::routing::VoicemailChange;
 use crate::domain::routing::{
     CallView, Decision, Effect, OperatorView, RoutingSettings, Situation, decide, pick_operator,
 };
-use crate::domain::voicemail::{FLAG_NO_RECORDING, FLAG_NUMBER_UNCONFIRMED};
+use crate::callbacks::Callbacks;
+use crate::domain::callback::CallbackSettings;
 use crate::store::{Call, NewCallEvent, NewJob, Operator, Store};
-use crate::telephony::{CallControl, CallEvent, EventKind, RecordingStatus, Reply};
+use crate::telephony::{CallControl, CallEvent, CallbackDialer, EventKind, Reply};
+
+mod voicemail;
+pub use voicemail::eta_sms_text;
 
 /// Routes provider events and dispatches the hold queue.
 pub struct Switchboard {
@@ -37,6 +40,12 @@ pub struct Switchboard {
     /// Woken when an event enqueued a job (e.g. a recording to download).
     jobs_wake: Arc<Notify>,
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// The callback list voicemails join.
+    callbacks: Callbacks,
+    /// Whether the caller gets the callback estimate by SMS.
+    sms: bool,
+    /// Click-to-call through the provider, when one is configured.
+    dialer: Option<Arc<dyn CallbackDialer>>,
 }
 
 /// An event to handle, as the adapter parsed it.
@@ -56,7 +65,15 @@ impl Switchboard {
         clock: Arc<dyn Clock>,
         settings: RoutingSettings,
     ) -> Self {
+        let callbacks = Callbacks::new(
+            store.clone(),
+            calendar.clone(),
+            CallbackSettings::default(),
+        );
         Switchboard {
+            callbacks,
+            sms: false,
+            dialer: None,
             store,
             calendar,
             clock,
@@ -65,6 +82,34 @@ impl Switchboard {
             jobs_wake: Arc::new(Notify::new()),
             locks: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Uses these callback-list settings (the defaults otherwise).
+    pub fn with_callbacks(mut self, settings: CallbackSettings) -> Self {
+        self.callbacks = Callbacks::new(self.store.clone(), self.calendar.clone(), settings);
+        self
+    }
+
+    /// Sends callers the callback estimate by SMS (the `sms.send` job handler must be running).
+    pub fn with_sms(mut self, enabled: bool) -> Self {
+        self.sms = enabled;
+        self
+    }
+
+    /// Places click-to-call callbacks with `dialer`.
+    pub fn with_dialer(mut self, dialer: Arc<dyn CallbackDialer>) -> Self {
+        self.dialer = Some(dialer);
+        self
+    }
+
+    /// The click-to-call dialer, if a provider is configured.
+    pub fn dialer(&self) -> Option<&Arc<dyn CallbackDialer>> {
+        self.dialer.as_ref()
+    }
+
+    /// The callback list.
+    pub fn callbacks(&self) -> &Callbacks {
+        &self.callbacks
     }
 
     /// Routing settings in force.
@@ -115,7 +160,13 @@ impl Switchboard {
             )
             .await?;
         let view = call_view(&call)?;
-        let decision = self.decide_and_reserve(&call, &view, &ev.kind).await?;
+        let eta = match &ev.kind {
+            EventKind::Recorded { .. } if view.state == CallState::Voicemail => {
+                self.callback_eta(&call, now).await?
+            }
+            _ => None,
+        };
+        let decision = self.decide_and_reserve(&call, &view, &ev.kind, eta).await?;
         let (state, operator_id, tried) = if view.state.can_become(decision.state) {
             (decision.state, decision.operator_id, decision.tried.clone())
         } else {
@@ -124,7 +175,7 @@ impl Switchboard {
         };
         let mut jobs = Vec::new();
         for effect in &decision.effects {
-            if let Some(job) = self.apply(effect, &call).await? {
+            if let Some(job) = self.apply(effect, &call, eta).await? {
                 jobs.push(job);
             }
         }
@@ -160,6 +211,8 @@ impl Switchboard {
             "call event routed"
         );
         if state.is_final() {
+            // A caller who hung up before settling a number is still someone to call back.
+            self.join_callback_list(&call, now).await?;
             self.locks
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -174,6 +227,7 @@ impl Switchboard {
         call: &Call,
         view: &CallView,
         kind: &EventKind,
+        callback_eta: Option<(DateTime<Utc>, DateTime<Utc>)>,
     ) -> anyhow::Result<Decision> {
         let mut attempt = 0;
         let queued = match kind {
@@ -189,6 +243,7 @@ impl Switchboard {
                 settings: &self.settings,
                 operators: &operators,
                 queued,
+                callback_eta,
             };
             let d = decide(view, kind, &s);
             let reserve = d.effects.iter().find_map(|e| {
@@ -217,11 +272,16 @@ impl Switchboard {
     }
 
     /// Applies one effect; returns a job to enqueue together with the event, if the effect needs one.
-    async fn apply(&self, effect: &Effect, call: &Call) -> anyhow::Result<Option<NewJob>> {
+    async fn apply(
+        &self,
+        effect: &Effect,
+        call: &Call,
+        eta: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    ) -> anyhow::Result<Option<NewJob>> {
         let now = self.clock.now();
         let call_id = call.id;
         match effect {
-            Effect::Voicemail(change) => return self.voicemail(change, call, now).await,
+            Effect::Voicemail(change) => return self.voicemail(change, call, now, eta).await,
             Effect::Reserve(_) => {}
             Effect::Release {
                 operator_id,
@@ -248,75 +308,6 @@ impl Switchboard {
                 self.store.wrap_up_operator(*op, call_id, now).await?;
             }
             Effect::DispatchQueue => self.wake_dispatcher(),
-        }
-        Ok(None)
-    }
-
-    async fn voicemail(
-        &self,
-        change: &VoicemailChange,
-        call: &Call,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<Option<NewJob>> {
-        let s = &self.store;
-        let id = call.id;
-        match change {
-            VoicemailChange::Start { caller_id } => {
-                s.start_voicemail(id, caller_id.as_deref(), now).await?;
-            }
-            VoicemailChange::Number(n) => s.set_voicemail_number(id, n, true).await?,
-            VoicemailChange::NumberUnconfirmed => {
-                s.flag_voicemail(id, FLAG_NUMBER_UNCONFIRMED).await?
-            }
-            VoicemailChange::Category(c) => s.set_voicemail_category(id, c.as_str()).await?,
-            VoicemailChange::Recorded(None) => s.flag_voicemail(id, FLAG_NO_RECORDING).await?,
-            VoicemailChange::Recorded(Some(rec)) => {
-                s.start_voicemail(id, None, now).await?;
-                let key = format!("{}:{}", call.provider, rec.id);
-                s.set_voicemail_recording(
-                    id,
-                    &key,
-                    &rec.url,
-                    rec.duration.map(|d| d.num_milliseconds()),
-                )
-                .await?;
-            }
-            VoicemailChange::RecordingStatus { recording, status } => {
-                s.start_voicemail(id, None, now).await?;
-                let key = format!("{}:{}", call.provider, recording.id);
-                match status {
-                    RecordingStatus::Completed => {
-                        let duration = recording.duration.map(|d| d.num_milliseconds());
-                        if !s
-                            .set_voicemail_recording(id, &key, &recording.url, duration)
-                            .await?
-                        {
-                            tracing::warn!(
-                                call = id,
-                                "a second recording for one voicemail; ignored"
-                            );
-                            return Ok(None);
-                        }
-                        let payload = serde_json::json!({
-                            "provider": call.provider,
-                            "call_id": id,
-                            "recording_id": recording.id,
-                            "url": recording.url,
-                        });
-                        return Ok(Some(NewJob {
-                            kind: crate::jobs::DOWNLOAD_RECORDING.into(),
-                            payload: payload.to_string(),
-                            dedup_key: Some(format!("download:{key}")),
-                            run_at: now,
-                            max_attempts: crate::jobs::DOWNLOAD_MAX_ATTEMPTS,
-                        }));
-                    }
-                    RecordingStatus::Absent | RecordingStatus::Failed => {
-                        s.flag_voicemail(id, FLAG_NO_RECORDING).await?
-                    }
-                    RecordingStatus::InProgress => {}
-                }
-            }
         }
         Ok(None)
     }

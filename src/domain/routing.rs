@@ -132,6 +132,8 @@ pub struct Situation<'a> {
     pub operators: &'a [OperatorView],
     /// Callers already holding in the queue (a new caller does not jump ahead of them).
     pub queued: usize,
+    /// When the caller's callback is expected (from–to), told at the end of a voicemail.
+    pub callback_eta: Option<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
 /// A change the caller of [`decide`] applies to the world.

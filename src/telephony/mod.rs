@@ -245,3 +245,38 @@ pub trait RecordingSource: Send + Sync {
     /// Deletes the recording at the provider once it is stored here.
     async fn delete(&self, recording_id: &str) -> Result<(), FetchError>;
 }
+
+/// One click-to-call: ring the operator, and once they answer connect the caller, showing the
+/// hotline's number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackDial {
+    /// Our attempt id; the provider's callbacks about this call carry it.
+    pub attempt_id: i64,
+    /// The operator who clicked, and how they are reached.
+    pub operator: DialTarget,
+    /// The caller to connect (E.164; personal data).
+    pub caller: String,
+}
+
+/// Why a click-to-call could not be placed.
+#[derive(Debug, thiserror::Error)]
+pub enum DialError {
+    /// The provider refused it (a bad number, an account problem); the reason is for operators.
+    #[error("the provider refused the call: {0}")]
+    Refused(String),
+    /// The provider could not be reached or failed; another click may work.
+    #[error("the provider is unavailable: {0}")]
+    Unavailable(String),
+    /// This instance cannot dial (e.g. no caller ID configured).
+    #[error("click-to-call is not configured: {0}")]
+    NotConfigured(String),
+}
+
+/// Places click-to-call callbacks through the provider's API.
+#[async_trait::async_trait]
+pub trait CallbackDialer: Send + Sync {
+    /// The provider's name (`twilio`).
+    fn provider(&self) -> &'static str;
+    /// Starts the call; returns the provider's call id. Called once per attempt.
+    async fn dial(&self, d: &CallbackDial) -> Result<String, DialError>;
+}

@@ -55,6 +55,7 @@ fn run(c: &CallView, ev: EventKind, ops: &[OperatorView], now: DateTime<Utc>) ->
             settings: &settings,
             operators: ops,
             queued: 0,
+            callback_eta: None,
         },
     )
 }
@@ -479,6 +480,7 @@ fn a_new_caller_does_not_jump_the_queue() {
         settings: &settings,
         operators: &ops,
         queued: 2,
+        callback_eta: None,
     };
     let d = decide(&call(CallState::Incoming), &EventKind::Incoming, &s);
     assert_eq!(d.state, CallState::Queued);

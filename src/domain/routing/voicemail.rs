@@ -11,7 +11,7 @@
 //! Every step is stored as it happens (effects), so a caller who hangs up at any point still
 //! leaves a voicemail with what was gathered.
 
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{CallView, Decision, Effect, Situation, say};
 use crate::calendar::MOSCOW;
@@ -167,10 +167,19 @@ pub(super) fn recorded(
     s: &Situation<'_>,
 ) -> Decision {
     let mut reply = vec![say(Prompt::MessageRecorded)];
-    // When the hotline is closed, also say when the next working window opens (the earliest callback).
-    if !s.calendar.is_open(s.now)
+    let local = |t: DateTime<Utc>| t.with_timezone(&MOSCOW).naive_local();
+    if let Some((from, to)) = s.callback_eta {
+        // The estimate from the callback list: "Мы позвоним вам в понедельник, … примерно с десяти
+        // до одиннадцати часов."
+        reply.push(Verb::Say(speech::callback_eta(
+            local(s.now),
+            local(from),
+            local(to),
+        )));
+    } else if !s.calendar.is_open(s.now)
         && let Some(w) = s.calendar.window_at_or_after(s.now)
     {
+        // No estimate: when the hotline is closed, say when the next window opens.
         let now = s.now.with_timezone(&MOSCOW).naive_local();
         reply.push(Verb::Say(speech::opens_at(
             now,

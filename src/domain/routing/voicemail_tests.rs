@@ -32,6 +32,7 @@ fn run(c: &CallView, ev: EventKind) -> Decision {
             settings: &settings,
             operators: &[],
             queued: 0,
+            callback_eta: None,
         },
     )
 }
@@ -252,4 +253,47 @@ fn recording_ends_the_call_and_its_status_counts_even_after_the_end() {
         .effects
         .is_empty()
     );
+}
+
+#[test]
+fn the_closing_message_tells_the_callback_estimate() {
+    let settings = RoutingSettings::default();
+    let calendar = Calendar::builtin(HotlineHours::default());
+    let at = |d, h| {
+        MOSCOW
+            .with_ymd_and_hms(2026, 11, d, h, 0, 0)
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    let s = Situation {
+        now: at(28, 11),
+        calendar: &calendar,
+        settings: &settings,
+        operators: &[],
+        queued: 0,
+        callback_eta: Some((at(30, 10), at(30, 11))),
+    };
+    let ev = EventKind::Recorded {
+        recording: None,
+        digits: None,
+    };
+    let d = decide(&vm_call(Some("+79161234567")), &ev, &s);
+    let said: Vec<String> = d
+        .reply
+        .iter()
+        .filter_map(|v| match v {
+            Verb::Say(u) => Some(u.text.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        said.iter().any(|t| t
+            == "Мы позвоним вам в понедельник, тридцатого ноября, примерно с десяти до одиннадцати часов."),
+        "{said:?}"
+    );
+    assert!(
+        !said.iter().any(|t| t.contains("откроется")),
+        "the estimate replaces the opening time: {said:?}"
+    );
+    assert_eq!(d.reply.last(), Some(&Verb::Hangup));
 }

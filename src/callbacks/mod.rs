@@ -1,0 +1,310 @@
+//! The callback list as a service: joins the pure rules of `domain::callback` (due times, ranks,
+//! outcomes, the schedule) with the store and the calendar. The switchboard attaches voicemails
+//! here, the recording worker refreshes a request when its audio is known, and the API lists,
+//! claims and records outcomes through it. Estimates come from the operators on duty and the
+//! handle time measured over the last dialed callbacks.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::Serialize;
+
+use crate::calendar::{Calendar, Window};
+use crate::domain::callback::{
+    self, CallbackSettings, Eta, Next, Outcome, OutcomeError, ReasonInput, Staffing,
+};
+use crate::domain::operator::Presence;
+use crate::store::{
+    AttachVoicemail, Attached, CallbackRequest, ListScope, OutcomeChange, OutcomeNext, Store,
+    StoreError,
+};
+
+/// Dialed callbacks the handle time is averaged over.
+pub const HANDLE_SAMPLE: i64 = 200;
+/// Fewer measured callbacks than this and the configured default handle time is used.
+pub const HANDLE_MIN_SAMPLE: i64 = 20;
+
+/// A request as operators see it: the stored request, its estimate and the reason for its place.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallbackItem {
+    #[serde(flatten)]
+    pub request: CallbackRequest,
+    /// The estimated callback time (none for a claimed or closed request, or past the horizon).
+    pub eta: Option<DateTime<Utc>>,
+    /// The hour-wide range told to the caller.
+    pub eta_window: Option<EtaWindow>,
+    /// Why the request stands where it does, in Russian.
+    pub reason: String,
+}
+
+/// From–to of an estimate.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct EtaWindow {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+/// What a claim found.
+#[derive(Debug)]
+pub enum Claim {
+    Claimed(Box<CallbackItem>),
+    /// Nothing is due now.
+    NothingDue,
+    /// The hotline is closed; the next window.
+    Closed(Option<Window>),
+}
+
+/// Why an outcome was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum OutcomeFailure {
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Rule(#[from] OutcomeError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The service; cheap to clone.
+#[derive(Clone)]
+pub struct Callbacks {
+    store: Arc<dyn Store>,
+    calendar: Arc<Calendar>,
+    settings: Arc<CallbackSettings>,
+}
+
+impl Callbacks {
+    pub fn new(store: Arc<dyn Store>, calendar: Arc<Calendar>, settings: CallbackSettings) -> Self {
+        Callbacks {
+            store,
+            calendar,
+            settings: Arc::new(settings),
+        }
+    }
+
+    pub fn settings(&self) -> &CallbackSettings {
+        &self.settings
+    }
+
+    /// Attaches the call's voicemail to its number's request (created due at the next opening,
+    /// or now during hours), then refreshes category, message flag and rank.
+    pub async fn attach(
+        &self,
+        call_id: i64,
+        number: &str,
+        category: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Attached>, StoreError> {
+        let cal = &self.calendar;
+        let due = callback::due_at(cal, now);
+        let deadline = callback::deadline(cal, due, self.settings.sla);
+        let a = AttachVoicemail {
+            call_id,
+            number,
+            category,
+            now,
+            due,
+            deadline,
+            deadline_work_ms: callback::work_ms(cal, deadline),
+            priority: &self.settings.priority,
+        };
+        self.store.attach_voicemail(&a).await
+    }
+
+    /// Recomputes the request of the call's voicemail (category, message, rank).
+    pub async fn refresh(&self, call_id: i64) -> Result<(), StoreError> {
+        self.store
+            .refresh_callback_for_call(call_id, &self.settings.priority)
+            .await
+    }
+
+    /// Who works the list from `now`: the operators logged in (when open), else the planned number.
+    pub async fn staffing(&self, now: DateTime<Utc>) -> Result<Staffing, StoreError> {
+        let ops = self.store.operators().await?;
+        let online = if self.calendar.is_open(now) {
+            ops.iter().filter(|o| o.presence != Presence::Offline).count()
+        } else {
+            0
+        };
+        let planned = match self.settings.planned_operators {
+            0 => ops.len(),
+            n => n as usize,
+        };
+        let operators = if online > 0 { online } else { planned };
+        let (avg, n) = self.store.handle_time(HANDLE_SAMPLE).await?;
+        let handle = match avg {
+            Some(h) if n >= HANDLE_MIN_SAMPLE && h > TimeDelta::zero() => h,
+            _ => self.settings.default_handle,
+        };
+        Ok(Staffing {
+            operators: u32::try_from(operators.max(1)).unwrap_or(u32::MAX),
+            handle,
+            share_percent: self.settings.share_percent,
+        })
+    }
+
+    /// The estimate for one open request (by its position in the list).
+    pub async fn eta(
+        &self,
+        r: &CallbackRequest,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Eta>, StoreError> {
+        if r.state != "open" {
+            return Ok(None);
+        }
+        let staffing = self.staffing(now).await?;
+        let position = self.store.callback_position(r).await?;
+        Ok(callback::etas(&self.calendar, now, staffing, position, [r.due_at])[0])
+    }
+
+    /// The explanation and (given) estimate of a request.
+    pub fn item(&self, r: CallbackRequest, eta: Option<Eta>, now: DateTime<Utc>) -> CallbackItem {
+        let input = ReasonInput {
+            due_at: r.due_at,
+            deadline: r.deadline,
+            repeat_count: r.repeat_count,
+            staff: r.caller_category.as_deref() == Some("staff"),
+            silent: r.silent,
+            misses: r.misses,
+            max_attempts: self.settings.max_attempts,
+            follow_up: r.follow_up,
+        };
+        let reason = if r.state == "closed" {
+            String::new()
+        } else {
+            callback::reason(&input, &self.calendar, now)
+        };
+        CallbackItem {
+            eta: eta.map(|e| e.at),
+            eta_window: eta.map(|e| {
+                let (from, to) = callback::eta_range(&e);
+                EtaWindow { from, to }
+            }),
+            reason,
+            request: r,
+        }
+    }
+
+    /// A page of the list with estimates and explanations.
+    pub async fn list(
+        &self,
+        scope: ListScope,
+        limit: i64,
+        offset: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<CallbackItem>, StoreError> {
+        let page = self.store.list_callbacks(scope, limit, offset).await?;
+        let open: Vec<&CallbackRequest> = page.iter().filter(|r| r.state == "open").collect();
+        let mut etas = Vec::new();
+        if let Some(first) = open.first() {
+            let staffing = self.staffing(now).await?;
+            let position = if offset == 0 {
+                0
+            } else {
+                self.store.callback_position(first).await?
+            };
+            etas = callback::etas(
+                &self.calendar,
+                now,
+                staffing,
+                position,
+                open.iter().map(|r| r.due_at),
+            );
+        }
+        let mut etas = etas.into_iter();
+        Ok(page
+            .into_iter()
+            .map(|r| {
+                let eta = if r.state == "open" {
+                    etas.next().flatten()
+                } else {
+                    None
+                };
+                self.item(r, eta, now)
+            })
+            .collect())
+    }
+
+    /// Leases the top due request to the operator; refused outside working hours.
+    pub async fn claim(
+        &self,
+        operator_id: i64,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Claim, StoreError> {
+        if !self.calendar.is_open(now) {
+            return Ok(Claim::Closed(self.calendar.window_at_or_after(now)));
+        }
+        match self
+            .store
+            .claim_callback(operator_id, actor, now, self.settings.lease)
+            .await?
+        {
+            Some(r) => Ok(Claim::Claimed(Box::new(self.item(r, None, now)))),
+            None => Ok(Claim::NothingDue),
+        }
+    }
+
+    /// Records an operator's outcome on a request they hold.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn outcome(
+        &self,
+        request_id: i64,
+        operator_id: i64,
+        actor: &str,
+        outcome: Outcome,
+        topic: Option<&str>,
+        note: Option<&str>,
+        follow_up_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<CallbackItem, OutcomeFailure> {
+        let s = &self.settings;
+        if let Some(t) = topic
+            && s.topic(t).is_none()
+        {
+            let known: Vec<&str> = s.topics.iter().map(|t| t.code.as_str()).collect();
+            return Err(OutcomeFailure::Invalid(format!(
+                "unknown topic `{t}`; expected one of: {}",
+                known.join(", ")
+            )));
+        }
+        if outcome.reached() && topic.is_none() {
+            return Err(OutcomeFailure::Invalid(format!(
+                "`topic` is required for `{outcome}`"
+            )));
+        }
+        let current = self
+            .store
+            .callback_request(request_id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("callback request {request_id}")))?;
+        let misses = u32::try_from(current.misses).unwrap_or(u32::MAX);
+        let next = match callback::next_after(outcome, misses, follow_up_at, &self.calendar, now, s)?
+        {
+            Next::Close { outcome } => OutcomeNext::Close { outcome },
+            Next::Reopen {
+                due,
+                deadline,
+                missed,
+            } => OutcomeNext::Reopen {
+                due,
+                deadline: deadline.map(|d| (d, callback::work_ms(&self.calendar, d))),
+                missed,
+                follow_up: outcome == Outcome::FollowUp,
+            },
+        };
+        let change = OutcomeChange {
+            request_id,
+            operator_id,
+            actor,
+            outcome: outcome.as_str(),
+            topic,
+            note,
+            now,
+            next,
+            priority: &s.priority,
+        };
+        let r = self.store.record_outcome(&change).await?;
+        Ok(self.item(r, None, now))
+    }
+}
