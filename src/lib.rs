@@ -78,12 +78,41 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {} (config key `listen`)", config.listen))?;
     tracing::info!(listen = %config.listen, public_url = %config.public_url, "perezvon is serving");
     let calendar = Arc::new(calendar);
-    let switchboard = Arc::new(switchboard::Switchboard::new(
+    let twilio_client = match &config.twilio {
+        Some(t) => Some(
+            telephony::twilio::TwilioClient::new(
+                &t.api_base,
+                &t.account_sid,
+                t.auth_token.expose(),
+            )
+            .context("cannot build the Twilio client (config section `twilio`)")?,
+        ),
+        None => None,
+    };
+    let sms = config.twilio.as_ref().is_some_and(|t| t.sms_from.is_some());
+    let mut switchboard = switchboard::Switchboard::new(
         store.clone(),
         calendar.clone(),
         clock.clone(),
         config.routing.clone(),
-    ));
+    )
+    .with_callbacks(config.callbacks.clone())
+    .with_sms(sms);
+    // Priority credits may have changed since the ranks were stored.
+    let reranked = store
+        .rerank_callbacks(&config.callbacks.priority)
+        .await
+        .context("cannot rank the callback list")?;
+    tracing::info!(active = reranked, "callback list ranked");
+    if let (Some(t), Some(client)) = (&config.twilio, &twilio_client) {
+        switchboard = switchboard.with_dialer(Arc::new(telephony::twilio::TwilioDialer::new(
+            client.clone(),
+            config.public_url.clone(),
+            t.from_number.clone(),
+            t.sip_domain.clone(),
+        )));
+    }
+    let switchboard = Arc::new(switchboard);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut background = Vec::new();
     let mut handlers: Vec<Arc<dyn jobs::Handler>> = vec![Arc::new(jobs::retention::Retention {
@@ -91,14 +120,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         data_dir: config.data_dir.clone(),
         keep: config.retention,
     })];
-    match &config.twilio {
-        Some(t) => {
-            let client = telephony::twilio::TwilioClient::new(
-                &t.api_base,
-                &t.account_sid,
-                t.auth_token.expose(),
-            )
-            .context("cannot build the Twilio client (config section `twilio`)")?;
+    match (&config.twilio, twilio_client) {
+        (Some(t), Some(client)) => {
             if let Some(from) = &t.sms_from {
                 handlers.push(Arc::new(jobs::sms::SmsHandler {
                     client: client.clone(),
@@ -123,10 +146,18 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 },
             )));
         }
-        None => tracing::warn!(
+        _ => tracing::warn!(
             "no telephony provider configured (section `twilio`): webhooks answer 404"
         ),
     }
+    let mut rx = stop_rx.clone();
+    background.push(tokio::spawn(callbacks::sweep_leases(
+        store.clone(),
+        clock.clone(),
+        async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        },
+    )));
     store
         .enqueue_job(&jobs::retention::job_for(clock.now()), clock.now())
         .await?;

@@ -17,13 +17,13 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use crate::calendar::Calendar;
+use crate::callbacks::Callbacks;
 use crate::clock::Clock;
 use crate::domain::call::CallState;
+use crate::domain::callback::CallbackSettings;
 use crate::domain::routing::{
     CallView, Decision, Effect, OperatorView, RoutingSettings, Situation, decide, pick_operator,
 };
-use crate::callbacks::Callbacks;
-use crate::domain::callback::CallbackSettings;
 use crate::store::{Call, NewCallEvent, NewJob, Operator, Store};
 use crate::telephony::{CallControl, CallEvent, CallbackDialer, EventKind, Reply};
 
@@ -65,11 +65,8 @@ impl Switchboard {
         clock: Arc<dyn Clock>,
         settings: RoutingSettings,
     ) -> Self {
-        let callbacks = Callbacks::new(
-            store.clone(),
-            calendar.clone(),
-            CallbackSettings::default(),
-        );
+        let callbacks =
+            Callbacks::new(store.clone(), calendar.clone(), CallbackSettings::default());
         Switchboard {
             callbacks,
             sms: false,

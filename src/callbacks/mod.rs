@@ -122,7 +122,9 @@ impl Callbacks {
     pub async fn staffing(&self, now: DateTime<Utc>) -> Result<Staffing, StoreError> {
         let ops = self.store.operators().await?;
         let online = if self.calendar.is_open(now) {
-            ops.iter().filter(|o| o.presence != Presence::Offline).count()
+            ops.iter()
+                .filter(|o| o.presence != Presence::Offline)
+                .count()
         } else {
             0
         };
@@ -225,6 +227,39 @@ impl Callbacks {
             .collect())
     }
 
+    /// The whole schedule: every open request's estimate, in list order (`None` past the horizon).
+    pub async fn schedule(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(i64, Option<Eta>)>, StoreError> {
+        let dues = self.store.open_callback_dues().await?;
+        let staffing = self.staffing(now).await?;
+        let etas = callback::etas(&self.calendar, now, staffing, 0, dues.iter().map(|d| d.1));
+        Ok(dues.into_iter().map(|d| d.0).zip(etas).collect())
+    }
+
+    /// How many open requests are expected in each coming window, and how many lie past the
+    /// horizon.
+    pub async fn load_by_window(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<(Window, u64)>, u64), StoreError> {
+        let mut windows: Vec<(Window, u64)> = Vec::new();
+        let mut beyond = 0;
+        for (_, eta) in self.schedule(now).await? {
+            match eta {
+                // Estimates come in order, so nearly always the last window.
+                Some(e) => match windows.iter_mut().rev().find(|(w, _)| *w == e.window) {
+                    Some((_, n)) => *n += 1,
+                    None => windows.push((e.window, 1)),
+                },
+                None => beyond += 1,
+            }
+        }
+        windows.sort_by_key(|(w, _)| w.start);
+        Ok((windows, beyond))
+    }
+
     /// Leases the top due request to the operator; refused outside working hours.
     pub async fn claim(
         &self,
@@ -279,20 +314,20 @@ impl Callbacks {
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("callback request {request_id}")))?;
         let misses = u32::try_from(current.misses).unwrap_or(u32::MAX);
-        let next = match callback::next_after(outcome, misses, follow_up_at, &self.calendar, now, s)?
-        {
-            Next::Close { outcome } => OutcomeNext::Close { outcome },
-            Next::Reopen {
-                due,
-                deadline,
-                missed,
-            } => OutcomeNext::Reopen {
-                due,
-                deadline: deadline.map(|d| (d, callback::work_ms(&self.calendar, d))),
-                missed,
-                follow_up: outcome == Outcome::FollowUp,
-            },
-        };
+        let next =
+            match callback::next_after(outcome, misses, follow_up_at, &self.calendar, now, s)? {
+                Next::Close { outcome } => OutcomeNext::Close { outcome },
+                Next::Reopen {
+                    due,
+                    deadline,
+                    missed,
+                } => OutcomeNext::Reopen {
+                    due,
+                    deadline: deadline.map(|d| (d, callback::work_ms(&self.calendar, d))),
+                    missed,
+                    follow_up: outcome == Outcome::FollowUp,
+                },
+            };
         let change = OutcomeChange {
             request_id,
             operator_id,
@@ -306,5 +341,28 @@ impl Callbacks {
         };
         let r = self.store.record_outcome(&change).await?;
         Ok(self.item(r, None, now))
+    }
+}
+
+/// How often expired leases are returned to the list (claims also release them first).
+pub const LEASE_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Returns requests whose lease ran out to the list every [`LEASE_SWEEP_EVERY`], until `stop`.
+pub async fn sweep_leases(
+    store: Arc<dyn Store>,
+    clock: Arc<dyn crate::clock::Clock>,
+    stop: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut stop => return,
+            _ = tokio::time::sleep(LEASE_SWEEP_EVERY) => {}
+        }
+        match store.release_expired_callbacks(clock.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(released = n, "expired callback leases returned to the list"),
+            Err(e) => tracing::warn!(error = %e, "cannot release expired callback leases"),
+        }
     }
 }

@@ -2,11 +2,13 @@
 //! is involved. One file per resource.
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use super::AppState;
 
 pub mod calendar;
+pub mod callback_actions;
+pub mod callbacks;
 pub mod calls;
 pub mod me;
 pub mod operators;
@@ -26,4 +28,11 @@ pub fn router() -> Router<AppState> {
         .route("/calls", get(calls::list))
         .route("/voicemails", get(voicemails::list))
         .route("/voicemails/{id}/audio", get(voicemails::audio))
+        .route("/callbacks", get(callbacks::list))
+        .route("/callbacks/topics", get(callbacks::topics))
+        .route("/callbacks/schedule", get(callbacks::schedule))
+        .route("/callbacks/claim", post(callbacks::claim))
+        .route("/callbacks/{id}", get(callbacks::get))
+        .route("/callbacks/{id}/dial", post(callback_actions::dial))
+        .route("/callbacks/{id}/outcome", post(callback_actions::outcome))
 }

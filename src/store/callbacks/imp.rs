@@ -276,6 +276,14 @@ macro_rules! impl_callback_store {
                 Ok(out)
             }
 
+            async fn open_callback_dues(&self) -> Result<Vec<(i64, DateTime<Utc>)>, StoreError> {
+                let sql = format!(
+                    "select id, due_at_ms from callback_requests where state = 'open' order by {ORDER}"
+                );
+                let rows: Vec<(i64, i64)> = sqlx::query_as(&sql).fetch_all(self.reader()).await?;
+                Ok(rows.into_iter().map(|(id, due)| (id, from_ms(due))).collect())
+            }
+
             async fn callback_position(&self, r: &CallbackRequest) -> Result<u64, StoreError> {
                 let n: i64 = sqlx::query_scalar(POSITION)
                     .bind(r.rank_ms)

@@ -7,9 +7,11 @@
 //! [`Reply`](crate::telephony::Reply) is rendered as TwiML ([`twiml`]). Every follow-up request
 //! Twilio makes is addressed by a [`Route`] under `/webhooks/twilio/` ([`routes`]). Actions Twilio
 //! cannot be asked for in TwiML (moving a queued caller to a freed operator, placing an outbound
-//! callback) go through the REST API ([`rest`]). Protocol facts and their sources are in
-//! `PROVIDERS.md` §1.
+//! callback) go through the REST API ([`rest`]); a click-to-call callback is placed by
+//! [`TwilioDialer`] and answered by its own two webhooks ([`callback`]). Protocol facts and their
+//! sources are in `PROVIDERS.md` §1.
 
+pub mod callback;
 pub mod control;
 pub mod parse;
 pub mod rest;
@@ -20,6 +22,7 @@ pub mod twiml;
 #[cfg(test)]
 mod tests;
 
+pub use callback::{TwilioDialer, connect_twiml, dial_error, dial_to, is_final_status};
 pub use control::TwilioControl;
 pub use parse::{ParseError, event_key, parse};
 pub use rest::{CreateCall, TwilioClient, TwilioError};

@@ -5,6 +5,7 @@
 //! and `To` are copied when present. Parameters we do not know are ignored, because Twilio adds
 //! new ones without notice. A missing or malformed field we do need is a [`ParseError`] naming
 //! that field, which the HTTP layer answers with 400. Call it only after the signature check.
+//! The click-to-call callback's routes are not call events: [`parse`] refuses them.
 //! [`event_key`] gives the natural key of the event within its call, so that a re-delivered
 //! webhook is stored once and answered the same way.
 
@@ -26,13 +27,18 @@ pub enum ParseError {
         value: String,
         expected: &'static str,
     },
+    /// The route is not an inbound-call event (the click-to-call callback's own webhooks, which
+    /// the HTTP layer handles before parsing).
+    #[error("the `{0}` webhook is not a call event")]
+    NotACallEvent(&'static str),
 }
 
 impl ParseError {
-    /// The name of the offending Twilio parameter.
+    /// The name of the offending Twilio parameter (for [`ParseError::NotACallEvent`], the route).
     pub fn field(&self) -> &'static str {
         match self {
             ParseError::Missing(field) | ParseError::Malformed { field, .. } => field,
+            ParseError::NotACallEvent(route) => route,
         }
     }
 }
@@ -136,8 +142,20 @@ fn recording_status(value: &str) -> Result<RecordingStatus, ParseError> {
     })
 }
 
+/// The error for routes that are not inbound-call events (checked before anything else).
+fn not_a_call_event(route: &Route) -> Option<ParseError> {
+    match route {
+        Route::CallbackConnect { .. } => Some(ParseError::NotACallEvent("callback/connect")),
+        Route::CallbackStatus { .. } => Some(ParseError::NotACallEvent("callback/status")),
+        _ => None,
+    }
+}
+
 /// Parses the parameters of a request that arrived at `route`.
 pub fn parse(route: &Route, params: &[(String, String)]) -> Result<CallEvent, ParseError> {
+    if let Some(refused) = not_a_call_event(route) {
+        return Err(refused);
+    }
     let call_id = require(params, "CallSid")?.to_owned();
     let kind = match route {
         Route::Voice => EventKind::Incoming,
@@ -186,6 +204,9 @@ pub fn parse(route: &Route, params: &[(String, String)]) -> Result<CallEvent, Pa
             },
             status: recording_status(require(params, "RecordingStatus")?)?,
         },
+        Route::CallbackConnect { .. } | Route::CallbackStatus { .. } => {
+            return Err(not_a_call_event(route).unwrap_or(ParseError::NotACallEvent("callback")));
+        }
     };
     Ok(CallEvent {
         call_id,
@@ -225,5 +246,10 @@ pub fn event_key(route: &Route, params: &[(String, String)]) -> String {
             value("RecordingStatus")
         ),
         Route::Connect { operator_id } => format!("connect:{operator_id}"),
+        Route::CallbackConnect { attempt_id } => format!("callback-connect:{attempt_id}"),
+        Route::CallbackStatus { attempt_id } => match get(params, "SequenceNumber") {
+            Some(sequence) => format!("callback-status:{attempt_id}:{sequence}"),
+            None => format!("callback-status:{attempt_id}:{}", value("CallStatus")),
+        },
     }
 }

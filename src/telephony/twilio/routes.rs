@@ -3,7 +3,9 @@
 //! The number's Voice URL is `voice` and its status callback is `status`; every other route is a
 //! follow-up URL that our own TwiML hands to Twilio (`<Dial action>`, `<Enqueue action waitUrl>`,
 //! `<Gather action>`) or that the REST client redirects a call to (`connect?operator=ID`). The
-//! HTTP layer maps a request path back to its route with [`route_from_path`]; the TwiML renderer
+//! click-to-call callback's two URLs (`callback/connect?attempt=ID`, answered by the operator's
+//! leg, and `callback/status?attempt=ID`) are handed to Twilio when the call is created; they are
+//! not inbound-call events and are handled before parsing. The HTTP layer maps a request path back to its route with [`route_from_path`]; the TwiML renderer
 //! builds absolute URLs from [`route_path`]. The path is part of the signed URL, so it must be
 //! byte-identical in both directions (no trailing slash).
 
@@ -33,6 +35,10 @@ pub enum Route {
     Recorded,
     /// `<Record recordingStatusCallback>`: the recording's status.
     RecordingReady,
+    /// A click-to-call callback: the operator answered; Twilio asks what to do (connect the caller).
+    CallbackConnect { attempt_id: i64 },
+    /// A click-to-call callback's status callback.
+    CallbackStatus { attempt_id: i64 },
 }
 
 /// The route a step's follow-up request arrives at.
@@ -99,15 +105,33 @@ pub fn route_path(route: &Route) -> String {
         Route::Recorded => "record".to_owned(),
         Route::RecordingReady => "recording".to_owned(),
         Route::Connect { operator_id } => format!("connect?operator={operator_id}"),
+        Route::CallbackConnect { attempt_id } => format!("callback/connect?attempt={attempt_id}"),
+        Route::CallbackStatus { attempt_id } => format!("callback/status?attempt={attempt_id}"),
     };
     format!("{PREFIX}{tail}")
 }
 
+/// The first value of `name` in a query string, parsed as an id.
+fn query_id(query: Option<&str>, name: &str) -> Option<i64> {
+    form_urlencoded::parse(query?.as_bytes())
+        .find(|(k, _)| k == name)?
+        .1
+        .parse()
+        .ok()
+}
+
 /// The route of a request path and query (as in `uri.path()`, `uri.query()`); `None` for a path
-/// that is not a Twilio webhook, or `connect` without a valid `operator`.
+/// that is not a Twilio webhook, `connect` without a valid `operator`, or `callback/…` without a
+/// valid `attempt`.
 pub fn route_from_path(path: &str, query: Option<&str>) -> Option<Route> {
     let tail = path.strip_prefix(PREFIX)?;
     Some(match tail {
+        "callback/connect" => Route::CallbackConnect {
+            attempt_id: query_id(query, "attempt")?,
+        },
+        "callback/status" => Route::CallbackStatus {
+            attempt_id: query_id(query, "attempt")?,
+        },
         "voice" => Route::Voice,
         "status" => Route::Status,
         "dial" => Route::DialResult,

@@ -75,10 +75,10 @@ pub fn render(
     Ok(out)
 }
 
-struct Ctx<'a> {
-    base: &'a str,
-    speech: &'a SpeechMode,
-    sip_domain: Option<&'a str>,
+pub(super) struct Ctx<'a> {
+    pub(super) base: &'a str,
+    pub(super) speech: &'a SpeechMode,
+    pub(super) sip_domain: Option<&'a str>,
 }
 
 impl Ctx<'_> {
@@ -160,7 +160,7 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    fn say(&self, out: &mut String, utterance: &Utterance) {
+    pub(super) fn say(&self, out: &mut String, utterance: &Utterance) {
         let default_tts = SpeechMode::default();
         let tts = match self.speech {
             SpeechMode::Clips { base_url } if !utterance.clips.is_empty() => {

@@ -1,6 +1,9 @@
 //! Tests of the Twilio adapter: signature vectors from twilio-python, parsing and idempotency keys
-//! per route, golden TwiML documents, and the REST client against a local fake of Twilio's API.
+//! per route, golden TwiML documents, the REST client against a local fake of Twilio's API, and
+//! click-to-call callbacks (the dialer, their TwiML and their webhooks).
 
+mod callback;
+mod callback_webhook;
 mod parse;
 mod rest;
 mod routes;
