@@ -62,6 +62,10 @@ impl wiremock::Respond for NewCallSid {
 }
 
 async fn spawn(db: &TestDb, now: DateTime<Utc>) -> App {
+    spawn_with(db, now, false).await
+}
+
+async fn spawn_with(db: &TestDb, now: DateTime<Utc>, sms: bool) -> App {
     let twilio = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path_regex(
@@ -101,6 +105,7 @@ async fn spawn(db: &TestDb, now: DateTime<Utc>) -> App {
             config.routing.clone(),
         )
         .with_callbacks(config.callbacks.clone())
+        .with_sms(sms)
         .with_dialer(Arc::new(dialer)),
     );
     let state = AppState {
@@ -270,6 +275,7 @@ on_both_backends!(
     claim_dial_and_double_click,
     every_outcome_and_retry_rules,
     lease_expiry_returns_the_request,
+    the_estimate_by_sms,
 );
 
 async fn one_request_per_caller_and_the_estimate(db: &TestDb) {
@@ -631,4 +637,32 @@ async fn lease_expiry_returns_the_request(db: &TestDb) {
         .map(|h| h["action"].as_str().unwrap())
         .collect();
     assert_eq!(actions, ["created", "claimed", "released", "claimed"]);
+}
+
+async fn the_estimate_by_sms(db: &TestDb) {
+    // Saturday 28 November 2026, 11:00.
+    let app = spawn_with(db, msk(2026, 11, 28, 11, 0), true).await;
+    app.operator("ivanova").await;
+    app.voicemail("CA1", "+79161234567", "", "2").await;
+    let now = app.clock.now();
+    let job = app
+        .store
+        .claim_job("test", now, TimeDelta::minutes(1))
+        .await
+        .unwrap()
+        .expect("an SMS job enqueued with the voicemail");
+    assert_eq!(job.kind, "sms.send");
+    let payload: Value = serde_json::from_str(&job.payload).unwrap();
+    assert_eq!(payload["to"], "+79161234567");
+    assert_eq!(
+        payload["body"],
+        "Линия поддержки Школьного портала: мы перезвоним вам в понедельник, 30 ноября, примерно с 09:00 до 10:00."
+    );
+    assert!(
+        app.store
+            .claim_job("test", now, TimeDelta::minutes(1))
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

@@ -224,3 +224,34 @@ pub fn eta_sms_text(from: DateTime<Utc>, to: DateTime<Utc>, now: DateTime<Utc>) 
         t.format("%H:%M")
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn msk(d: u32, h: u32) -> DateTime<Utc> {
+        MOSCOW
+            .with_ymd_and_hms(2026, 12, d, h, 0, 0)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn sms_text_names_the_day() {
+        let now = msk(1, 8);
+        assert_eq!(
+            eta_sms_text(msk(1, 10), msk(1, 11), now),
+            "Линия поддержки Школьного портала: мы перезвоним вам сегодня примерно с 10:00 до 11:00."
+        );
+        assert_eq!(
+            eta_sms_text(msk(2, 9), msk(2, 10), now),
+            "Линия поддержки Школьного портала: мы перезвоним вам завтра примерно с 09:00 до 10:00."
+        );
+        assert_eq!(
+            eta_sms_text(msk(4, 17), msk(4, 18), now),
+            "Линия поддержки Школьного портала: мы перезвоним вам в пятницу, 4 декабря, примерно с 17:00 до 18:00."
+        );
+    }
+}
