@@ -51,11 +51,13 @@ pub enum Prompt {
     RecordAfterBeep,
     /// The message is recorded; we will call back during working hours.
     MessageRecorded,
+    /// Heard by the operator on a click-to-call once they answer: the caller is being dialed.
+    CallbackConnecting,
 }
 
 impl Prompt {
     /// Every prompt, in the order of a typical call.
-    pub const ALL: [Prompt; 17] = [
+    pub const ALL: [Prompt; 18] = [
         Prompt::Greeting,
         Prompt::Connecting,
         Prompt::AllBusy,
@@ -73,6 +75,7 @@ impl Prompt {
         Prompt::NumberNotRecognised,
         Prompt::RecordAfterBeep,
         Prompt::MessageRecorded,
+        Prompt::CallbackConnecting,
     ];
 
     /// The stable name: the serde value and the clip's file stem (`"all_busy"`).
@@ -100,6 +103,10 @@ impl Prompt {
             Prompt::Greeting => (
                 "greeting",
                 "Здравствуйте! Вы позвонили на линию поддержки Школьного портала Московской области.",
+            ),
+            Prompt::CallbackConnecting => (
+                "callback_connecting",
+                "Обратный звонок с линии поддержки. Соединяем с абонентом, пожалуйста, подождите.",
             ),
             Prompt::Connecting => (
                 "connecting",

@@ -209,7 +209,7 @@ async fn callback_connect(
     );
     Ok(twiml_response(callback::connect_twiml(
         &speech,
-        &Prompt::Connecting.utterance(),
+        &Prompt::CallbackConnecting.utterance(),
         &request.callback_number,
         from,
     )))

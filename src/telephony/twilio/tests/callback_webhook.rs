@@ -217,7 +217,7 @@ async fn the_answered_operator_is_connected_to_the_caller() {
     assert_eq!(status, StatusCode::OK, "{body}");
     roxmltree::Document::parse(&body).expect("well-formed TwiML");
     assert!(
-        body.contains(&Prompt::Connecting.utterance().text),
+        body.contains(&Prompt::CallbackConnecting.utterance().text),
         "{body}"
     );
     assert!(
