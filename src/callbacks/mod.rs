@@ -227,15 +227,28 @@ impl Callbacks {
             .collect())
     }
 
-    /// The whole schedule: every open request's estimate, in list order (`None` past the horizon).
+    /// The whole schedule: the estimates of the open requests that get one, in list order, and
+    /// how many open requests lie past the horizon. Only the positions that can get an estimate
+    /// are read ([`callback::horizon_slots`]).
     pub async fn schedule(
         &self,
         now: DateTime<Utc>,
-    ) -> Result<Vec<(i64, Option<Eta>)>, StoreError> {
-        let dues = self.store.open_callback_dues().await?;
+    ) -> Result<(Vec<(i64, Eta)>, u64), StoreError> {
         let staffing = self.staffing(now).await?;
+        let slots = callback::horizon_slots(&self.calendar, now, staffing);
+        let dues = self
+            .store
+            .open_callback_dues(i64::try_from(slots).unwrap_or(i64::MAX))
+            .await?;
+        let open = u64::try_from(self.store.open_callback_count().await?).unwrap_or(0);
         let etas = callback::etas(&self.calendar, now, staffing, 0, dues.iter().map(|d| d.1));
-        Ok(dues.into_iter().map(|d| d.0).zip(etas).collect())
+        let placed: Vec<(i64, Eta)> = dues
+            .into_iter()
+            .zip(etas)
+            .filter_map(|((id, _), eta)| Some((id, eta?)))
+            .collect();
+        let beyond = open.saturating_sub(placed.len() as u64);
+        Ok((placed, beyond))
     }
 
     /// How many open requests are expected in each coming window, and how many lie past the
@@ -244,16 +257,13 @@ impl Callbacks {
         &self,
         now: DateTime<Utc>,
     ) -> Result<(Vec<(Window, u64)>, u64), StoreError> {
+        let (placed, beyond) = self.schedule(now).await?;
         let mut windows: Vec<(Window, u64)> = Vec::new();
-        let mut beyond = 0;
-        for (_, eta) in self.schedule(now).await? {
-            match eta {
-                // Estimates come in order, so nearly always the last window.
-                Some(e) => match windows.iter_mut().rev().find(|(w, _)| *w == e.window) {
-                    Some((_, n)) => *n += 1,
-                    None => windows.push((e.window, 1)),
-                },
-                None => beyond += 1,
+        for (_, eta) in placed {
+            // Estimates come in order, so nearly always the last window.
+            match windows.iter_mut().rev().find(|(w, _)| *w == eta.window) {
+                Some((_, n)) => *n += 1,
+                None => windows.push((eta.window, 1)),
             }
         }
         windows.sort_by_key(|(w, _)| w.start);

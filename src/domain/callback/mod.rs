@@ -271,4 +271,4 @@ mod schedule;
 mod tests;
 
 pub use reason::{ReasonInput, reason};
-pub use schedule::{Eta, Staffing, eta_for_position, eta_range, etas};
+pub use schedule::{Eta, Staffing, eta_for_position, eta_range, etas, horizon_slots};

@@ -47,6 +47,22 @@ struct Cursor<'a> {
     step: TimeDelta,
 }
 
+/// Slots in `window` from `now` on: they start at `max(start, now) + k·step` while before its end.
+fn slots_in(window: Window, now: DateTime<Utc>, step: TimeDelta) -> u64 {
+    let len = (window.end - window.start.max(now)).num_milliseconds();
+    let step_ms = step.num_milliseconds();
+    u64::try_from((len + step_ms - 1) / step_ms).unwrap_or(0)
+}
+
+/// How many list positions get an estimate at all: the slots until the horizon. Items past this
+/// position have none whatever their due time, so a full recompute reads only this many.
+pub fn horizon_slots(cal: &Calendar, now: DateTime<Utc>, staffing: Staffing) -> u64 {
+    let step = staffing.interval();
+    cal.windows(now, now + TimeDelta::days(HORIZON_DAYS))
+        .map(|w| slots_in(w, now, step))
+        .sum()
+}
+
 impl<'a> Cursor<'a> {
     /// A cursor at slot number `skip` (0 = the first slot from `now`).
     fn new(cal: &'a Calendar, now: DateTime<Utc>, staffing: Staffing, skip: u64) -> Option<Self> {
@@ -56,10 +72,8 @@ impl<'a> Cursor<'a> {
         loop {
             let window = windows.next()?;
             let at = window.start.max(now);
-            let len = (window.end - at).num_milliseconds();
             let step_ms = step.num_milliseconds();
-            // Slots start at `at + k·step` while before the window's end.
-            let slots = u64::try_from((len + step_ms - 1) / step_ms).unwrap_or(0);
+            let slots = slots_in(window, now, step);
             if left < slots {
                 let offset = i64::try_from(left).ok()?.checked_mul(step_ms)?;
                 return Some(Cursor {

@@ -250,8 +250,12 @@ fn schedule_fills_windows_and_spills() {
         eta_range(&eta),
         (msk(2026, 11, 30, 10, 0), msk(2026, 11, 30, 11, 0))
     );
-    // Nothing past the horizon.
+    // Nothing past the horizon: exactly `horizon_slots` positions get an estimate.
     assert!(eta_for_position(&c, now, team(1), 1_000_000).is_none());
+    let k = horizon_slots(&c, now, team(2));
+    assert!(k > 90 * 60, "about 80 working days of 90 slots: {k}");
+    assert!(eta_for_position(&c, now, team(2), k - 1).is_some());
+    assert!(eta_for_position(&c, now, team(2), k).is_none());
 }
 
 proptest! {

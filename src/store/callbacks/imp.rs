@@ -276,12 +276,25 @@ macro_rules! impl_callback_store {
                 Ok(out)
             }
 
-            async fn open_callback_dues(&self) -> Result<Vec<(i64, DateTime<Utc>)>, StoreError> {
+            async fn open_callback_dues(
+                &self,
+                limit: i64,
+            ) -> Result<Vec<(i64, DateTime<Utc>)>, StoreError> {
                 let sql = format!(
-                    "select id, due_at_ms from callback_requests where state = 'open' order by {ORDER}"
+                    "select id, due_at_ms from callback_requests where state = 'open' \
+                     order by {ORDER} limit $1"
                 );
-                let rows: Vec<(i64, i64)> = sqlx::query_as(&sql).fetch_all(self.reader()).await?;
+                let rows: Vec<(i64, i64)> =
+                    sqlx::query_as(&sql).bind(limit).fetch_all(self.reader()).await?;
                 Ok(rows.into_iter().map(|(id, due)| (id, from_ms(due))).collect())
+            }
+
+            async fn open_callback_count(&self) -> Result<i64, StoreError> {
+                Ok(sqlx::query_scalar(
+                    "select count(*) from callback_requests where state = 'open'",
+                )
+                .fetch_one(self.reader())
+                .await?)
             }
 
             async fn callback_position(&self, r: &CallbackRequest) -> Result<u64, StoreError> {

@@ -250,8 +250,11 @@ pub trait CallbackStore {
         limit: i64,
         offset: i64,
     ) -> Result<Vec<CallbackRequest>, StoreError>;
-    /// Every open request's id and due time, in list order (for the whole schedule).
-    async fn open_callback_dues(&self) -> Result<Vec<(i64, DateTime<Utc>)>, StoreError>;
+    /// The first `limit` open requests' ids and due times, in list order (for the schedule).
+    async fn open_callback_dues(&self, limit: i64)
+    -> Result<Vec<(i64, DateTime<Utc>)>, StoreError>;
+    /// Open requests.
+    async fn open_callback_count(&self) -> Result<i64, StoreError>;
     /// How many open requests stand before this one in the list.
     async fn callback_position(&self, r: &CallbackRequest) -> Result<u64, StoreError>;
     /// Open and claimed requests.
