@@ -230,10 +230,7 @@ impl Callbacks {
     /// The whole schedule: the estimates of the open requests that get one, in list order, and
     /// how many open requests lie past the horizon. Only the positions that can get an estimate
     /// are read ([`callback::horizon_slots`]).
-    pub async fn schedule(
-        &self,
-        now: DateTime<Utc>,
-    ) -> Result<(Vec<(i64, Eta)>, u64), StoreError> {
+    pub async fn schedule(&self, now: DateTime<Utc>) -> Result<(Vec<(i64, Eta)>, u64), StoreError> {
         let staffing = self.staffing(now).await?;
         let slots = callback::horizon_slots(&self.calendar, now, staffing);
         let dues = self
