@@ -28,7 +28,7 @@ use crate::store::{Call, NewCallEvent, NewJob, Operator, Store};
 use crate::telephony::{CallControl, CallEvent, CallbackDialer, EventKind, Reply};
 
 mod voicemail;
-pub use voicemail::eta_sms_text;
+pub use voicemail::{CallbackEstimate, eta_sms_text};
 
 /// Routes provider events and dispatches the hold queue.
 pub struct Switchboard {
@@ -163,7 +163,10 @@ impl Switchboard {
             }
             _ => None,
         };
-        let decision = self.decide_and_reserve(&call, &view, &ev.kind, eta).await?;
+        let range = eta.as_ref().map(|e| (e.from, e.to));
+        let decision = self
+            .decide_and_reserve(&call, &view, &ev.kind, range)
+            .await?;
         let (state, operator_id, tried) = if view.state.can_become(decision.state) {
             (decision.state, decision.operator_id, decision.tried.clone())
         } else {
@@ -172,7 +175,7 @@ impl Switchboard {
         };
         let mut jobs = Vec::new();
         for effect in &decision.effects {
-            if let Some(job) = self.apply(effect, &call, eta).await? {
+            if let Some(job) = self.apply(effect, &call, eta.as_ref()).await? {
                 jobs.push(job);
             }
         }
@@ -273,7 +276,7 @@ impl Switchboard {
         &self,
         effect: &Effect,
         call: &Call,
-        eta: Option<(DateTime<Utc>, DateTime<Utc>)>,
+        eta: Option<&CallbackEstimate>,
     ) -> anyhow::Result<Option<NewJob>> {
         let now = self.clock.now();
         let call_id = call.id;

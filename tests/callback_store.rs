@@ -310,6 +310,7 @@ async fn claims_and_lease_expiry(db: &TestDb) {
         now: later,
         next: OutcomeNext::Close {
             outcome: "resolved".into(),
+            missed: false,
         },
         priority: &p,
     };
@@ -478,6 +479,7 @@ async fn dial_attempts_are_idempotent(db: &TestDb) {
         now: later + TimeDelta::minutes(5),
         next: OutcomeNext::Close {
             outcome: "resolved".into(),
+            missed: false,
         },
         priority: &p,
     };
@@ -587,6 +589,7 @@ async fn outcomes_close_or_reopen(db: &TestDb) {
     o.now = at;
     o.next = OutcomeNext::Close {
         outcome: "rejected_unclear".into(),
+        missed: false,
     };
     let r = s.record_outcome(&o).await.unwrap();
     assert_eq!(

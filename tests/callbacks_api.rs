@@ -7,28 +7,22 @@ mod support;
 
 use std::sync::Arc;
 
-use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use perezvon::calendar::{Calendar, HotlineHours};
 use perezvon::clock::{Clock, ManualClock};
-use perezvon::config::{Config, Secret, Speech, TwilioConfig};
 use perezvon::domain::operator::{ContactKind, Presence};
 use perezvon::domain::user::Role;
 use perezvon::http::AppState;
 use perezvon::store::{NewOperator, NewUser, Store};
 use perezvon::switchboard::Switchboard;
 use perezvon::telephony::Step;
-use perezvon::telephony::twilio::{
-    Route, TwilioClient, TwilioDialer, expected_signature, route_path,
-};
+use perezvon::telephony::twilio::{Route, TwilioClient, TwilioDialer};
 use serde_json::{Value, json};
 use support::TestDb;
+use support::twilio::{self, HOTLINE, PUBLIC, SID, SIP_DOMAIN, TOKEN, msk};
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const SID: &str = "AC0123456789abcdef0123456789abcdef";
-const TOKEN: &str = "test-auth-token";
-const PUBLIC: &str = "https://hotline.example.ru";
-const HOTLINE: &str = "+74950000000";
 const FIRST_CALL: &str = "CA00000000000000000000000000000001";
 
 struct App {
@@ -38,13 +32,6 @@ struct App {
     store: Arc<dyn Store>,
     switchboard: Arc<Switchboard>,
     twilio: MockServer,
-}
-
-fn msk(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
-    chrono_tz::Europe::Moscow
-        .with_ymd_and_hms(y, m, d, h, min, 0)
-        .unwrap()
-        .with_timezone(&Utc)
 }
 
 /// Twilio's answer to a new call: 201 with a fresh CallSid each time (CA…0001, CA…0002, …).
@@ -74,20 +61,7 @@ async fn spawn_with(db: &TestDb, now: DateTime<Utc>, sms: bool) -> App {
         .respond_with(NewCallSid::default())
         .mount(&twilio)
         .await;
-    let config = Config {
-        public_url: PUBLIC.into(),
-        twilio: Some(TwilioConfig {
-            account_sid: SID.into(),
-            auth_token: Secret::new(TOKEN),
-            api_base: twilio.uri(),
-            from_number: Some(HOTLINE.into()),
-            sip_domain: Some("pbx.school.example".into()),
-            speech: Speech::Clips,
-            delete_recordings: false,
-            sms_from: None,
-        }),
-        ..Config::default()
-    };
+    let config = twilio::config(&twilio.uri());
     let clock = Arc::new(ManualClock::new(now));
     let calendar = Arc::new(Calendar::builtin(HotlineHours::default()));
     let client = TwilioClient::new(&twilio.uri(), SID, TOKEN).unwrap();
@@ -95,7 +69,7 @@ async fn spawn_with(db: &TestDb, now: DateTime<Utc>, sms: bool) -> App {
         client,
         PUBLIC.into(),
         Some(HOTLINE.into()),
-        Some("pbx.school.example".into()),
+        Some(SIP_DOMAIN.into()),
     );
     let switchboard = Arc::new(
         Switchboard::new(
@@ -135,21 +109,7 @@ async fn spawn_with(db: &TestDb, now: DateTime<Utc>, sms: bool) -> App {
 impl App {
     /// Posts a webhook signed exactly as Twilio signs it; returns status and body.
     async fn hook(&self, route: &Route, form: &[(&str, &str)]) -> (u16, String) {
-        let path = route_path(route);
-        let p: Vec<(String, String)> = form
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let sig = expected_signature(TOKEN, &format!("{PUBLIC}{path}"), &p);
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("X-Twilio-Signature", sig)
-            .form(&p)
-            .send()
-            .await
-            .unwrap();
-        (r.status().as_u16(), r.text().await.unwrap())
+        twilio::post_signed(&self.http, &self.base, route, form).await
     }
 
     /// An operator with a bearer token; returns the token.
@@ -433,7 +393,7 @@ async fn claim_dial_and_double_click(db: &TestDb) {
             &[("CallSid", FIRST_CALL), ("CallStatus", "completed")],
         )
         .await;
-    assert!(s == 200 || s == 204);
+    assert_eq!(s, 204, "status callbacks are acknowledged without a body");
     app.clock.advance(TimeDelta::minutes(4));
     let (s, _) = app.dial(&ivanova, id, "click-3").await;
     assert_eq!(s, 201);

@@ -7,10 +7,9 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use perezvon::calendar::{Calendar, HotlineHours};
 use perezvon::clock::{Clock, ManualClock};
-use perezvon::config::{Config, Secret, Speech, TwilioConfig};
 use perezvon::domain::operator::{ContactKind, Presence};
 use perezvon::domain::user::Role;
 use perezvon::http::AppState;
@@ -21,12 +20,9 @@ use perezvon::telephony::twilio::{
     Route, TwilioClient, TwilioControl, expected_signature, route_path,
 };
 use support::TestDb;
+use support::twilio::{self, PUBLIC, SID, TOKEN, msk, params};
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-const SID: &str = "AC0123456789abcdef0123456789abcdef";
-const TOKEN: &str = "test-auth-token";
-const PUBLIC: &str = "https://hotline.example.ru";
 
 struct App {
     base: String,
@@ -37,29 +33,9 @@ struct App {
     _stop: tokio::sync::watch::Sender<bool>,
 }
 
-fn msk(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
-    chrono_tz::Europe::Moscow
-        .with_ymd_and_hms(y, m, d, h, min, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
 async fn spawn(db: &TestDb, now: DateTime<Utc>) -> App {
     let twilio = MockServer::start().await;
-    let config = Config {
-        public_url: PUBLIC.into(),
-        twilio: Some(TwilioConfig {
-            account_sid: SID.into(),
-            auth_token: Secret::new(TOKEN),
-            api_base: twilio.uri(),
-            from_number: Some("+74950000000".into()),
-            sip_domain: Some("pbx.school.example".into()),
-            speech: Speech::Clips,
-            delete_recordings: false,
-            sms_from: None,
-        }),
-        ..Config::default()
-    };
+    let config = twilio::config(&twilio.uri());
     let clock = Arc::new(ManualClock::new(now));
     let calendar = Arc::new(Calendar::builtin(HotlineHours::default()));
     let switchboard = Arc::new(Switchboard::new(
@@ -101,20 +77,10 @@ async fn spawn(db: &TestDb, now: DateTime<Utc>) -> App {
     }
 }
 
-fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
 impl App {
     /// Posts a webhook signed exactly as Twilio signs it; returns status and body.
     async fn post(&self, route: &Route, form: &[(&str, &str)]) -> (u16, String) {
-        let path = route_path(route);
-        let p = params(form);
-        let sig = expected_signature(TOKEN, &format!("{PUBLIC}{path}"), &p);
-        self.post_raw(&path, &p, Some(&sig)).await
+        twilio::post_signed(&self.http, &self.base, route, form).await
     }
 
     async fn post_raw(

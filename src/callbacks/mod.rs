@@ -323,7 +323,7 @@ impl Callbacks {
         let misses = u32::try_from(current.misses).unwrap_or(u32::MAX);
         let next =
             match callback::next_after(outcome, misses, follow_up_at, &self.calendar, now, s)? {
-                Next::Close { outcome } => OutcomeNext::Close { outcome },
+                Next::Close { outcome, missed } => OutcomeNext::Close { outcome, missed },
                 Next::Reopen {
                     due,
                     deadline,

@@ -11,8 +11,18 @@ use crate::calendar::MOSCOW;
 use crate::domain::phone::PhoneNumber;
 use crate::domain::routing::VoicemailChange;
 use crate::domain::voicemail::{FLAG_NO_RECORDING, FLAG_NUMBER_UNCONFIRMED};
+use crate::speech::russian::{month_genitive, weekday_accusative};
 use crate::store::{Call, NewJob};
 use crate::telephony::RecordingStatus;
+
+/// The caller's estimated callback range, and the number the callback goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackEstimate {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// E.164; personal data.
+    pub number: String,
+}
 
 impl Switchboard {
     /// Applies one voicemail change; returns a job to enqueue with the event, if any.
@@ -21,7 +31,7 @@ impl Switchboard {
         change: &VoicemailChange,
         call: &Call,
         now: DateTime<Utc>,
-        eta: Option<(DateTime<Utc>, DateTime<Utc>)>,
+        eta: Option<&CallbackEstimate>,
     ) -> anyhow::Result<Option<NewJob>> {
         let s = &self.store;
         let id = call.id;
@@ -43,7 +53,7 @@ impl Switchboard {
             }
             VoicemailChange::Recorded(None) => {
                 s.flag_voicemail(id, FLAG_NO_RECORDING).await?;
-                return self.eta_sms(call, eta, now).await;
+                return Ok(self.eta_sms(call, eta, now));
             }
             VoicemailChange::Recorded(Some(rec)) => {
                 s.start_voicemail(id, None, now).await?;
@@ -55,7 +65,7 @@ impl Switchboard {
                     rec.duration.map(|d| d.num_milliseconds()),
                 )
                 .await?;
-                return self.eta_sms(call, eta, now).await;
+                return Ok(self.eta_sms(call, eta, now));
             }
             VoicemailChange::RecordingStatus { recording, status } => {
                 s.start_voicemail(id, None, now).await?;
@@ -139,38 +149,35 @@ impl Switchboard {
         &self,
         call: &Call,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<Option<(DateTime<Utc>, DateTime<Utc>)>> {
+    ) -> anyhow::Result<Option<CallbackEstimate>> {
         self.join_callback_list(call, now).await?;
         let Some(r) = self.store.callback_for_call(call.id).await? else {
             return Ok(None);
         };
-        Ok(self
-            .callbacks
-            .eta(&r, now)
-            .await?
-            .map(|e| crate::domain::callback::eta_range(&e)))
+        Ok(self.callbacks.eta(&r, now).await?.map(|e| {
+            let (from, to) = crate::domain::callback::eta_range(&e);
+            CallbackEstimate {
+                from,
+                to,
+                number: r.callback_number.clone(),
+            }
+        }))
     }
 
-    /// The SMS with the estimate, when SMS is configured and the caller has a mobile-looking number.
-    async fn eta_sms(
+    /// The SMS with the estimate, when SMS is configured.
+    fn eta_sms(
         &self,
         call: &Call,
-        eta: Option<(DateTime<Utc>, DateTime<Utc>)>,
+        eta: Option<&CallbackEstimate>,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<Option<NewJob>> {
-        let (Some((from, to)), true) = (eta, self.sms) else {
-            return Ok(None);
-        };
-        let Some(r) = self.store.callback_for_call(call.id).await? else {
-            return Ok(None);
-        };
-        let text = eta_sms_text(from, to, now);
-        Ok(Some(crate::jobs::sms::sms_job(
-            &r.callback_number,
-            &text,
+    ) -> Option<NewJob> {
+        let eta = eta.filter(|_| self.sms)?;
+        Some(crate::jobs::sms::sms_job(
+            &eta.number,
+            &eta_sms_text(eta.from, eta.to, now),
             format!("sms:eta:{}", call.id),
             now,
-        )))
+        ))
     }
 }
 
@@ -187,35 +194,11 @@ pub fn eta_sms_text(from: DateTime<Utc>, to: DateTime<Utc>, now: DateTime<Utc>) 
         1 => "завтра".to_owned(),
         _ => {
             use chrono::Datelike;
-            const WD: [&str; 7] = [
-                "в понедельник",
-                "во вторник",
-                "в среду",
-                "в четверг",
-                "в пятницу",
-                "в субботу",
-                "в воскресенье",
-            ];
-            const MONTHS: [&str; 12] = [
-                "января",
-                "февраля",
-                "марта",
-                "апреля",
-                "мая",
-                "июня",
-                "июля",
-                "августа",
-                "сентября",
-                "октября",
-                "ноября",
-                "декабря",
-            ];
-            format!(
-                "{}, {} {},",
-                WD[f.weekday().num_days_from_monday() as usize],
-                f.day(),
-                MONTHS[f.month0() as usize]
-            )
+            let month = u8::try_from(f.month())
+                .ok()
+                .and_then(|m| chrono::Month::try_from(m).ok())
+                .map_or("", month_genitive);
+            format!("{}, {} {month},", weekday_accusative(f.weekday()), f.day())
         }
     };
     format!(

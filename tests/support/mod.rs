@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 use std::str::FromStr;
+pub mod twilio;
+
 use std::sync::Arc;
 
 use perezvon::store::Store;

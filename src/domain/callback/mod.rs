@@ -40,6 +40,11 @@ named_enum! {
 pub const UNREACHABLE: &str = "unreachable";
 
 impl Outcome {
+    /// Whether the attempt went unanswered (it counts towards `max_attempts`).
+    pub fn missed(self) -> bool {
+        matches!(self, Outcome::NoAnswer | Outcome::Busy)
+    }
+
     /// Whether the operator reached the caller (a topic is then required).
     pub fn reached(self) -> bool {
         !matches!(
@@ -197,8 +202,9 @@ pub fn retry_due(cal: &Calendar, now: DateTime<Utc>, delay: TimeDelta) -> DateTi
 /// What an outcome does to a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Next {
-    /// The request is closed with this stored outcome.
-    Close { outcome: String },
+    /// The request is closed with this stored outcome; `missed` when the last attempt went
+    /// unanswered.
+    Close { outcome: String, missed: bool },
     /// The request goes back to the list, due at `due`; a follow-up also moves the deadline.
     Reopen {
         due: DateTime<Utc>,
@@ -250,6 +256,7 @@ pub fn next_after(
             if misses + 1 >= s.max_attempts {
                 Ok(Next::Close {
                     outcome: UNREACHABLE.into(),
+                    missed: true,
                 })
             } else {
                 Ok(Next::Reopen {
@@ -261,6 +268,7 @@ pub fn next_after(
         }
         other => Ok(Next::Close {
             outcome: other.as_str().into(),
+            missed: false,
         }),
     }
 }

@@ -85,7 +85,8 @@ fn every_outcome() {
         assert_eq!(
             next_after(o, 0, None, &c, now, &s),
             Ok(Next::Close {
-                outcome: o.as_str().into()
+                outcome: o.as_str().into(),
+                missed: false
             })
         );
     }
@@ -101,7 +102,8 @@ fn every_outcome() {
         assert_eq!(
             next_after(o, 2, None, &c, now, &s),
             Ok(Next::Close {
-                outcome: UNREACHABLE.into()
+                outcome: UNREACHABLE.into(),
+                missed: true
             })
         );
     }
@@ -130,6 +132,7 @@ fn every_outcome() {
         })
     );
     assert!(Outcome::Resolved.reached() && !Outcome::NoAnswer.reached());
+    assert!(Outcome::Busy.missed() && !Outcome::WrongNumber.missed());
     assert_eq!("busy".parse::<Outcome>(), Ok(Outcome::Busy));
     assert!("maybe".parse::<Outcome>().is_err());
 }

@@ -534,7 +534,7 @@ macro_rules! impl_callback_store {
                 let now = to_ms(o.now);
                 let mut tx = self.writer().begin().await?;
                 let (stored, missed) = match &o.next {
-                    OutcomeNext::Close { outcome } => (outcome.as_str(), o.outcome == "no_answer" || o.outcome == "busy"),
+                    OutcomeNext::Close { outcome, missed } => (outcome.as_str(), *missed),
                     OutcomeNext::Reopen { missed, .. } => (o.outcome, *missed),
                 };
                 let mut q = sqlx::query(outcome_sql(&o.next))

@@ -199,6 +199,8 @@ pub enum OutcomeNext {
     Close {
         /// The stored outcome (the operator's, or `unreachable`).
         outcome: String,
+        /// The last attempt went unanswered.
+        missed: bool,
     },
     Reopen {
         due: DateTime<Utc>,

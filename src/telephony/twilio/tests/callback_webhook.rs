@@ -284,6 +284,7 @@ async fn unknown_attempts_closed_requests_and_foreign_calls_hear_an_apology() {
         now: t0() + TimeDelta::seconds(10),
         next: OutcomeNext::Close {
             outcome: "resolved".into(),
+            missed: false,
         },
         priority: &priority,
     };
