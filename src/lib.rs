@@ -158,6 +158,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             let _ = rx.wait_for(|stop| *stop).await;
         },
     )));
+    let mut rx = stop_rx.clone();
+    background.push(tokio::spawn(switchboard.clone().run_reconciler(
+        async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        },
+    )));
     store
         .enqueue_job(&jobs::retention::job_for(clock.now()), clock.now())
         .await?;

@@ -1,19 +1,18 @@
-//! The switchboard: the impure shell around [`crate::domain::routing::decide`]. For each provider
-//! event it loads the call and the operators, asks the routing core, applies the decision's effects
-//! (reserve, release, wrap up an operator; wake the dispatcher) and records the event with the
-//! reply, so a re-delivered webhook gets the same answer and changes nothing. Events of one call
-//! are handled one at a time.
+//! The switchboard: the impure shell around [`crate::domain::routing::decide`]. Each provider event
+//! is one store step ([`crate::store::CallStepStore::call_step`]): inside one transaction the call's
+//! state and the operators are read, the routing core decides, and the decision's effects (reserve,
+//! release, wrap up an operator; the voicemail's rows and its place on the callback list; jobs) are
+//! written with the event and its reply, which is sent only after the commit. A re-delivered
+//! webhook gets the stored answer and changes nothing. No in-process lock is involved, so several
+//! instances can share one PostgreSQL database.
 //!
-//! The dispatcher ([`Switchboard::run_dispatcher`]) is the other half: when an operator becomes free
-//! (presence change, wrap-up over, a missed call released), it takes the longest-waiting queued
-//! caller, reserves the longest-idle free operator for them, and asks the provider to move the call
-//! (which then arrives as a `Connect` event).
+//! The dispatcher (`dispatch.rs`) is the other half: when an operator becomes free it moves queued
+//! callers to free operators, each move a step of the same kind; the reconciler (`repair.rs`)
+//! repairs what a killed process or a lost webhook left behind.
 
-use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use crate::calendar::Calendar;
@@ -21,13 +20,15 @@ use crate::callbacks::Callbacks;
 use crate::clock::Clock;
 use crate::domain::call::CallState;
 use crate::domain::callback::CallbackSettings;
-use crate::domain::routing::{
-    CallView, Decision, Effect, OperatorView, RoutingSettings, Situation, decide, pick_operator,
-};
-use crate::store::{Call, NewCallEvent, NewJob, Operator, Store};
-use crate::telephony::{CallControl, CallEvent, CallbackDialer, EventKind, Reply};
+use crate::domain::routing::{CallView, OperatorView, RoutingSettings, Situation, decide};
+use crate::store::{Call, Operator, Planner, Repairs, StepDone, StepInput, StepRequest, Store};
+use crate::telephony::{CallEvent, CallbackDialer, EventKind, Reply};
 
+mod dispatch;
+mod plan;
+mod repair;
 mod voicemail;
+pub use repair::ReconcileSettings;
 pub use voicemail::{CallbackEstimate, eta_sms_text};
 
 /// Routes provider events and dispatches the hold queue.
@@ -39,7 +40,9 @@ pub struct Switchboard {
     wake: Notify,
     /// Woken when an event enqueued a job (e.g. a recording to download).
     jobs_wake: Arc<Notify>,
-    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// What the reconciler has repaired since start.
+    repairs: Mutex<Repairs>,
+    reconcile: ReconcileSettings,
     /// The callback list voicemails join.
     callbacks: Callbacks,
     /// Whether the caller gets the callback estimate by SMS.
@@ -77,7 +80,8 @@ impl Switchboard {
             settings,
             wake: Notify::new(),
             jobs_wake: Arc::new(Notify::new()),
-            locks: Mutex::new(HashMap::new()),
+            repairs: Mutex::new(Repairs::default()),
+            reconcile: ReconcileSettings::default(),
         }
     }
 
@@ -124,16 +128,15 @@ impl Switchboard {
         self.wake.notify_one();
     }
 
-    /// Handles one event; `render` turns the reply into the provider's text. Returns that text
-    /// (the stored one for a re-delivery).
+    /// Handles one event as one step; `render` turns the reply into the provider's text. Returns
+    /// that text (the stored one for a re-delivery) once the step is committed.
     pub async fn handle(
         &self,
         inc: Incoming<'_>,
-        render: impl Fn(&Reply) -> anyhow::Result<String>,
+        render: impl Fn(&Reply) -> anyhow::Result<String> + Send + Sync,
     ) -> anyhow::Result<String> {
         let ev = inc.event;
-        let lock = self.lock_for(&ev.call_id);
-        let _guard = lock.lock().await;
+        // A re-delivery is answered from a reader, without waiting for the writer.
         if let Some(seen) = self
             .store
             .find_call_event(inc.provider, &ev.call_id, inc.key)
@@ -146,260 +149,140 @@ impl Switchboard {
             };
         }
         let now = self.clock.now();
-        let call = self
-            .store
-            .ensure_call(
-                inc.provider,
-                &ev.call_id,
-                ev.from.as_deref(),
-                ev.to.as_deref(),
-                now,
-            )
-            .await?;
-        let view = call_view(&call)?;
         let eta = match &ev.kind {
-            EventKind::Recorded { .. } if view.state == CallState::Voicemail => {
-                self.callback_eta(&call, now).await?
-            }
+            EventKind::Recorded { .. } => self.callback_eta(inc.provider, &ev.call_id, now).await?,
             _ => None,
         };
-        let range = eta.as_ref().map(|e| (e.from, e.to));
-        let decision = self
-            .decide_and_reserve(&call, &view, &ev.kind, range)
-            .await?;
-        let (state, operator_id, tried) = if view.state.can_become(decision.state) {
-            (decision.state, decision.operator_id, decision.tried.clone())
-        } else {
-            tracing::warn!(from = %view.state, to = %decision.state, "routing proposed a forbidden transition; kept");
-            (view.state, view.operator_id, view.tried.clone())
-        };
-        let mut jobs = Vec::new();
-        for effect in &decision.effects {
-            if let Some(job) = self.apply(effect, &call, eta.as_ref()).await? {
-                jobs.push(job);
-            }
-        }
-        let text = render(&decision.reply)?;
-        let record = NewCallEvent {
-            provider: inc.provider.into(),
-            provider_call_id: ev.call_id.clone(),
-            from_number: ev.from.clone(),
-            to_number: ev.to.clone(),
-            event_key: inc.key.into(),
-            kind: kind_name(&ev.kind).into(),
+        let req = StepRequest {
+            provider: inc.provider,
+            provider_call_id: &ev.call_id,
+            from: ev.from.as_deref(),
+            to: ev.to.as_deref(),
+            event_key: inc.key,
+            kind: kind_name(&ev.kind),
             sequence: match &ev.kind {
                 EventKind::Status { sequence, .. } => sequence.map(i64::from),
                 _ => None,
             },
-            payload: inc.payload,
-            state: state.as_str().into(),
-            operator_id,
-            tried,
-            reply: Some(text.clone()),
-            jobs,
+            payload: &inc.payload,
+            now,
+            create: true,
+            operators: needs_operators(&ev.kind),
+            queued: matches!(ev.kind, EventKind::Incoming),
         };
-        let enqueued = !record.jobs.is_empty();
-        self.store.record_call_event(&record, now).await?;
-        if enqueued {
-            self.jobs_wake.notify_one();
-        }
-        tracing::info!(
-            key = inc.key,
-            from = %view.state,
-            to = %state,
-            reply = %crate::domain::routing::describe(&decision.reply),
-            "call event routed"
-        );
-        if state.is_final() {
-            // A caller who hung up before settling a number is still someone to call back.
-            self.join_callback_list(&call, now).await?;
-            self.locks
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&ev.call_id);
-        }
-        Ok(text)
-    }
-
-    /// Decides; when the decision reserves an operator someone else just took, decides again.
-    async fn decide_and_reserve(
-        &self,
-        call: &Call,
-        view: &CallView,
-        kind: &EventKind,
-        callback_eta: Option<(DateTime<Utc>, DateTime<Utc>)>,
-    ) -> anyhow::Result<Decision> {
-        let mut attempt = 0;
-        let queued = match kind {
-            EventKind::Incoming => self.store.queued_calls().await?.len(),
-            _ => 0,
-        };
-        loop {
-            let now = self.clock.now();
-            let operators = operator_views(&self.store.operators().await?);
+        let dispatch = AtomicBool::new(false);
+        let ctx = self.plan_context(now, eta.as_ref());
+        let mut planner = |input: &StepInput<'_>| {
+            let view = call_view(input.call).map_err(|e| e.to_string())?;
+            let operators = free_of(operator_views(input.operators), input.unavailable);
             let s = Situation {
                 now,
                 calendar: &self.calendar,
                 settings: &self.settings,
                 operators: &operators,
-                queued,
-                callback_eta,
+                queued: usize::try_from(input.queued).unwrap_or(0),
+                callback_eta: eta.as_ref().map(|e| (e.from, e.to)),
             };
-            let d = decide(view, kind, &s);
-            let reserve = d.effects.iter().find_map(|e| {
-                if let Effect::Reserve(id) = e {
-                    Some(*id)
-                } else {
-                    None
-                }
-            });
-            match reserve {
-                None => return Ok(d),
-                Some(op) => {
-                    let cutoff = now - self.settings.wrap_up;
-                    if self
-                        .store
-                        .reserve_operator(op, call.id, cutoff, now)
-                        .await?
-                        || attempt == 3
-                    {
-                        return Ok(d);
-                    }
+            let d = decide(&view, &ev.kind, &s);
+            let text = render(&d.reply).map_err(|e| format!("{e:#}"))?;
+            let (p, wake) = ctx.plan(input.call, &view, d, text);
+            dispatch.store(wake, Ordering::Relaxed);
+            Ok(Some(p))
+        };
+        match self.step(&req, &mut planner).await? {
+            StepDone::Redelivered { reply } => {
+                tracing::info!(key = inc.key, "re-delivered event: same reply, no change");
+                match reply {
+                    Some(r) => Ok(r),
+                    None => render(&Vec::new()),
                 }
             }
-            attempt += 1;
+            StepDone::Skipped => render(&Vec::new()),
+            StepDone::Applied(a) => {
+                self.after_step(&a, dispatch.load(Ordering::Relaxed));
+                tracing::info!(
+                    key = inc.key,
+                    from = %a.before,
+                    to = %a.call.state,
+                    "call event routed"
+                );
+                Ok(a.plan.reply.unwrap_or_default())
+            }
         }
     }
 
-    /// Applies one effect; returns a job to enqueue together with the event, if the effect needs one.
-    async fn apply(
+    /// Runs a step, again when the database reports a transient conflict between instances.
+    async fn step(
         &self,
-        effect: &Effect,
-        call: &Call,
-        eta: Option<&CallbackEstimate>,
-    ) -> anyhow::Result<Option<NewJob>> {
-        let now = self.clock.now();
-        let call_id = call.id;
-        match effect {
-            Effect::Voicemail(change) => return self.voicemail(change, call, now, eta).await,
-            Effect::Reserve(_) => {}
-            Effect::Release {
-                operator_id,
-                missed,
-            } => {
-                let p = self
-                    .store
-                    .release_operator(
-                        *operator_id,
-                        call_id,
-                        *missed,
-                        self.settings.autopause_after,
-                        now,
-                    )
-                    .await?;
-                if p == Some(crate::domain::operator::Presence::Break) {
-                    tracing::warn!(
-                        operator_id,
-                        "operator paused after missed calls (autopause)"
-                    );
-                }
-            }
-            Effect::WrapUp(op) => {
-                self.store.wrap_up_operator(*op, call_id, now).await?;
-            }
-            Effect::DispatchQueue => self.wake_dispatcher(),
-        }
-        Ok(None)
-    }
-
-    fn lock_for(&self, call_id: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
-        if locks.len() > 10_000 {
-            locks.retain(|_, l| Arc::strong_count(l) > 1);
-        }
-        locks.entry(call_id.to_owned()).or_default().clone()
-    }
-
-    /// Runs the dispatcher until `shutdown` completes: on every wake-up (and every second, for
-    /// wrap-ups that end by themselves) it connects queued callers to free operators.
-    pub async fn run_dispatcher(
-        self: Arc<Self>,
-        control: Arc<dyn CallControl>,
-        shutdown: impl Future<Output = ()>,
-    ) {
-        tokio::pin!(shutdown);
+        req: &StepRequest<'_>,
+        planner: &mut Planner<'_>,
+    ) -> anyhow::Result<StepDone> {
+        let mut attempt = 0;
         loop {
-            if let Err(e) = self.dispatch_once(control.as_ref()).await {
-                tracing::error!(error = format!("{e:#}"), "dispatcher pass failed");
-            }
-            tokio::select! {
-                _ = &mut shutdown => break,
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            match self.store.call_step(req, planner).await {
+                Err(e) if e.is_transient() && attempt < 3 => {
+                    attempt += 1;
+                    tracing::warn!(error = %e, attempt, "call step conflicted; running it again");
+                }
+                r => return Ok(r?),
             }
         }
     }
 
-    /// One dispatcher pass; returns how many queued callers were sent to an operator.
-    pub async fn dispatch_once(&self, control: &dyn CallControl) -> anyhow::Result<usize> {
-        let now = self.clock.now();
-        self.store
-            .finish_wrap_ups(now - self.settings.wrap_up, now)
-            .await?;
-        if !self.calendar.is_open(now) {
-            return Ok(0);
+    /// What follows a committed step: wake the job worker and the dispatcher, log pauses and joins.
+    fn after_step(&self, a: &crate::store::step::Applied, dispatch: bool) {
+        if a.jobs > 0 {
+            self.jobs_wake.notify_one();
         }
-        let queued = self.store.queued_calls().await?;
-        let mut sent = 0;
-        for call in queued.iter().filter(|c| c.provider == control.provider()) {
-            let operators = operator_views(&self.store.operators().await?);
-            let Some(op) = pick_operator(&operators, &call.tried, now, self.settings.wrap_up)
-            else {
-                break;
-            };
-            let op_id = op.id;
-            if !self
-                .store
-                .reserve_operator(op_id, call.id, now - self.settings.wrap_up, now)
-                .await?
-            {
-                continue;
-            }
-            if !self.store.claim_queued_call(call.id, op_id, now).await? {
-                self.store
-                    .release_operator(op_id, call.id, false, 0, now)
-                    .await?;
-                continue;
-            }
-            match control
-                .connect_queued(&call.provider_call_id, op_id)
-                .await
-                .map_err(anyhow::Error::msg)
-            {
-                Ok(()) => {
-                    sent += 1;
-                    tracing::info!(
-                        call = call.id,
-                        operator_id = op_id,
-                        "queued caller sent to a free operator"
-                    );
-                }
-                Err(e) => {
-                    tracing::warn!(
-                        call = call.id,
-                        error = format!("{e:#}"),
-                        "could not move a queued call; it keeps its place"
-                    );
-                    self.store
-                        .release_operator(op_id, call.id, false, 0, now)
-                        .await?;
-                    self.store.requeue_call(call.id, now).await?;
-                    break;
-                }
-            }
+        if dispatch || !a.plan.releases.is_empty() {
+            self.wake_dispatcher();
         }
-        Ok(sent)
+        for op in &a.paused {
+            tracing::warn!(
+                operator_id = op,
+                "operator paused after missed calls (autopause)"
+            );
+        }
+        if let Some(j) = &a.joined {
+            tracing::info!(call = a.call.id, request = j.request_id(), how = ?j, "voicemail joined the callback list");
+        }
     }
+
+    fn plan_context<'a>(
+        &'a self,
+        now: chrono::DateTime<chrono::Utc>,
+        eta: Option<&'a CallbackEstimate>,
+    ) -> plan::PlanContext<'a> {
+        plan::PlanContext {
+            now,
+            settings: &self.settings,
+            callbacks: &self.callbacks,
+            sms: self.sms,
+            eta,
+        }
+    }
+
+    /// Repairs made by the reconciler since start.
+    pub fn repairs(&self) -> Repairs {
+        *self.repairs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The operators routing may offer, without those this step could not reserve.
+fn free_of(mut ops: Vec<OperatorView>, unavailable: &[i64]) -> Vec<OperatorView> {
+    ops.retain(|o| !unavailable.contains(&o.id));
+    ops
+}
+
+/// Whether routing looks at the operators for this event.
+fn needs_operators(kind: &EventKind) -> bool {
+    !matches!(
+        kind,
+        EventKind::Digits { .. }
+            | EventKind::Recorded { .. }
+            | EventKind::RecordingReady { .. }
+            | EventKind::Status { .. }
+    )
 }
 
 fn call_view(call: &Call) -> anyhow::Result<CallView> {

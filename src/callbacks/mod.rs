@@ -14,9 +14,10 @@ use crate::domain::callback::{
     self, CallbackSettings, Eta, Next, Outcome, OutcomeError, ReasonInput, Staffing,
 };
 use crate::domain::operator::Presence;
+use crate::domain::phone::PhoneNumber;
 use crate::store::{
-    AttachVoicemail, Attached, CallbackRequest, ListScope, OutcomeChange, OutcomeNext, Store,
-    StoreError,
+    AttachPlan, AttachVoicemail, Attached, CallbackRequest, ListScope, OutcomeChange, OutcomeNext,
+    Store, StoreError,
 };
 
 /// Dialed callbacks the handle time is averaged over.
@@ -95,20 +96,33 @@ impl Callbacks {
         category: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Option<Attached>, StoreError> {
-        let cal = &self.calendar;
-        let due = callback::due_at(cal, now);
-        let deadline = callback::deadline(cal, due, self.settings.sla);
+        let plan = self.attach_plan(now);
         let a = AttachVoicemail {
             call_id,
             number,
             category,
             now,
-            due,
-            deadline,
-            deadline_work_ms: callback::work_ms(cal, deadline),
+            due: plan.due,
+            deadline: plan.deadline,
+            deadline_work_ms: plan.deadline_work_ms,
             priority: &self.settings.priority,
         };
         self.store.attach_voicemail(&a).await
+    }
+
+    /// How a voicemail joining the list now is placed: due at the next opening (or now during
+    /// hours), its deadline in working time, the rank rule; for a call step to apply.
+    pub fn attach_plan(&self, now: DateTime<Utc>) -> AttachPlan {
+        let cal = &self.calendar;
+        let due = callback::due_at(cal, now);
+        let deadline = callback::deadline(cal, due, self.settings.sla);
+        AttachPlan {
+            due,
+            deadline,
+            deadline_work_ms: callback::work_ms(cal, deadline),
+            priority: self.settings.priority,
+            usable: |n| PhoneNumber::parse(n).is_ok(),
+        }
     }
 
     /// Recomputes the request of the call's voicemail (category, message, rank).

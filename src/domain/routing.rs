@@ -260,6 +260,15 @@ pub fn decide(call: &CallView, event: &EventKind, s: &Situation<'_>) -> Decision
                     tried: call.tried.clone(),
                     effects: Vec::new(),
                 },
+                // The move arrived after the reconciler gave up on it (the call is queued again,
+                // the operator released): the caller is out of the queue, so route them afresh.
+                _ if call.state == CallState::Queued => {
+                    let mut d = route_new(call, s, Vec::new());
+                    if d.state == CallState::Queued {
+                        d.reply.insert(0, say(Prompt::AllBusy));
+                    }
+                    d
+                }
                 _ => no_operator(call, s, Vec::new()),
             }
         }

@@ -28,6 +28,8 @@ impl CallerCategory {
 pub const FLAG_NUMBER_UNCONFIRMED: &str = "number_unconfirmed";
 /// The caller hung up or nothing was recorded: a callback is still due.
 pub const FLAG_NO_RECORDING: &str = "no_recording";
+/// The voicemail has no number that can be called back (the caller ID was hidden and none typed).
+pub const FLAG_NO_CALLBACK_NUMBER: &str = "no_callback_number";
 
 #[cfg(test)]
 mod tests {

@@ -27,6 +27,8 @@ pub struct Call {
     pub queued_at: Option<DateTime<Utc>>,
     /// Operators already rung for this call without an answer.
     pub tried: Vec<i64>,
+    /// Bumped by every change of the row (the compare-and-set of a step).
+    pub version: i64,
 }
 
 /// One event of a call, with the reply given to it.
@@ -77,7 +79,7 @@ pub struct RecordedEvent {
 }
 
 #[derive(sqlx::FromRow)]
-struct CallRow {
+pub(super) struct CallRow {
     id: i64,
     provider: String,
     provider_call_id: String,
@@ -92,6 +94,7 @@ struct CallRow {
     ended_at_ms: Option<i64>,
     queued_at_ms: Option<i64>,
     tried_operators: String,
+    version: i64,
 }
 
 impl From<CallRow> for Call {
@@ -115,6 +118,7 @@ impl From<CallRow> for Call {
                 .split(',')
                 .filter_map(|t| t.parse().ok())
                 .collect(),
+            version: r.version,
         }
     }
 }
@@ -146,25 +150,34 @@ impl From<EventRow> for CallEvent {
     }
 }
 
-const CALL_COLS: &str = "select id, provider, provider_call_id, direction, from_number, to_number, line, state, \
-     operator_id, started_at_ms, updated_at_ms, ended_at_ms, queued_at_ms, tried_operators from calls";
+/// The columns of [`CallRow`], for `select` and `returning`.
+macro_rules! call_fields {
+    () => {
+        "id, provider, provider_call_id, direction, from_number, to_number, line, state, operator_id, \
+         started_at_ms, updated_at_ms, ended_at_ms, queued_at_ms, tried_operators, version"
+    };
+}
+pub(super) use call_fields;
+
+pub(super) const CALL_COLS: &str = concat!("select ", call_fields!(), " from calls");
 const EVENT_COLS: &str = "select id, call_id, event_key, kind, sequence, payload, reply, received_at_ms from call_events";
 const INSERT_CALL: &str = "insert into calls (provider, provider_call_id, from_number, to_number, state, \
      started_at_ms, updated_at_ms) values ($1, $2, $3, $4, $5, $6, $6) \
      on conflict (provider, provider_call_id) do nothing";
-const INSERT_EVENT: &str = "insert into call_events (call_id, event_key, kind, sequence, payload, reply, received_at_ms) \
+pub(super) const INSERT_EVENT: &str = "insert into call_events (call_id, event_key, kind, sequence, payload, reply, received_at_ms) \
      values ($1, $2, $3, $4, $5, $6, $7) on conflict (call_id, event_key) do nothing returning id";
 /// Moves a call after a new event: state, operator, tried operators; stamps the queue entry and the end.
-const UPDATE_CALL: &str = "update calls set state = $2, operator_id = $3, tried_operators = $4, updated_at_ms = $5, \
+pub(super) const UPDATE_CALL: &str = "update calls set state = $2, operator_id = $3, tried_operators = $4, updated_at_ms = $5, \
+     version = version + 1, \
      queued_at_ms = case when $2 = 'queued' and queued_at_ms is null then $5 else queued_at_ms end, \
      ended_at_ms = case when $2 in ('completed', 'abandoned') and ended_at_ms is null then $5 else ended_at_ms end \
      where id = $1";
 const FIND_EVENT: &str = "select e.id, e.call_id, e.event_key, e.kind, e.sequence, e.payload, e.reply, e.received_at_ms \
      from call_events e join calls c on c.id = e.call_id \
      where c.provider = $1 and c.provider_call_id = $2 and e.event_key = $3";
-const CLAIM_QUEUED: &str = "update calls set state = 'connecting', operator_id = $2, updated_at_ms = $3 \
+const CLAIM_QUEUED: &str = "update calls set state = 'connecting', operator_id = $2, updated_at_ms = $3, version = version + 1 \
      where id = $1 and state = 'queued'";
-const REQUEUE: &str = "update calls set state = 'queued', operator_id = null, updated_at_ms = $2 \
+const REQUEUE: &str = "update calls set state = 'queued', operator_id = null, updated_at_ms = $2, version = version + 1 \
      where id = $1 and state = 'connecting'";
 const SET_REPLY: &str = "update call_events set reply = $2 where id = $1";
 

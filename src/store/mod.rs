@@ -24,7 +24,9 @@ pub mod calls;
 pub mod jobs;
 pub mod operators;
 pub mod postgres;
+pub mod reconcile;
 pub mod sqlite;
+pub mod step;
 pub mod users;
 pub mod voicemails;
 
@@ -36,6 +38,11 @@ pub use callbacks::{
 pub use calls::{Call, CallEvent, CallStore, NewCallEvent, RecordedEvent};
 pub use jobs::{Job, JobState, JobStore, NewJob};
 pub use operators::{NewOperator, Operator, OperatorStore};
+pub use reconcile::{ReconcileStore, Repairs};
+pub use step::{
+    Applied, AttachPlan, CallStepStore, Planner, StepDone, StepInput, StepPlan, StepRequest,
+    VoicemailWrite,
+};
 pub use users::{NewUser, User, UserStore};
 pub use voicemails::{AudioUpdate, Voicemail, VoicemailStore};
 
@@ -51,6 +58,9 @@ pub enum StoreError {
     /// The stored data is not what the code expects (a bad enum value, say).
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// A step's plan failed (e.g. a reply that could not be rendered); nothing was written.
+    #[error("step failed: {0}")]
+    Step(String),
     /// Migrations failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -60,6 +70,19 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// True for a failure that the same step may succeed at when run again: a deadlock or a
+    /// serialization failure between instances on PostgreSQL, SQLite's busy lock.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(d)) => matches!(
+                d.code().as_deref(),
+                Some("40001" | "40P01" | "5" | "6" | "517")
+            ),
+            StoreError::Database(sqlx::Error::PoolTimedOut) => true,
+            _ => false,
+        }
+    }
+
     /// Maps a unique-constraint violation to [`StoreError::Conflict`] with `what`, else passes through.
     pub(crate) fn unique(e: sqlx::Error, what: impl Into<String>) -> StoreError {
         match e.as_database_error() {
@@ -92,6 +115,8 @@ pub trait Store:
     + JobStore
     + AuditStore
     + CallbackStore
+    + CallStepStore
+    + ReconcileStore
     + Send
     + Sync
 {
@@ -120,6 +145,12 @@ pub async fn connect(url: &DatabaseUrl) -> Result<Arc<dyn Store>, StoreError> {
     };
     store.migrate().await?;
     Ok(store)
+}
+
+/// The connection a backend's transactions run on, so that one step (a webhook, a dispatcher move)
+/// can call several resources' SQL inside one transaction.
+pub trait Backend {
+    type Conn;
 }
 
 /// Converts stored milliseconds to an instant.

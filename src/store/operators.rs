@@ -71,37 +71,42 @@ impl TryFrom<OperatorRow> for Operator {
     }
 }
 
-const SELECT_OPERATOR: &str = "select o.id, o.user_id, u.login, o.name, o.contact_kind, o.contact, o.line, \
+pub(super) const SELECT_OPERATOR: &str = "select o.id, o.user_id, u.login, o.name, o.contact_kind, o.contact, o.line, \
      o.presence, o.presence_since_ms, o.idle_since_ms, o.consecutive_misses, o.current_call_id \
      from operators o join users u on u.id = o.user_id";
 
 pub(crate) const INSERT_OPERATOR: &str = "insert into operators \
      (user_id, name, contact_kind, contact, presence, presence_since_ms, created_at_ms) \
      values ($1, $2, $3, $4, 'offline', $5, $5) returning id";
-/// Sets presence by hand (API); clears any reservation; `idle_since` restarts when becoming available.
+/// Sets presence by hand (API); `idle_since` restarts when becoming available. Never while the
+/// operator is reserved for a call (that would free them for a second call while the first rings
+/// or talks): the call's own events, or the reconciler once it is over, free them.
 pub(crate) const SET_PRESENCE: &str = "update operators set presence = $2, presence_since_ms = $3, current_call_id = null, \
      idle_since_ms = case when $2 = 'available' and presence <> 'available' then $3 \
                           when $2 = 'available' then idle_since_ms else null end, \
      consecutive_misses = case when $2 = 'available' and presence <> 'available' then 0 else consecutive_misses end \
-     where id = $1";
+     where id = $1 and not (presence = 'on_call' and current_call_id is not null)";
 
 /// Reserves a free operator (available, or wrap-up begun before $3) for call $2; atomic, so two
 /// instances never reserve the same operator.
-const RESERVE: &str = "update operators set presence = 'on_call', presence_since_ms = $4, idle_since_ms = null, \
+pub(super) const RESERVE: &str = "update operators set presence = 'on_call', presence_since_ms = $4, idle_since_ms = null, \
      current_call_id = $2 where id = $1 \
      and (presence = 'available' or (presence = 'wrap_up' and presence_since_ms <= $3))";
 /// Frees an operator reserved for call $2 that did not take it; a miss counts toward autopause ($4).
-const RELEASE: &str = "update operators set \
+pub(super) const RELEASE: &str = "update operators set \
      consecutive_misses = case when $3 then consecutive_misses + 1 else 0 end, \
      presence = case when $3 and $4 > 0 and consecutive_misses + 1 >= $4 then 'break' else 'available' end, \
      presence_since_ms = $5, idle_since_ms = $5, current_call_id = null \
-     where id = $1 and current_call_id = $2 and presence = 'on_call'";
-const WRAP_UP: &str = "update operators set presence = 'wrap_up', presence_since_ms = $3, consecutive_misses = 0, \
+     where id = $1 and current_call_id = $2 and presence = 'on_call' returning presence";
+pub(super) const WRAP_UP: &str = "update operators set presence = 'wrap_up', presence_since_ms = $3, consecutive_misses = 0, \
      current_call_id = null where id = $1 and current_call_id = $2 and presence = 'on_call'";
-/// Frees operators left `on_call` for a call that no longer needs them (over, or in voicemail).
+/// Frees operators left `on_call` although no call holds them: an operator is on a call only while
+/// that call names them and is connecting, ringing them or connected. Only reservations older than
+/// $2 are looked at, so a step committing at the same moment is never undone.
 const RELEASE_ORPHANS: &str = "update operators set presence = 'available', presence_since_ms = $1, idle_since_ms = $1, \
-     current_call_id = null where presence = 'on_call' and (current_call_id is null or current_call_id in \
-     (select id from calls where state in ('completed', 'abandoned', 'voicemail', 'voicemail_left', 'goodbye')))";
+     current_call_id = null where presence = 'on_call' and presence_since_ms < $2 and not exists \
+     (select 1 from calls c where c.id = operators.current_call_id and c.operator_id = operators.id \
+      and c.state in ('connecting', 'ringing_operator', 'connected'))";
 /// Ends wrap-ups that began before $1.
 const FINISH_WRAP_UPS: &str = "update operators set presence = 'available', idle_since_ms = $2, presence_since_ms = $2 \
      where presence = 'wrap_up' and presence_since_ms <= $1";
@@ -146,9 +151,14 @@ pub trait OperatorStore {
         call_id: i64,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
-    /// Frees operators still `on_call` for a call that is over or in voicemail (a safety net for
-    /// events that arrive in an unexpected order); returns how many.
-    async fn release_orphaned_operators(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// Frees operators `on_call` (since before `settled_before`) for a call that is over, in
+    /// voicemail, or not theirs: the reconciler's repair for lost events and killed processes.
+    /// Returns how many.
+    async fn release_orphaned_operators(
+        &self,
+        now: DateTime<Utc>,
+        settled_before: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
     /// Makes operators whose wrap-up began before `cutoff` available; returns how many.
     async fn finish_wrap_ups(
         &self,
@@ -156,6 +166,7 @@ pub trait OperatorStore {
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError>;
     /// Sets presence; returns the updated operator, or `None` when there is no such operator.
+    /// [`StoreError::Conflict`] while the operator is reserved for a call.
     async fn set_presence(
         &self,
         id: i64,
@@ -232,24 +243,15 @@ macro_rules! impl_operator_store {
                 pause_after: u32,
                 now: DateTime<Utc>,
             ) -> Result<Option<Presence>, StoreError> {
-                let mut tx = self.writer().begin().await?;
-                let r = sqlx::query(RELEASE)
+                let p: Option<String> = sqlx::query_scalar(RELEASE)
                     .bind(id)
                     .bind(call_id)
                     .bind(missed)
                     .bind(i64::from(pause_after))
                     .bind(to_ms(now))
-                    .execute(&mut *tx)
+                    .fetch_optional(self.writer())
                     .await?;
-                if r.rows_affected() == 0 {
-                    return Ok(None);
-                }
-                let p: String = sqlx::query_scalar("select presence from operators where id = $1")
-                    .bind(id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(Some(parse_col(&p, "operators.presence")?))
+                p.map(|p| parse_col(&p, "operators.presence")).transpose()
             }
 
             async fn wrap_up_operator(
@@ -270,9 +272,11 @@ macro_rules! impl_operator_store {
             async fn release_orphaned_operators(
                 &self,
                 now: DateTime<Utc>,
+                settled_before: DateTime<Utc>,
             ) -> Result<u64, StoreError> {
                 let r = sqlx::query(RELEASE_ORPHANS)
                     .bind(to_ms(now))
+                    .bind(to_ms(settled_before))
                     .execute(self.writer())
                     .await?;
                 Ok(r.rows_affected())
@@ -304,10 +308,19 @@ macro_rules! impl_operator_store {
                     .bind(to_ms(now))
                     .execute(&mut *tx)
                     .await?;
-                if r.rows_affected() == 0 {
-                    return Ok(None);
-                }
                 let sql = format!("{SELECT_OPERATOR} where o.id = $1");
+                if r.rows_affected() == 0 {
+                    let row: Option<OperatorRow> = sqlx::query_as(&sql)
+                        .bind(id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    return match row {
+                        None => Ok(None),
+                        Some(_) => Err(StoreError::Conflict(format!(
+                            "operator {id} is on a call; presence changes when the call ends"
+                        ))),
+                    };
+                }
                 let row: OperatorRow = sqlx::query_as(&sql).bind(id).fetch_one(&mut *tx).await?;
                 tx.commit().await?;
                 Some(Operator::try_from(row)).transpose()

@@ -50,6 +50,10 @@ impl PgStore {
     pub(crate) const ROW_LOCK: &'static str = "for update";
 }
 
+impl super::Backend for PgStore {
+    type Conn = sqlx::PgConnection;
+}
+
 #[async_trait::async_trait]
 impl super::Store for PgStore {
     fn backend(&self) -> &'static str {

@@ -72,6 +72,10 @@ impl SqliteStore {
     pub(crate) const ROW_LOCK: &'static str = "";
 }
 
+impl super::Backend for SqliteStore {
+    type Conn = sqlx::SqliteConnection;
+}
+
 #[async_trait::async_trait]
 impl super::Store for SqliteStore {
     fn backend(&self) -> &'static str {

@@ -91,15 +91,16 @@ impl From<VoicemailRow> for Voicemail {
 const VM_COLS: &str = "select id, call_id, callback_request_id, callback_number, number_confirmed, caller_id, \
      caller_category, recording_key, recording_url, recording_duration_ms, audio_status, audio_path, original_path, \
      duration_ms, sample_rate, sha256, has_speech, flags, received_at_ms from voicemails";
-const START: &str = "insert into voicemails (call_id, callback_number, caller_id, audio_status, received_at_ms) \
+pub(super) const START: &str = "insert into voicemails (call_id, callback_number, caller_id, audio_status, received_at_ms) \
      values ($1, $2, $2, 'none', $3) on conflict (call_id) do nothing";
-const SET_NUMBER: &str =
+pub(super) const SET_NUMBER: &str =
     "update voicemails set callback_number = $2, number_confirmed = $3 where call_id = $1";
-const SET_CATEGORY: &str = "update voicemails set caller_category = $2 where call_id = $1";
-const ADD_FLAG: &str = "update voicemails set flags = case when flags = '' then $2 else flags || ',' || $2 end \
+pub(super) const SET_CATEGORY: &str =
+    "update voicemails set caller_category = $2 where call_id = $1";
+pub(super) const ADD_FLAG: &str = "update voicemails set flags = case when flags = '' then $2 else flags || ',' || $2 end \
      where call_id = $1 and (',' || flags || ',') not like ('%,' || $2 || ',%')";
 /// Records the recording's key and URL the first time either callback names it.
-const SET_RECORDING: &str = "update voicemails set recording_key = $2, recording_url = $3, \
+pub(super) const SET_RECORDING: &str = "update voicemails set recording_key = $2, recording_url = $3, \
      recording_duration_ms = coalesce($4, recording_duration_ms), \
      audio_status = case when audio_status = 'none' then 'pending' else audio_status end \
      where call_id = $1 and (recording_key is null or recording_key = $2)";

@@ -218,7 +218,18 @@ pub trait CallControl: Send + Sync {
     fn provider(&self) -> &'static str;
     /// Moves a caller waiting in the hold queue to a freed operator: the provider then asks
     /// [`Step::Connect`] what to do, and the routing core dials that operator.
-    async fn connect_queued(&self, call_id: &str, operator_id: i64) -> Result<(), String>;
+    async fn connect_queued(&self, call_id: &str, operator_id: i64) -> Result<(), ControlError>;
+}
+
+/// Why the provider refused to act on a live call.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ControlError {
+    /// The call is over (the caller hung up and we never heard of it): end it on our side too.
+    #[error("the call is no longer in progress: {0}")]
+    CallOver(String),
+    /// Anything else (a timeout, a 5xx, a refusal): the caller keeps their place in the queue.
+    #[error("{0}")]
+    Failed(String),
 }
 
 /// Why fetching a recording failed.

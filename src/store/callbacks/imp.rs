@@ -183,13 +183,7 @@ macro_rules! impl_callback_store {
                 priority: &Priority,
             ) -> Result<(), StoreError> {
                 let mut tx = self.writer().begin().await?;
-                sqlx::query(REFRESH.as_str()).bind(call_id).execute(&mut *tx).await?;
-                let sql = format!(
-                    "update callback_requests set rank_ms = {} where id = \
-                     (select callback_request_id from voicemails where call_id = $1) and state <> 'closed'",
-                    priority.rank_sql()
-                );
-                sqlx::query(&sql).bind(call_id).execute(&mut *tx).await?;
+                Self::refresh_in(&mut tx, call_id, priority).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -640,8 +634,36 @@ macro_rules! impl_callback_store {
                 &self,
                 a: &AttachVoicemail<'_>,
             ) -> Result<Option<Attached>, StoreError> {
-                let now = to_ms(a.now);
                 let mut tx = self.writer().begin().await?;
+                let result = Self::attach_in(&mut tx, a).await?;
+                tx.commit().await?;
+                Ok(result)
+            }
+
+            /// Recomputes the request of the call's voicemail (category, message, rank) inside
+            /// the caller's transaction.
+            pub(crate) async fn refresh_in(
+                tx: &mut <$t as crate::store::Backend>::Conn,
+                call_id: i64,
+                priority: &Priority,
+            ) -> Result<(), StoreError> {
+                sqlx::query(REFRESH.as_str()).bind(call_id).execute(&mut *tx).await?;
+                let sql = format!(
+                    "update callback_requests set rank_ms = {} where id = \
+                     (select callback_request_id from voicemails where call_id = $1) and state <> 'closed'",
+                    priority.rank_sql()
+                );
+                sqlx::query(&sql).bind(call_id).execute(&mut *tx).await?;
+                Ok(())
+            }
+
+            /// Attaches the call's voicemail to its number's request inside the caller's
+            /// transaction (the call step, or [`Self::attach_once`]).
+            pub(crate) async fn attach_in(
+                tx: &mut <$t as crate::store::Backend>::Conn,
+                a: &AttachVoicemail<'_>,
+            ) -> Result<Option<Attached>, StoreError> {
+                let now = to_ms(a.now);
                 let vm: Option<(i64, Option<i64>)> = sqlx::query_as(VOICEMAIL_OF_CALL)
                     .bind(a.call_id)
                     .fetch_optional(&mut *tx)
@@ -709,7 +731,6 @@ macro_rules! impl_callback_store {
                 sqlx::query(ATTACH).bind(vm_id).bind(id).execute(&mut *tx).await?;
                 sqlx::query(REFRESH.as_str()).bind(a.call_id).execute(&mut *tx).await?;
                 sqlx::query(&rank_update(a.priority)).bind(id).execute(&mut *tx).await?;
-                tx.commit().await?;
                 Ok(Some(result))
             }
         }

@@ -2,7 +2,10 @@
 //! live call to our `connect` webhook, which then answers with a `<Dial>` to that operator.
 
 use super::{Route, TwilioClient, TwilioError, route_path};
-use crate::telephony::{CallControl, FetchError, RecordingSource};
+use crate::telephony::{CallControl, ControlError, FetchError, RecordingSource};
+
+/// Twilio's error code for a redirect of a call that is over ("Call is not in-progress").
+pub const CALL_NOT_IN_PROGRESS: i64 = 21220;
 
 /// The largest recording we download (a 2-minute WAV is about 2 MB).
 const MAX_RECORDING_BYTES: usize = 64 << 20;
@@ -19,7 +22,7 @@ impl CallControl for TwilioControl {
         "twilio"
     }
 
-    async fn connect_queued(&self, call_id: &str, operator_id: i64) -> Result<(), String> {
+    async fn connect_queued(&self, call_id: &str, operator_id: i64) -> Result<(), ControlError> {
         let url = format!(
             "{}{}",
             self.public_url,
@@ -28,7 +31,16 @@ impl CallControl for TwilioControl {
         self.client
             .redirect_call(call_id, &url)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| match e {
+                // 21220 on a redirect: the caller hung up; a 404: Twilio no longer knows the call.
+                TwilioError::Http {
+                    status: 400,
+                    code: Some(CALL_NOT_IN_PROGRESS),
+                    ..
+                }
+                | TwilioError::Http { status: 404, .. } => ControlError::CallOver(e.to_string()),
+                e => ControlError::Failed(e.to_string()),
+            })
     }
 }
 

@@ -1,0 +1,143 @@
+//! From a routing [`Decision`] to the [`StepPlan`] the store commits: the decision's effects become
+//! the step's operator reservation, releases and wrap-ups, the voicemail's writes, its joining the
+//! callback list (when the number is settled or the call ends) and the jobs (recording download,
+//! the SMS with the callback estimate). Pure: everything it needs is in [`PlanContext`].
+
+use chrono::{DateTime, Utc};
+
+use super::CallbackEstimate;
+use crate::callbacks::Callbacks;
+use crate::domain::routing::{CallView, Decision, Effect, RoutingSettings, VoicemailChange};
+use crate::domain::voicemail::{FLAG_NO_RECORDING, FLAG_NUMBER_UNCONFIRMED};
+use crate::store::{Call, NewJob, StepPlan, VoicemailWrite};
+use crate::telephony::RecordingStatus;
+
+/// What a plan needs besides the call and the decision.
+pub(super) struct PlanContext<'a> {
+    pub now: DateTime<Utc>,
+    pub settings: &'a RoutingSettings,
+    pub callbacks: &'a Callbacks,
+    /// Whether the caller gets the callback estimate by SMS.
+    pub sms: bool,
+    /// The caller's callback estimate, read before the step (told at the end of a message).
+    pub eta: Option<&'a CallbackEstimate>,
+}
+
+impl PlanContext<'_> {
+    /// The step for `d`, with the rendered reply `text`; the flag says whether the dispatcher
+    /// should look at the queue afterwards. A transition the call's state machine forbids (a stale
+    /// or out-of-order event) keeps the call as it is and applies none of the effects.
+    pub fn plan(
+        &self,
+        call: &Call,
+        view: &CallView,
+        d: Decision,
+        text: String,
+    ) -> (StepPlan, bool) {
+        if !view.state.can_become(d.state) {
+            tracing::warn!(from = %view.state, to = %d.state, "routing proposed a forbidden transition; kept");
+            return (StepPlan::keep(call, Some(text)), false);
+        }
+        let mut p = StepPlan::keep(call, Some(text));
+        p.state = d.state.as_str().into();
+        p.operator_id = d.operator_id;
+        p.tried = d.tried;
+        p.pause_after = self.settings.autopause_after;
+        let mut dispatch = false;
+        for effect in d.effects {
+            match effect {
+                Effect::Reserve(op) => p.reserve = Some((op, self.now - self.settings.wrap_up)),
+                Effect::Release {
+                    operator_id,
+                    missed,
+                } => p.releases.push((operator_id, missed)),
+                Effect::WrapUp(op) => p.wrap_ups.push(op),
+                Effect::DispatchQueue => dispatch = true,
+                Effect::Voicemail(change) => self.voicemail(call, change, &mut p),
+            }
+        }
+        if d.state.is_final() {
+            // A caller who hung up before settling a number is still someone to call back.
+            p.join = Some(self.callbacks.attach_plan(self.now));
+        }
+        (p, dispatch)
+    }
+
+    fn voicemail(&self, call: &Call, change: VoicemailChange, p: &mut StepPlan) {
+        let w = &mut p.voicemail;
+        match change {
+            VoicemailChange::Start { caller_id } => w.push(VoicemailWrite::Start { caller_id }),
+            VoicemailChange::Number(number) => {
+                w.push(VoicemailWrite::Number {
+                    number,
+                    confirmed: true,
+                });
+                p.join = Some(self.callbacks.attach_plan(self.now));
+            }
+            VoicemailChange::NumberUnconfirmed => {
+                w.push(VoicemailWrite::Flag(FLAG_NUMBER_UNCONFIRMED));
+                p.join = Some(self.callbacks.attach_plan(self.now));
+            }
+            VoicemailChange::Category(c) => {
+                w.push(VoicemailWrite::Category(c.as_str().into()));
+                p.refresh = Some(self.callbacks.settings().priority);
+            }
+            VoicemailChange::Recorded(None) => {
+                w.push(VoicemailWrite::Flag(FLAG_NO_RECORDING));
+                p.jobs.extend(self.eta_sms(call));
+            }
+            VoicemailChange::Recorded(Some(rec)) => {
+                w.push(VoicemailWrite::Start { caller_id: None });
+                w.push(VoicemailWrite::Recording {
+                    key: format!("{}:{}", call.provider, rec.id),
+                    url: rec.url,
+                    duration_ms: rec.duration.map(|d| d.num_milliseconds()),
+                    job: None,
+                });
+                p.jobs.extend(self.eta_sms(call));
+            }
+            VoicemailChange::RecordingStatus { recording, status } => {
+                w.push(VoicemailWrite::Start { caller_id: None });
+                let key = format!("{}:{}", call.provider, recording.id);
+                match status {
+                    RecordingStatus::Completed => {
+                        let payload = serde_json::json!({
+                            "provider": call.provider,
+                            "call_id": call.id,
+                            "recording_id": recording.id,
+                            "url": recording.url,
+                        });
+                        let job = NewJob {
+                            kind: crate::jobs::DOWNLOAD_RECORDING.into(),
+                            payload: payload.to_string(),
+                            dedup_key: Some(format!("download:{key}")),
+                            run_at: self.now,
+                            max_attempts: crate::jobs::DOWNLOAD_MAX_ATTEMPTS,
+                        };
+                        w.push(VoicemailWrite::Recording {
+                            key,
+                            url: recording.url,
+                            duration_ms: recording.duration.map(|d| d.num_milliseconds()),
+                            job: Some(job),
+                        });
+                    }
+                    RecordingStatus::Absent | RecordingStatus::Failed => {
+                        w.push(VoicemailWrite::Flag(FLAG_NO_RECORDING));
+                    }
+                    RecordingStatus::InProgress => {}
+                }
+            }
+        }
+    }
+
+    /// The SMS with the estimate, when SMS is configured and there is one.
+    fn eta_sms(&self, call: &Call) -> Option<NewJob> {
+        let eta = self.eta.filter(|_| self.sms)?;
+        Some(crate::jobs::sms::sms_job(
+            &eta.number,
+            &super::eta_sms_text(eta.from, eta.to, self.now),
+            format!("sms:eta:{}", call.id),
+            self.now,
+        ))
+    }
+}
