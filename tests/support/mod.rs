@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use std::str::FromStr;
+pub mod line;
 pub mod twilio;
 
 use std::sync::Arc;
@@ -92,6 +93,29 @@ impl TestDb {
                 Arc::new(PgStore::connect_with((**opts).clone(), 8).await.unwrap())
             }
         }
+    }
+
+    /// Runs raw SQL on the database through a connection of its own (fault injection, repairs
+    /// a killed process would leave undone). `sqlite` and `postgres` are the backends' versions.
+    pub async fn execute(&self, sqlite: &str, postgres: &str) {
+        match &self.kind {
+            Kind::Sqlite(dir) => {
+                let url = format!("sqlite://{}", dir.path().join("perezvon.db").display());
+                let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+                sqlx::raw_sql(sqlite).execute(&mut conn).await.unwrap();
+                conn.close().await.unwrap();
+            }
+            Kind::Postgres { opts, .. } => {
+                let mut conn = sqlx::PgConnection::connect_with(opts).await.unwrap();
+                sqlx::raw_sql(postgres).execute(&mut conn).await.unwrap();
+                conn.close().await.unwrap();
+            }
+        }
+    }
+
+    /// True on PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.kind, Kind::Postgres { .. })
     }
 
     /// The SQLite data directory, if this is SQLite.
