@@ -252,8 +252,14 @@ pub fn decide(call: &CallView, event: &EventKind, s: &Situation<'_>) -> Decision
             }
         },
         EventKind::Connect { operator_id } => {
-            match s.operators.iter().find(|o| o.id == *operator_id) {
-                Some(op) if call.state == CallState::Connecting => Decision {
+            // The operator reserved by the move is the one to ring: a late redirect of an earlier
+            // move may name another one, who is not reserved for this call.
+            let _named = operator_id;
+            let reserved = call
+                .operator_id
+                .filter(|_| call.state == CallState::Connecting);
+            match reserved.and_then(|r| s.operators.iter().find(|o| o.id == r)) {
+                Some(op) => Decision {
                     reply: vec![say(Prompt::Connecting), dial(op, s)],
                     state: CallState::RingingOperator,
                     operator_id: Some(op.id),

@@ -423,6 +423,34 @@ fn connect_after_dispatch_dials_the_reserved_operator() {
 }
 
 #[test]
+fn a_late_redirect_naming_another_operator_rings_the_reserved_one() {
+    let ops = [op(5, Presence::OnCall, 0), op(6, Presence::Available, 0)];
+    let c = CallView {
+        state: CallState::Connecting,
+        operator_id: Some(5),
+        tried: vec![6],
+        from: None,
+    };
+    let d = run(&c, EventKind::Connect { operator_id: 6 }, &ops, open_now());
+    assert_eq!((d.state, dialed(&d)), (CallState::RingingOperator, Some(5)));
+    assert_eq!(d.operator_id, Some(5));
+}
+
+#[test]
+fn a_move_arriving_after_the_call_was_requeued_routes_it_afresh() {
+    let ops = [op(6, Presence::Available, 0)];
+    let c = CallView {
+        state: CallState::Queued,
+        operator_id: None,
+        tried: vec![],
+        from: None,
+    };
+    let d = run(&c, EventKind::Connect { operator_id: 5 }, &ops, open_now());
+    assert_eq!((d.state, dialed(&d)), (CallState::RingingOperator, Some(6)));
+    assert_eq!(d.effects, vec![Effect::Reserve(6)]);
+}
+
+#[test]
 fn final_status_ends_the_call_and_frees_the_operator() {
     let ringing = CallView {
         state: CallState::RingingOperator,
