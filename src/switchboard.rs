@@ -268,9 +268,12 @@ impl Switchboard {
     }
 }
 
-/// The operators routing may offer, without those this step could not reserve.
+/// The operators as routing sees them, those this step could not reserve shown busy (someone else
+/// took them: they still staff the line, so a caller queues rather than going to voicemail).
 fn free_of(mut ops: Vec<OperatorView>, unavailable: &[i64]) -> Vec<OperatorView> {
-    ops.retain(|o| !unavailable.contains(&o.id));
+    for o in ops.iter_mut().filter(|o| unavailable.contains(&o.id)) {
+        o.presence = crate::domain::operator::Presence::OnCall;
+    }
     ops
 }
 
