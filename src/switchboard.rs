@@ -36,7 +36,7 @@ pub struct Switchboard {
     store: Arc<dyn Store>,
     calendar: Arc<Calendar>,
     clock: Arc<dyn Clock>,
-    settings: RoutingSettings,
+    settings: Arc<RoutingSettings>,
     wake: Notify,
     /// Woken when an event enqueued a job (e.g. a recording to download).
     jobs_wake: Arc<Notify>,
@@ -77,7 +77,7 @@ impl Switchboard {
             store,
             calendar,
             clock,
-            settings,
+            settings: Arc::new(settings),
             wake: Notify::new(),
             jobs_wake: Arc::new(Notify::new()),
             repairs: Mutex::new(Repairs::default()),
@@ -133,7 +133,7 @@ impl Switchboard {
     pub async fn handle(
         &self,
         inc: Incoming<'_>,
-        render: impl Fn(&Reply) -> anyhow::Result<String> + Send + Sync,
+        render: Arc<dyn Fn(&Reply) -> anyhow::Result<String> + Send + Sync>,
     ) -> anyhow::Result<String> {
         let ev = inc.event;
         // A re-delivery is answered from a reader, without waiting for the writer.
@@ -170,26 +170,31 @@ impl Switchboard {
             operators: needs_operators(&ev.kind),
             queued: matches!(ev.kind, EventKind::Incoming),
         };
-        let dispatch = AtomicBool::new(false);
-        let ctx = self.plan_context(now, eta.as_ref());
-        let mut planner = |input: &StepInput<'_>| {
+        let dispatch = Arc::new(AtomicBool::new(false));
+        let woken = dispatch.clone();
+        let callback_eta = eta.as_ref().map(|e| (e.from, e.to));
+        let ctx = self.plan_context(now, eta);
+        let calendar = self.calendar.clone();
+        let kind = ev.kind.clone();
+        let renderer = render.clone();
+        let planner = move |input: &StepInput<'_>| {
             let view = call_view(input.call).map_err(|e| e.to_string())?;
             let operators = free_of(operator_views(input.operators), input.unavailable);
             let s = Situation {
                 now,
-                calendar: &self.calendar,
-                settings: &self.settings,
+                calendar: &calendar,
+                settings: &ctx.settings,
                 operators: &operators,
                 queued: usize::try_from(input.queued).unwrap_or(0),
-                callback_eta: eta.as_ref().map(|e| (e.from, e.to)),
+                callback_eta,
             };
-            let d = decide(&view, &ev.kind, &s);
-            let text = render(&d.reply).map_err(|e| format!("{e:#}"))?;
+            let d = decide(&view, &kind, &s);
+            let text = renderer(&d.reply).map_err(|e| format!("{e:#}"))?;
             let (p, wake) = ctx.plan(input.call, &view, d, text);
-            dispatch.store(wake, Ordering::Relaxed);
+            woken.store(wake, Ordering::Relaxed);
             Ok(Some(p))
         };
-        match self.step(&req, &mut planner).await? {
+        match self.step(&req, Box::new(planner)).await? {
             StepDone::Redelivered { reply } => {
                 tracing::info!(key = inc.key, "re-delivered event: same reply, no change");
                 match reply {
@@ -215,11 +220,11 @@ impl Switchboard {
     async fn step(
         &self,
         req: &StepRequest<'_>,
-        planner: &mut Planner<'_>,
+        mut planner: Box<Planner>,
     ) -> anyhow::Result<StepDone> {
         let mut attempt = 0;
         loop {
-            match self.store.call_step(req, planner).await {
+            match self.store.call_step(req, &mut planner).await {
                 Err(e) if e.is_transient() && attempt < 3 => {
                     attempt += 1;
                     tracing::warn!(error = %e, attempt, "call step conflicted; running it again");
@@ -248,15 +253,15 @@ impl Switchboard {
         }
     }
 
-    fn plan_context<'a>(
-        &'a self,
+    fn plan_context(
+        &self,
         now: chrono::DateTime<chrono::Utc>,
-        eta: Option<&'a CallbackEstimate>,
-    ) -> plan::PlanContext<'a> {
+        eta: Option<CallbackEstimate>,
+    ) -> plan::PlanContext {
         plan::PlanContext {
             now,
-            settings: &self.settings,
-            callbacks: &self.callbacks,
+            settings: self.settings.clone(),
+            callbacks: self.callbacks.clone(),
             sms: self.sms,
             eta,
         }

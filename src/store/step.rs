@@ -134,8 +134,9 @@ impl StepPlan {
 }
 
 /// The plan: a pure function of what the step read. `Ok(None)` means nothing to do (the step
-/// rolls back and records nothing); an error aborts the step.
-pub type Planner<'p> = dyn FnMut(&StepInput<'_>) -> Result<Option<StepPlan>, String> + Send + 'p;
+/// rolls back and records nothing); an error aborts the step. It owns what it needs: on SQLite it
+/// runs on the writer thread.
+pub type Planner = dyn FnMut(&StepInput<'_>) -> Result<Option<StepPlan>, String> + Send + 'static;
 
 /// What a step did.
 #[derive(Debug, Clone)]
@@ -171,7 +172,7 @@ pub trait CallStepStore {
     async fn call_step(
         &self,
         req: &StepRequest<'_>,
-        plan: &mut Planner<'_>,
+        plan: &mut Planner,
     ) -> Result<StepDone, StoreError>;
 }
 
@@ -211,7 +212,7 @@ macro_rules! impl_call_step_store {
             async fn call_step(
                 &self,
                 req: &StepRequest<'_>,
-                plan: &mut Planner<'_>,
+                plan: &mut Planner,
             ) -> Result<StepDone, StoreError> {
                 let now = to_ms(req.now);
                 let mut tx = self.writer().begin().await?;

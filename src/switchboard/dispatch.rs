@@ -82,7 +82,7 @@ impl Switchboard {
     ) -> anyhow::Result<bool> {
         let key = format!("dispatch:{}", uuid::Uuid::new_v4());
         let wrap_up = self.settings.wrap_up;
-        let mut planner = |input: &StepInput<'_>| {
+        let planner = move |input: &StepInput<'_>| {
             let c = input.call;
             if c.state != CallState::Queued.as_str() {
                 return Ok(None);
@@ -98,7 +98,7 @@ impl Switchboard {
             Ok(Some(p))
         };
         let req = internal_step(call, &key, "dispatch", now, true);
-        let StepDone::Applied(a) = self.step(&req, &mut planner).await? else {
+        let StepDone::Applied(a) = self.step(&req, Box::new(planner)).await? else {
             return Ok(false);
         };
         let Some(op) = a.call.operator_id else {
@@ -139,7 +139,7 @@ impl Switchboard {
     ) -> anyhow::Result<()> {
         let key = format!("dispatch-failed:{}", uuid::Uuid::new_v4());
         let join = self.callbacks.attach_plan(now);
-        let mut planner = |input: &StepInput<'_>| {
+        let planner = move |input: &StepInput<'_>| {
             let c = input.call;
             if c.state != CallState::Connecting.as_str() || c.operator_id != Some(op) {
                 return Ok(None);
@@ -156,7 +156,7 @@ impl Switchboard {
             Ok(Some(p))
         };
         let req = internal_step(call, &key, "dispatch_failed", now, false);
-        self.step(&req, &mut planner).await?;
+        self.step(&req, Box::new(planner)).await?;
         Ok(())
     }
 }

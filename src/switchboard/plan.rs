@@ -3,6 +3,8 @@
 //! callback list (when the number is settled or the call ends) and the jobs (recording download,
 //! the SMS with the callback estimate). Pure: everything it needs is in [`PlanContext`].
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 
 use super::CallbackEstimate;
@@ -12,18 +14,18 @@ use crate::domain::voicemail::{FLAG_NO_RECORDING, FLAG_NUMBER_UNCONFIRMED};
 use crate::store::{Call, NewJob, StepPlan, VoicemailWrite};
 use crate::telephony::RecordingStatus;
 
-/// What a plan needs besides the call and the decision.
-pub(super) struct PlanContext<'a> {
+/// What a plan needs besides the call and the decision (owned: the plan may run on another thread).
+pub(super) struct PlanContext {
     pub now: DateTime<Utc>,
-    pub settings: &'a RoutingSettings,
-    pub callbacks: &'a Callbacks,
+    pub settings: Arc<RoutingSettings>,
+    pub callbacks: Callbacks,
     /// Whether the caller gets the callback estimate by SMS.
     pub sms: bool,
     /// The caller's callback estimate, read before the step (told at the end of a message).
-    pub eta: Option<&'a CallbackEstimate>,
+    pub eta: Option<CallbackEstimate>,
 }
 
-impl PlanContext<'_> {
+impl PlanContext {
     /// The step for `d`, with the rendered reply `text`; the flag says whether the dispatcher
     /// should look at the queue afterwards. A transition the call's state machine forbids (a stale
     /// or out-of-order event) keeps the call as it is and applies none of the effects.
@@ -132,7 +134,7 @@ impl PlanContext<'_> {
 
     /// The SMS with the estimate, when SMS is configured and there is one.
     fn eta_sms(&self, call: &Call) -> Option<NewJob> {
-        let eta = self.eta.filter(|_| self.sms)?;
+        let eta = self.eta.as_ref().filter(|_| self.sms)?;
         Some(crate::jobs::sms::sms_job(
             &eta.number,
             &super::eta_sms_text(eta.from, eta.to, self.now),

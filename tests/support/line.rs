@@ -63,7 +63,7 @@ impl Line {
             key,
             payload: "{}".into(),
         };
-        self.sb.handle(inc, |r| Ok(describe(r))).await
+        self.sb.handle(inc, Arc::new(|r| Ok(describe(r)))).await
     }
 
     /// A new inbound call.

@@ -87,21 +87,21 @@ pub async fn webhook(
     let speech = speech_mode(&state, cfg);
     let public_url = state.config.public_url.clone();
     let sip_domain = cfg.sip_domain.clone();
-    let render = |reply: &Reply| -> anyhow::Result<String> {
+    let render = std::sync::Arc::new(move |reply: &Reply| -> anyhow::Result<String> {
         Ok(twilio::render(
             reply,
             &public_url,
             &speech,
             sip_domain.as_deref(),
         )?)
-    };
+    });
     let inc = Incoming {
         provider: "twilio",
         event: &event,
         key: &key,
         payload,
     };
-    match state.switchboard.handle(inc, &render).await {
+    match state.switchboard.handle(inc, render.clone()).await {
         Ok(twiml) => Ok(twiml_response(twiml)),
         Err(e)
             if matches!(
