@@ -51,6 +51,9 @@ pub struct Switchboard {
     dialer: Option<Arc<dyn CallbackDialer>>,
 }
 
+/// Turns a reply into the provider's text (TwiML, JSON).
+pub type Render = Arc<dyn Fn(&Reply) -> anyhow::Result<String> + Send + Sync>;
+
 /// An event to handle, as the adapter parsed it.
 pub struct Incoming<'a> {
     pub provider: &'static str,
@@ -133,7 +136,7 @@ impl Switchboard {
     pub async fn handle(
         &self,
         inc: Incoming<'_>,
-        render: Arc<dyn Fn(&Reply) -> anyhow::Result<String> + Send + Sync>,
+        render: Render,
     ) -> anyhow::Result<String> {
         let ev = inc.event;
         // A re-delivery is answered from a reader, without waiting for the writer.
