@@ -21,7 +21,9 @@ use crate::clock::Clock;
 use crate::domain::call::CallState;
 use crate::domain::callback::CallbackSettings;
 use crate::domain::routing::{CallView, OperatorView, RoutingSettings, Situation, decide};
-use crate::store::{Call, Operator, Planner, Repairs, StepDone, StepInput, StepRequest, Store};
+use crate::store::{
+    Call, Operator, Repairs, SharedPlanner, StepDone, StepInput, StepRequest, Store, planner,
+};
 use crate::telephony::{CallEvent, CallbackDialer, EventKind, Reply};
 
 mod dispatch;
@@ -133,11 +135,7 @@ impl Switchboard {
 
     /// Handles one event as one step; `render` turns the reply into the provider's text. Returns
     /// that text (the stored one for a re-delivery) once the step is committed.
-    pub async fn handle(
-        &self,
-        inc: Incoming<'_>,
-        render: Render,
-    ) -> anyhow::Result<String> {
+    pub async fn handle(&self, inc: Incoming<'_>, render: Render) -> anyhow::Result<String> {
         let ev = inc.event;
         // A re-delivery is answered from a reader, without waiting for the writer.
         if let Some(seen) = self
@@ -180,7 +178,7 @@ impl Switchboard {
         let calendar = self.calendar.clone();
         let kind = ev.kind.clone();
         let renderer = render.clone();
-        let planner = move |input: &StepInput<'_>| {
+        let plan = move |input: &StepInput<'_>| {
             let view = call_view(input.call).map_err(|e| e.to_string())?;
             let operators = free_of(operator_views(input.operators), input.unavailable);
             let s = Situation {
@@ -197,7 +195,7 @@ impl Switchboard {
             woken.store(wake, Ordering::Relaxed);
             Ok(Some(p))
         };
-        match self.step(&req, Box::new(planner)).await? {
+        match self.step(&req, planner(plan)).await? {
             StepDone::Redelivered { reply } => {
                 tracing::info!(key = inc.key, "re-delivered event: same reply, no change");
                 match reply {
@@ -223,11 +221,11 @@ impl Switchboard {
     async fn step(
         &self,
         req: &StepRequest<'_>,
-        mut planner: Box<Planner>,
+        planner: SharedPlanner,
     ) -> anyhow::Result<StepDone> {
         let mut attempt = 0;
         loop {
-            match self.store.call_step(req, &mut planner).await {
+            match self.store.call_step(req, &planner).await {
                 Err(e) if e.is_transient() && attempt < 3 => {
                     attempt += 1;
                     tracing::warn!(error = %e, attempt, "call step conflicted; running it again");

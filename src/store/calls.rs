@@ -80,21 +80,21 @@ pub struct RecordedEvent {
 
 #[derive(sqlx::FromRow)]
 pub(super) struct CallRow {
-    id: i64,
-    provider: String,
-    provider_call_id: String,
-    direction: String,
-    from_number: Option<String>,
-    to_number: Option<String>,
-    line: String,
-    state: String,
-    operator_id: Option<i64>,
-    started_at_ms: i64,
-    updated_at_ms: i64,
-    ended_at_ms: Option<i64>,
-    queued_at_ms: Option<i64>,
-    tried_operators: String,
-    version: i64,
+    pub(super) id: i64,
+    pub(super) provider: String,
+    pub(super) provider_call_id: String,
+    pub(super) direction: String,
+    pub(super) from_number: Option<String>,
+    pub(super) to_number: Option<String>,
+    pub(super) line: String,
+    pub(super) state: String,
+    pub(super) operator_id: Option<i64>,
+    pub(super) started_at_ms: i64,
+    pub(super) updated_at_ms: i64,
+    pub(super) ended_at_ms: Option<i64>,
+    pub(super) queued_at_ms: Option<i64>,
+    pub(super) tried_operators: String,
+    pub(super) version: i64,
 }
 
 impl From<CallRow> for Call {
@@ -242,7 +242,7 @@ macro_rules! impl_call_store {
                 now: DateTime<Utc>,
             ) -> Result<RecordedEvent, StoreError> {
                 let now_ms = to_ms(now);
-                let mut tx = self.writer().begin().await?;
+                let mut tx = self.begin_write().await?;
                 sqlx::query(INSERT_CALL)
                     .bind(&ev.provider)
                     .bind(&ev.provider_call_id)

@@ -26,6 +26,8 @@ pub mod operators;
 pub mod postgres;
 pub mod reconcile;
 pub mod sqlite;
+mod sqlite_step;
+pub mod sqlite_writer;
 pub mod step;
 pub mod users;
 pub mod voicemails;
@@ -40,8 +42,8 @@ pub use jobs::{Job, JobState, JobStore, NewJob};
 pub use operators::{NewOperator, Operator, OperatorStore};
 pub use reconcile::{ReconcileStore, Repairs};
 pub use step::{
-    Applied, AttachPlan, CallStepStore, Planner, StepDone, StepInput, StepPlan, StepRequest,
-    VoicemailWrite,
+    Applied, AttachPlan, CallStepStore, Planner, SharedPlanner, StepDone, StepInput, StepPlan,
+    StepRequest, VoicemailWrite, planner,
 };
 pub use users::{NewUser, User, UserStore};
 pub use voicemails::{AudioUpdate, Voicemail, VoicemailStore};

@@ -37,18 +37,18 @@ pub struct NewOperator {
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct OperatorRow {
-    id: i64,
-    user_id: i64,
-    login: String,
-    name: String,
-    contact_kind: String,
-    contact: String,
-    line: String,
-    presence: String,
-    presence_since_ms: i64,
-    idle_since_ms: Option<i64>,
-    consecutive_misses: i64,
-    current_call_id: Option<i64>,
+    pub(super) id: i64,
+    pub(super) user_id: i64,
+    pub(super) login: String,
+    pub(super) name: String,
+    pub(super) contact_kind: String,
+    pub(super) contact: String,
+    pub(super) line: String,
+    pub(super) presence: String,
+    pub(super) presence_since_ms: i64,
+    pub(super) idle_since_ms: Option<i64>,
+    pub(super) consecutive_misses: i64,
+    pub(super) current_call_id: Option<i64>,
 }
 
 impl TryFrom<OperatorRow> for Operator {
@@ -301,7 +301,7 @@ macro_rules! impl_operator_store {
                 presence: Presence,
                 now: DateTime<Utc>,
             ) -> Result<Option<Operator>, StoreError> {
-                let mut tx = self.writer().begin().await?;
+                let mut tx = self.begin_write().await?;
                 let r = sqlx::query(SET_PRESENCE)
                     .bind(id)
                     .bind(presence.as_str())

@@ -39,6 +39,13 @@ impl PgStore {
         &self.pool
     }
 
+    /// A write transaction.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.pool.begin().await
+    }
+
     pub(crate) fn reader(&self) -> &PgPool {
         &self.pool
     }

@@ -24,6 +24,8 @@ const READERS: u32 = 4;
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    /// Runs call steps in-thread with group commit (see `sqlite_writer.rs`).
+    steps: super::sqlite_writer::Writer,
 }
 
 impl SqliteStore {
@@ -52,12 +54,31 @@ impl SqliteStore {
             .max_connections(READERS)
             .acquire_timeout(Duration::from_secs(30))
             .connect_lazy_with(opts.create_if_missing(false));
-        Ok(SqliteStore { writer, reader })
+        let steps = super::sqlite_writer::Writer::start(path, BUSY_TIMEOUT)?;
+        Ok(SqliteStore {
+            writer,
+            reader,
+            steps,
+        })
     }
 
     /// The single writer connection: every statement that changes data goes here.
     pub(crate) fn writer(&self) -> &SqlitePool {
         &self.writer
+    }
+
+    /// A write transaction on the writer connection, taking SQLite's write lock at once
+    /// (`begin immediate`): a transaction that reads before it writes must not find, at its first
+    /// write, that the call-step writer thread committed in between (SQLITE_BUSY_SNAPSHOT).
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.writer.begin_with("begin immediate").await
+    }
+
+    /// The call-step writer thread.
+    pub(crate) fn steps(&self) -> &super::sqlite_writer::Writer {
+        &self.steps
     }
 
     /// The reader pool.

@@ -138,6 +138,16 @@ impl StepPlan {
 /// runs on the writer thread.
 pub type Planner = dyn FnMut(&StepInput<'_>) -> Result<Option<StepPlan>, String> + Send + 'static;
 
+/// A planner shared with the thread that runs the step (and kept for a re-run after a conflict).
+pub type SharedPlanner = std::sync::Arc<std::sync::Mutex<Box<Planner>>>;
+
+/// Wraps a planner for [`CallStepStore::call_step`].
+pub fn planner(
+    f: impl FnMut(&StepInput<'_>) -> Result<Option<StepPlan>, String> + Send + 'static,
+) -> SharedPlanner {
+    std::sync::Arc::new(std::sync::Mutex::new(Box::new(f)))
+}
+
 /// What a step did.
 #[derive(Debug, Clone)]
 pub enum StepDone {
@@ -172,38 +182,40 @@ pub trait CallStepStore {
     async fn call_step(
         &self,
         req: &StepRequest<'_>,
-        plan: &mut Planner,
+        plan: &SharedPlanner,
     ) -> Result<StepDone, StoreError>;
 }
 
 /// The call row, created on its first event; the no-op update locks it on PostgreSQL.
-const UPSERT_CALL: &str = concat!(
+pub(crate) const UPSERT_CALL: &str = concat!(
     "insert into calls (provider, provider_call_id, from_number, to_number, state, started_at_ms, updated_at_ms) \
      values ($1, $2, $3, $4, 'incoming', $5, $5) \
      on conflict (provider, provider_call_id) do update set version = calls.version returning ",
     call_fields!()
 );
-const EVENT_REPLY: &str = "select reply from call_events where call_id = $1 and event_key = $2";
-const QUEUED_OTHERS: &str = "select count(*) from calls where state = 'queued' and id <> $1";
-const VOICEMAIL_NUMBER: &str = "select callback_number, caller_category, callback_request_id \
+pub(crate) const EVENT_REPLY: &str =
+    "select reply from call_events where call_id = $1 and event_key = $2";
+pub(crate) const QUEUED_OTHERS: &str =
+    "select count(*) from calls where state = 'queued' and id <> $1";
+pub(crate) const VOICEMAIL_NUMBER: &str = "select callback_number, caller_category, callback_request_id \
      from voicemails where call_id = $1";
-static CAS_UPDATE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+pub(crate) static CAS_UPDATE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "{UPDATE_CALL} and version = $6 returning {}",
         call_fields!()
     )
 });
-static LOCK_CALL: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|| {
+pub(crate) static LOCK_CALL: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|| {
     [
         format!("{CALL_COLS} where provider = $1 and provider_call_id = $2"),
         format!("{CALL_COLS} where provider = $1 and provider_call_id = $2 for update"),
     ]
 });
-static OPERATORS: std::sync::LazyLock<String> =
+pub(crate) static OPERATORS: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| format!("{SELECT_OPERATOR} order by o.id"));
 
 /// A bound on re-planning after failed reservations (each failure removes one operator).
-const MAX_PLANS: usize = 64;
+pub(crate) const MAX_PLANS: usize = 64;
 
 macro_rules! impl_call_step_store {
     ($t:ty, $lock:expr) => {
@@ -212,10 +224,10 @@ macro_rules! impl_call_step_store {
             async fn call_step(
                 &self,
                 req: &StepRequest<'_>,
-                plan: &mut Planner,
+                plan: &SharedPlanner,
             ) -> Result<StepDone, StoreError> {
                 let now = to_ms(req.now);
-                let mut tx = self.writer().begin().await?;
+                let mut tx = self.begin_write().await?;
                 let row: Option<CallRow> = if req.create {
                     Some(
                         sqlx::query_as(UPSERT_CALL)
@@ -267,7 +279,8 @@ macro_rules! impl_call_step_store {
                         queued,
                         unavailable: &unavailable,
                     };
-                    let Some(p) = plan(&input).map_err(StoreError::Step)? else {
+                    let planned = (plan.lock().unwrap_or_else(|p| p.into_inner()))(&input);
+                    let Some(p) = planned.map_err(StoreError::Step)? else {
                         return Ok(StepDone::Skipped);
                     };
                     let Some((op, cutoff)) = p.reserve else {
@@ -519,5 +532,34 @@ macro_rules! impl_call_step_store {
     };
 }
 
-impl_call_step_store!(super::sqlite::SqliteStore, 0);
 impl_call_step_store!(super::postgres::PgStore, 1);
+
+/// On SQLite a step runs whole on the writer thread, committed with whatever other steps are
+/// waiting (group commit).
+#[async_trait::async_trait]
+impl CallStepStore for super::sqlite::SqliteStore {
+    async fn call_step(
+        &self,
+        req: &StepRequest<'_>,
+        plan: &SharedPlanner,
+    ) -> Result<StepDone, StoreError> {
+        let owned = super::sqlite_step::OwnedRequest {
+            provider: req.provider.to_owned(),
+            provider_call_id: req.provider_call_id.to_owned(),
+            from: req.from.map(str::to_owned),
+            to: req.to.map(str::to_owned),
+            event_key: req.event_key.to_owned(),
+            kind: req.kind.to_owned(),
+            sequence: req.sequence,
+            payload: req.payload.to_owned(),
+            now: req.now,
+            create: req.create,
+            operators: req.operators,
+            queued: req.queued,
+        };
+        let plan = plan.clone();
+        self.steps()
+            .run(move |conn| super::sqlite_step::call_step(conn, &owned, &plan))
+            .await
+    }
+}

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use super::{Switchboard, free_of, operator_views};
 use crate::domain::call::CallState;
 use crate::domain::routing::pick_operator;
-use crate::store::{Call, StepDone, StepInput, StepPlan, StepRequest};
+use crate::store::{Call, StepDone, StepInput, StepPlan, StepRequest, planner};
 use crate::telephony::{CallControl, ControlError};
 
 impl Switchboard {
@@ -82,7 +82,7 @@ impl Switchboard {
     ) -> anyhow::Result<bool> {
         let key = format!("dispatch:{}", uuid::Uuid::new_v4());
         let wrap_up = self.settings.wrap_up;
-        let planner = move |input: &StepInput<'_>| {
+        let plan = move |input: &StepInput<'_>| {
             let c = input.call;
             if c.state != CallState::Queued.as_str() {
                 return Ok(None);
@@ -98,7 +98,7 @@ impl Switchboard {
             Ok(Some(p))
         };
         let req = internal_step(call, &key, "dispatch", now, true);
-        let StepDone::Applied(a) = self.step(&req, Box::new(planner)).await? else {
+        let StepDone::Applied(a) = self.step(&req, planner(plan)).await? else {
             return Ok(false);
         };
         let Some(op) = a.call.operator_id else {
@@ -139,7 +139,7 @@ impl Switchboard {
     ) -> anyhow::Result<()> {
         let key = format!("dispatch-failed:{}", uuid::Uuid::new_v4());
         let join = self.callbacks.attach_plan(now);
-        let planner = move |input: &StepInput<'_>| {
+        let plan = move |input: &StepInput<'_>| {
             let c = input.call;
             if c.state != CallState::Connecting.as_str() || c.operator_id != Some(op) {
                 return Ok(None);
@@ -156,7 +156,7 @@ impl Switchboard {
             Ok(Some(p))
         };
         let req = internal_step(call, &key, "dispatch_failed", now, false);
-        self.step(&req, Box::new(planner)).await?;
+        self.step(&req, planner(plan)).await?;
         Ok(())
     }
 }

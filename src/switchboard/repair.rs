@@ -13,7 +13,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use super::Switchboard;
 use super::dispatch::internal_step;
 use crate::domain::call::CallState;
-use crate::store::{Call, Repairs, StepDone, StepInput, StepPlan};
+use crate::store::{Call, Repairs, StepDone, StepInput, StepPlan, planner};
 
 /// How often the reconciler runs and when it considers something stuck.
 #[derive(Debug, Clone, PartialEq)]
@@ -145,7 +145,7 @@ impl Switchboard {
     async fn fix(&self, call: &Call, fix: Fix, now: DateTime<Utc>) -> anyhow::Result<bool> {
         let seen = (call.state.clone(), call.version);
         let join = self.callbacks.attach_plan(now);
-        let planner = move |input: &StepInput<'_>| {
+        let plan = move |input: &StepInput<'_>| {
             let c = input.call;
             if (c.state.as_str(), c.version) != (seen.0.as_str(), seen.1) {
                 return Ok(None);
@@ -172,7 +172,7 @@ impl Switchboard {
             Fix::Join => "repair_join",
         };
         let req = internal_step(call, &key, kind, now, false);
-        Ok(match self.step(&req, Box::new(planner)).await? {
+        Ok(match self.step(&req, planner(plan)).await? {
             StepDone::Applied(a) => fix != Fix::Join || a.joined.is_some(),
             _ => false,
         })

@@ -20,26 +20,27 @@ pub(super) const ORDER: &str = "rank_ms, silent, created_at_ms, id";
 const ATTEMPT_COLS: &str = "id, request_id, operator_id, idempotency_key, provider_call_id, \
      call_status, error, started_at_ms, ended_at_ms, outcome";
 
-const VOICEMAIL_OF_CALL: &str = "select id, callback_request_id from voicemails where call_id = $1";
-const INSERT_REQUEST: &str = "insert into callback_requests (callback_number, caller_category, \
+pub(crate) const VOICEMAIL_OF_CALL: &str =
+    "select id, callback_request_id from voicemails where call_id = $1";
+pub(crate) const INSERT_REQUEST: &str = "insert into callback_requests (callback_number, caller_category, \
      state, created_at_ms, due_at_ms, deadline_at_ms, deadline_work_ms, rank_ms, updated_at_ms) \
      values ($1, $2, 'open', $3, $4, $5, $6, 0, $3) returning id";
 /// A new voicemail joins: one more repeat, staff wins, and an open request becomes due no later
 /// than a new one would be.
-const MERGE: &str = "update callback_requests set repeat_count = repeat_count + 1, \
+pub(crate) const MERGE: &str = "update callback_requests set repeat_count = repeat_count + 1, \
      caller_category = case when cast($2 as text) = 'staff' or caller_category = 'staff' then 'staff' \
      else coalesce(caller_category, cast($2 as text)) end, \
      due_at_ms = case when state = 'open' and due_at_ms > $3 then $3 else due_at_ms end, \
      updated_at_ms = $4 where id = $1 returning repeat_count";
-const ATTACH: &str = "update voicemails set callback_request_id = $2 where id = $1";
-const HISTORY: &str = "insert into callback_history (request_id, at_ms, actor, action, detail) \
+pub(crate) const ATTACH: &str = "update voicemails set callback_request_id = $2 where id = $1";
+pub(crate) const HISTORY: &str = "insert into callback_history (request_id, at_ms, actor, action, detail) \
      values ($1, $2, $3, $4, $5)";
 /// Whether a request has a message: while any voicemail's recording is pending, or stored (or
 /// removed by retention) with speech.
 const HAS_MESSAGE: &str = "exists (select 1 from voicemails v where v.callback_request_id = callback_requests.id \
      and (v.audio_status = 'pending' or (v.audio_status in ('stored', 'removed') and v.has_speech)))";
 /// Category (`max` picks `staff` over `parent`) and message flag of the call's active request.
-static REFRESH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+pub(crate) static REFRESH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "update callback_requests set \
          caller_category = coalesce((select max(v.caller_category) from voicemails v \
@@ -76,7 +77,7 @@ const HANDLE_TIME: &str = "select count(*), cast(avg(outcome_at_ms - started_at_
      (select outcome_at_ms, started_at_ms from callback_attempts where provider_call_id is not null \
       and outcome_at_ms is not null order by id desc limit $1) t";
 
-fn rank_update(p: &Priority) -> String {
+pub(crate) fn rank_update(p: &Priority) -> String {
     format!(
         "update callback_requests set rank_ms = {} where id = $1",
         p.rank_sql()
@@ -153,7 +154,7 @@ fn outcome_sql(next: &OutcomeNext) -> &'static str {
     }
 }
 
-fn history_detail(v: serde_json::Value) -> String {
+pub(crate) fn history_detail(v: serde_json::Value) -> String {
     v.to_string()
 }
 
@@ -182,7 +183,7 @@ macro_rules! impl_callback_store {
                 call_id: i64,
                 priority: &Priority,
             ) -> Result<(), StoreError> {
-                let mut tx = self.writer().begin().await?;
+                let mut tx = self.begin_write().await?;
                 Self::refresh_in(&mut tx, call_id, priority).await?;
                 tx.commit().await?;
                 Ok(())
@@ -332,7 +333,7 @@ macro_rules! impl_callback_store {
                 // On PostgreSQL a row taken by another claimer between the snapshot and the lock
                 // can make the subquery come back empty while others wait: look again.
                 for _ in 0..5 {
-                    let mut tx = self.writer().begin().await?;
+                    let mut tx = self.begin_write().await?;
                     let row: Option<RequestRow> = sqlx::query_as(CLAIM.as_str())
                         .bind(operator_id)
                         .bind(to_ms(now + lease))
@@ -368,7 +369,7 @@ macro_rules! impl_callback_store {
             }
 
             async fn release_expired_callbacks(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-                let mut tx = self.writer().begin().await?;
+                let mut tx = self.begin_write().await?;
                 let ids: Vec<i64> = sqlx::query_scalar(RELEASE)
                     .bind(to_ms(now))
                     .fetch_all(&mut *tx)
@@ -395,7 +396,7 @@ macro_rules! impl_callback_store {
                 now: DateTime<Utc>,
                 in_progress_for: TimeDelta,
             ) -> Result<DialStart, StoreError> {
-                let mut tx = self.writer().begin().await?;
+                let mut tx = self.begin_write().await?;
                 let sql = format!(
                     "select state, claimed_by, lease_until_ms from callback_requests where id = $1 {}",
                     <$t>::ROW_LOCK
@@ -450,7 +451,7 @@ macro_rules! impl_callback_store {
                 result: Result<&str, &str>,
                 now: DateTime<Utc>,
             ) -> Result<Option<Attempt>, StoreError> {
-                let mut tx = self.writer().begin().await?;
+                let mut tx = self.begin_write().await?;
                 let (action, detail) = match result {
                     Ok(call) => {
                         sqlx::query(DIAL_OK).bind(attempt_id).bind(call).execute(&mut *tx).await?;
@@ -526,7 +527,7 @@ macro_rules! impl_callback_store {
                 o: &OutcomeChange<'_>,
             ) -> Result<CallbackRequest, StoreError> {
                 let now = to_ms(o.now);
-                let mut tx = self.writer().begin().await?;
+                let mut tx = self.begin_write().await?;
                 let (stored, missed) = match &o.next {
                     OutcomeNext::Close { outcome, missed } => (outcome.as_str(), *missed),
                     OutcomeNext::Reopen { missed, .. } => (o.outcome, *missed),
@@ -634,7 +635,7 @@ macro_rules! impl_callback_store {
                 &self,
                 a: &AttachVoicemail<'_>,
             ) -> Result<Option<Attached>, StoreError> {
-                let mut tx = self.writer().begin().await?;
+                let mut tx = self.begin_write().await?;
                 let result = Self::attach_in(&mut tx, a).await?;
                 tx.commit().await?;
                 Ok(result)

@@ -12,6 +12,9 @@ use crate::domain::callback::Priority;
 
 mod imp;
 pub(crate) use imp::SILENT_BY_CALL;
+pub(crate) use imp::{
+    ATTACH, HISTORY, INSERT_REQUEST, MERGE, REFRESH, VOICEMAIL_OF_CALL, history_detail, rank_update,
+};
 
 /// A callback request as stored.
 #[derive(Debug, Clone, Serialize)]

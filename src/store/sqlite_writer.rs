@@ -1,0 +1,157 @@
+//! SQLite's call-step writer: one OS thread owning one rusqlite connection that runs whole steps
+//! in-thread and commits many of them together (group commit).
+//!
+//! Why: through sqlx every statement is a hop from a tokio worker to sqlx's SQLite thread and back
+//! (about 75 µs on this class of machine), so a step of ten statements costs most of a millisecond
+//! of thread switching and one commit per step caps the call path near a thousand webhooks a second.
+//! Here a step's statements run back to back on the thread that owns the connection (prepared
+//! statements cached), and every step waiting when the thread comes round joins one transaction:
+//! each step runs inside its own savepoint (a failing step rolls back alone), the batch commits
+//! once, and only then is each step's result handed back — so a webhook is answered only after its
+//! step is durable. rusqlite and sqlx link the same libsqlite3 (libsqlite3-sys 0.30), and the
+//! database file is shared with sqlx's connections (WAL; they wait on the write lock in turn).
+
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// Steps committed together at most.
+const MAX_BATCH: usize = 128;
+/// Steps queued for the thread at most before callers wait (backpressure).
+const QUEUE: usize = 4096;
+
+type Finish = Box<dyn FnOnce(Result<(), String>) + Send>;
+/// A step: run on the connection inside the batch's transaction (`None`: the transaction could
+/// not begin, so the step must not run).
+type Work = Box<dyn FnOnce(Option<&Connection>) -> (bool, Finish) + Send>;
+
+/// A handle to the writer thread; cloning shares the thread. The thread ends when every handle
+/// is dropped.
+#[derive(Clone)]
+pub struct Writer {
+    tx: mpsc::SyncSender<Work>,
+}
+
+impl Writer {
+    /// Opens `path` (which sqlx has created and migrated) and starts the thread.
+    pub fn start(path: &Path, busy_timeout: Duration) -> Result<Writer, StoreError> {
+        let conn = Connection::open(path).map_err(open_error)?;
+        conn.busy_timeout(busy_timeout).map_err(open_error)?;
+        conn.execute_batch(
+            "pragma journal_mode = wal; pragma synchronous = normal; pragma foreign_keys = on;",
+        )
+        .map_err(open_error)?;
+        conn.set_prepared_statement_cache_capacity(128);
+        let (tx, rx) = mpsc::sync_channel::<Work>(QUEUE);
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || run(conn, rx))
+            .map_err(|e| StoreError::Step(format!("cannot start the SQLite writer thread: {e}")))?;
+        Ok(Writer { tx })
+    }
+
+    /// Runs `f` inside the next group transaction on the writer thread; its result is returned
+    /// once that transaction has committed (an error of `f` rolls back `f`'s writes only).
+    pub async fn run<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let (done, result) = tokio::sync::oneshot::channel();
+        let work: Work = Box::new(move |conn| {
+            let r = match conn {
+                Some(conn) => f(conn),
+                None => Err(StoreError::Step(
+                    "the SQLite writer could not begin a transaction".into(),
+                )),
+            };
+            let ok = r.is_ok();
+            let finish: Finish = Box::new(move |commit| {
+                let _ = done.send(match commit {
+                    Ok(()) => r,
+                    Err(e) if ok => Err(StoreError::Step(format!("group commit failed: {e}"))),
+                    Err(_) => r,
+                });
+            });
+            (ok, finish)
+        });
+        let tx = self.tx.clone();
+        // A full queue blocks: wait for room off the async workers.
+        match tx.try_send(work) {
+            Ok(()) => {}
+            Err(mpsc::TrySendError::Full(work)) => {
+                tokio::task::spawn_blocking(move || tx.send(work))
+                    .await
+                    .map_err(|e| StoreError::Step(e.to_string()))?
+                    .map_err(|_| stopped())?;
+            }
+            Err(mpsc::TrySendError::Disconnected(_)) => return Err(stopped()),
+        }
+        result.await.map_err(|_| stopped())?
+    }
+}
+
+fn stopped() -> StoreError {
+    StoreError::Step("the SQLite writer thread has stopped".into())
+}
+
+fn open_error(e: rusqlite::Error) -> StoreError {
+    StoreError::Step(format!("cannot open the SQLite writer connection: {e}"))
+}
+
+/// The thread: take what is waiting (at least one step), run each in a savepoint, commit once,
+/// then hand out the results.
+fn run(conn: Connection, rx: mpsc::Receiver<Work>) {
+    let mut batch: Vec<Work> = Vec::with_capacity(MAX_BATCH);
+    let mut finishes: Vec<Finish> = Vec::with_capacity(MAX_BATCH);
+    while let Ok(first) = rx.recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(w) => batch.push(w),
+                Err(_) => break,
+            }
+        }
+        let began = conn.execute_batch("begin immediate");
+        if let Err(e) = &began {
+            tracing::error!(error = %e, "SQLite writer cannot begin a transaction; steps refused");
+        }
+        for work in batch.drain(..) {
+            if began.is_err() {
+                let (_, finish) = work(None);
+                finish(Ok(()));
+                continue;
+            }
+            if conn.execute_batch("savepoint step").is_err() {
+                let (_, finish) = work(None);
+                finish(Ok(()));
+                continue;
+            }
+            // A panicking step loses its answer (its caller sees the writer as stopped for it)
+            // and its writes, but not the thread.
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(Some(&conn))));
+            let ok = matches!(ran, Ok((true, _)));
+            if !ok {
+                let _ = conn.execute_batch("rollback to step");
+            }
+            let _ = conn.execute_batch("release step");
+            if let Ok((_, finish)) = ran {
+                finishes.push(finish);
+            }
+        }
+        if began.is_err() {
+            continue;
+        }
+        let committed = conn.execute_batch("commit").map_err(|e| {
+            let _ = conn.execute_batch("rollback");
+            tracing::error!(error = %e, "SQLite group commit failed; its steps are refused");
+            e.to_string()
+        });
+        for finish in finishes.drain(..) {
+            finish(committed.clone());
+        }
+    }
+}
