@@ -181,7 +181,39 @@ async fn a_failed_voicemail_step_leaves_nothing(db: &TestDb) {
     assert_eq!(line.store.next_job_due().await.unwrap(), Some(line.now()));
 }
 
+/// Defect 5: an operator who looks free but whose reservation never succeeds (here the database
+/// silently skips it, as if another instance always took them first) is never dialled; the caller
+/// queues behind them instead.
+async fn an_operator_that_cannot_be_reserved_is_never_dialled(db: &TestDb) {
+    let line = Line::new(
+        db.store.clone(),
+        Arc::new(ManualClock::new(msk(2026, 12, 7, 10, 0))),
+    );
+    let op = line.add_operator("anna", Presence::Available).await;
+    db.execute(
+        "create trigger inject_fault before update on operators when new.presence = 'on_call' \
+         begin select raise(ignore); end;",
+        "create function inject_fault() returns trigger language plpgsql as \
+         $$ begin if new.presence = 'on_call' then return null; end if; return new; end $$; \
+         create trigger inject_fault before update on operators for each row execute function inject_fault();",
+    )
+    .await;
+    for i in 0..3 {
+        let r = line.incoming(&sid(i), &caller(i)).await;
+        assert!(
+            !r.contains("dial("),
+            "dialled an operator it did not reserve: {r}"
+        );
+        assert!(r.contains("enqueue"), "{r}");
+        let c = line.call(&sid(i)).await;
+        assert_eq!((c.state.as_str(), c.operator_id), ("queued", None));
+    }
+    heal(db, "operators").await;
+    assert_eq!(line.operator(op).await.presence, Presence::Available);
+}
+
 on_both_backends!(
+    an_operator_that_cannot_be_reserved_is_never_dialled,
     a_failed_incoming_call_leaves_nothing,
     a_failed_voicemail_step_leaves_nothing,
 );
