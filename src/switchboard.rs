@@ -137,18 +137,6 @@ impl Switchboard {
     /// that text (the stored one for a re-delivery) once the step is committed.
     pub async fn handle(&self, inc: Incoming<'_>, render: Render) -> anyhow::Result<String> {
         let ev = inc.event;
-        // A re-delivery is answered from a reader, without waiting for the writer.
-        if let Some(seen) = self
-            .store
-            .find_call_event(inc.provider, &ev.call_id, inc.key)
-            .await?
-        {
-            tracing::info!(key = inc.key, "re-delivered event: same reply, no change");
-            return match seen.reply {
-                Some(r) => Ok(r),
-                None => render(&Vec::new()),
-            };
-        }
         let now = self.clock.now();
         let eta = match &ev.kind {
             EventKind::Recorded { .. } => self.callback_eta(inc.provider, &ev.call_id, now).await?,
