@@ -149,8 +149,8 @@ fn main() -> Result<()> {
                 sqlx::query(&format!("create schema {schema}"))
                     .execute(&mut conn)
                     .await?;
-                let opts = PgConnectOptions::from_str(&url)?
-                    .options([("search_path", schema.as_str())]);
+                let opts =
+                    PgConnectOptions::from_str(&url)?.options([("search_path", schema.as_str())]);
                 let pg = PgStore::connect_with(opts, 32).await?;
                 pg.migrate().await?;
                 let r = backend("postgres", Arc::new(pg), &mut rows).await;

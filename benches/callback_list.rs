@@ -20,7 +20,8 @@
 //! (reads first, so the list is not topped by the claimed requests):
 //! first page `list(Active, 50, 0)` ×200, full ETA recompute `schedule(now)` ×20, a deep page
 //! `list(Active, 50, 50 000)` ×50, `eta` of the request in the middle ×200, and `claim` ×1000
-//! (each leases the next request), each after a few untimed warm-up calls; an operation stops
+//! (each leases the next request to one of 1 010 logged-out operators: one claim per operator),
+//! each after a few untimed warm-up calls; an operation stops
 //! early once it has taken 20 s (the table gives the count).
 //!
 //! Run: `cargo bench --bench callback_list` (add `PEREZVON_TEST_POSTGRES_URL=postgres://…` for
@@ -259,11 +260,20 @@ async fn seed_postgres(opts: PgConnectOptions, store: &Arc<dyn Store>) -> Result
     Ok(())
 }
 
-/// Three logged-in operators; their ids.
+/// Three logged-in operators (the staffing of the estimates); their ids.
 async fn operators(store: &Arc<dyn Store>) -> Result<Vec<i64>> {
+    let ids = claimers(store, "op", OPERATORS).await?;
+    for id in &ids {
+        store.set_presence(*id, Presence::Available, now()).await?;
+    }
+    Ok(ids)
+}
+
+/// `n` operators (logged out, so the staffing stays the same); their ids.
+async fn claimers(store: &Arc<dyn Store>, prefix: &str, n: usize) -> Result<Vec<i64>> {
     let mut ids = Vec::new();
-    for k in 0..OPERATORS {
-        let login = format!("op{k}");
+    for k in 0..n {
+        let login = format!("{prefix}{k}");
         let u = store
             .create_user(
                 &NewUser {
@@ -281,13 +291,10 @@ async fn operators(store: &Arc<dyn Store>) -> Result<Vec<i64>> {
                     user_id: u.id,
                     name: login,
                     contact_kind: ContactKind::Phone,
-                    contact: format!("+7495000000{k}"),
+                    contact: format!("+7495{k:07}"),
                 },
                 now(),
             )
-            .await?;
-        store
-            .set_presence(op.id, Presence::Available, now())
             .await?;
         ids.push(op.id);
     }
@@ -301,11 +308,7 @@ fn callbacks(store: &Arc<dyn Store>) -> Callbacks {
 }
 
 /// The measurements on one seeded store.
-async fn measure_all(
-    backend: &'static str,
-    store: Arc<dyn Store>,
-    ops: &[i64],
-) -> Result<Vec<Row>> {
+async fn measure_all(backend: &'static str, store: Arc<dyn Store>) -> Result<Vec<Row>> {
     let now = now();
     let cb = callbacks(&store);
     let open = store.active_callback_count().await?;
@@ -415,6 +418,8 @@ async fn measure_all(
         .await?,
     );
 
+    // One claim per operator: each claim by an operator who holds none, so claims pile up.
+    let ops = claimers(&store, "claimer", 1010).await?;
     let mut k = 0usize;
     rows.push(
         measure(
@@ -467,12 +472,12 @@ async fn sqlite() -> Result<Vec<Row>> {
         .filename(&path)
         .busy_timeout(Duration::from_secs(30));
     seed_sqlite(opts.clone(), &store).await?;
-    let ops = operators(&store).await?;
+    operators(&store).await?;
     // Reopen, so every connection plans with the statistics.
     store.close().await;
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await?);
     eprintln!("  seeded in {:.1} s", started.elapsed().as_secs_f64());
-    let rows = measure_all("SQLite", store.clone(), &ops).await;
+    let rows = measure_all("SQLite", store.clone()).await;
     store.close().await;
     if keep() {
         let kept = dir.keep();
@@ -496,9 +501,9 @@ async fn postgres(url: &str) -> Result<Vec<Row>> {
         store.migrate().await?;
         let started = Instant::now();
         seed_postgres(opts.clone(), &store).await?;
-        let ops = operators(&store).await?;
+        operators(&store).await?;
         eprintln!("  seeded in {:.1} s", started.elapsed().as_secs_f64());
-        let rows = measure_all("PostgreSQL", store.clone(), &ops).await;
+        let rows = measure_all("PostgreSQL", store.clone()).await;
         store.close().await;
         rows
     }

@@ -14,7 +14,7 @@ use perezvon::domain::operator::ContactKind;
 use perezvon::domain::phone::PhoneNumber;
 use perezvon::domain::user::Role;
 use perezvon::store::{
-    AttachVoicemail, Attached, AudioUpdate, DialStart, ListScope, NewOperator, NewUser,
+    AttachVoicemail, Attached, AudioUpdate, Claimed, DialStart, ListScope, NewOperator, NewUser,
     OutcomeChange, OutcomeNext, Store, StoreError,
 };
 use support::TestDb;
@@ -26,6 +26,11 @@ on_both_backends!(
     sixteen_claimers_each_request_once,
     dial_attempts_are_idempotent,
     outcomes_close_or_reopen,
+    one_claim_per_operator,
+    release_by_holder_or_supervisor,
+    the_claim_holds_while_the_holder_talks,
+    calls_that_never_connect_do_not_hold_the_claim,
+    idempotency_keys_belong_to_request_and_operator,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -254,7 +259,8 @@ async fn claims_and_lease_expiry(db: &TestDb) {
         .claim_callback(ivanova, "ivanova", t0(), lease)
         .await
         .unwrap()
-        .unwrap();
+        .unwrap()
+        .into_request();
     assert_eq!(
         (first.id, first.state.as_str()),
         (a.request_id(), "claimed")
@@ -265,10 +271,13 @@ async fn claims_and_lease_expiry(db: &TestDb) {
         .claim_callback(petrov, "petrov", t0(), lease)
         .await
         .unwrap()
-        .unwrap();
+        .unwrap()
+        .into_request();
     assert_eq!(second.id, b.request_id());
+    // Nothing else is due for Ivanova's colleague.
+    let third = operator(s, "sidorov").await;
     assert!(
-        s.claim_callback(petrov, "petrov", t0(), lease)
+        s.claim_callback(third, "sidorov", t0(), lease)
             .await
             .unwrap()
             .is_none()
@@ -279,7 +288,8 @@ async fn claims_and_lease_expiry(db: &TestDb) {
         .claim_callback(petrov, "petrov", later, lease)
         .await
         .unwrap()
-        .unwrap();
+        .unwrap()
+        .into_request();
     assert_eq!((again.id, again.claimed_by), (a.request_id(), Some(petrov)));
     let h: Vec<(String, String)> = s
         .callback_history(a.request_id())
@@ -353,18 +363,34 @@ async fn sixteen_claimers_each_request_once(db: &TestDb) {
         let store = if i % 2 == 0 { s.clone() } else { other.clone() };
         tasks.push(tokio::spawn(async move {
             let mut got = Vec::new();
-            while let Some(r) = store
-                .claim_callback(
-                    op,
-                    "op",
-                    t0() + TimeDelta::minutes(1),
-                    TimeDelta::minutes(15),
-                )
+            let now = t0() + TimeDelta::minutes(1);
+            let p = prio();
+            while let Some(c) = store
+                .claim_callback(op, "op", now, TimeDelta::minutes(15))
                 .await
                 .unwrap()
             {
+                let Claimed::New(r) = c else {
+                    panic!("the operator closes each request before the next claim: {c:?}")
+                };
                 assert_eq!(r.claimed_by, Some(op));
                 got.push(r.id);
+                // One claim per operator: close it to claim the next.
+                let o = OutcomeChange {
+                    request_id: r.id,
+                    operator_id: op,
+                    actor: "op",
+                    outcome: "resolved",
+                    topic: Some("grades"),
+                    note: None,
+                    now,
+                    next: OutcomeNext::Close {
+                        outcome: "resolved".into(),
+                        missed: false,
+                    },
+                    priority: &p,
+                };
+                store.record_outcome(&o).await.unwrap();
             }
             got
         }));
@@ -636,4 +662,322 @@ async fn outcomes_close_or_reopen(db: &TestDb) {
             "created", "claimed", "dialed", "outcome", "claimed", "outcome", "claimed", "outcome"
         ]
     );
+}
+
+async fn one_claim_per_operator(db: &TestDb) {
+    let s = &db.store;
+    let other = db.another_instance().await;
+    let (ivanova, petrov) = (operator(s, "ivanova").await, operator(s, "petrov").await);
+    let (_, a) = voicemail(s, "CA1", "+79160000001", None, t0(), 1_000).await;
+    let (_, b) = voicemail(s, "CA2", "+79160000002", None, t0(), 2_000).await;
+    let lease = TimeDelta::minutes(15);
+    s.claim_callback(ivanova, "ivanova", t0(), lease)
+        .await
+        .unwrap();
+    // A second claim a minute later: the request she holds, unchanged (no new history).
+    let again = s
+        .claim_callback(ivanova, "ivanova", t0() + TimeDelta::minutes(1), lease)
+        .await
+        .unwrap()
+        .unwrap();
+    let Claimed::Held(held) = again else {
+        panic!("the held request: {again:?}")
+    };
+    assert_eq!(held.id, a.request_id());
+    assert_eq!(held.lease_until, Some(t0() + lease));
+    let claimed: Vec<(i64, Option<i64>)> = s
+        .list_callbacks(ListScope::Active, 10, 0)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.state == "claimed")
+        .map(|r| (r.id, r.claimed_by))
+        .collect();
+    assert_eq!(claimed, [(a.request_id(), Some(ivanova))], "one claim each");
+    let h = s.callback_history(a.request_id()).await.unwrap();
+    assert_eq!(h.len(), 2, "created, claimed: {h:?}");
+    // The other request is still there for a colleague.
+    let got = s
+        .claim_callback(petrov, "petrov", t0(), lease)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(&got, Claimed::New(r) if r.id == b.request_id()));
+    // Eight clicks of one operator at once over two instances: one claim, the others return it.
+    let (_, c) = voicemail(s, "CA3", "+79160000003", None, t0(), 3_000).await;
+    let (_, _d) = voicemail(s, "CA4", "+79160000004", None, t0(), 4_000).await;
+    let sidorov = operator(s, "sidorov").await;
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let store = if i % 2 == 0 { s.clone() } else { other.clone() };
+        tasks.push(tokio::spawn(async move {
+            store
+                .claim_callback(sidorov, "sidorov", t0(), lease)
+                .await
+                .unwrap()
+                .unwrap()
+        }));
+    }
+    let mut new = 0;
+    for t in tasks {
+        let got = t.await.unwrap();
+        new += usize::from(matches!(got, Claimed::New(_)));
+        assert_eq!(got.request().id, c.request_id(), "{got:?}");
+    }
+    assert_eq!(new, 1, "exactly one of the clicks claimed");
+    other.close().await;
+}
+
+async fn release_by_holder_or_supervisor(db: &TestDb) {
+    let s = &db.store;
+    let (ivanova, petrov) = (operator(s, "ivanova").await, operator(s, "petrov").await);
+    let (_, a) = voicemail(s, "CA1", "+79160000001", None, t0(), 1_000).await;
+    let (_, b) = voicemail(s, "CA2", "+79160000002", None, t0(), 2_000).await;
+    let (a, b) = (a.request_id(), b.request_id());
+    let lease = TimeDelta::minutes(15);
+    let now = t0() + TimeDelta::minutes(2);
+    s.claim_callback(ivanova, "ivanova", t0(), lease)
+        .await
+        .unwrap();
+    // Not hers to release, not claimed, unknown.
+    assert!(matches!(
+        s.release_callback(a, Some(petrov), "petrov", now).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        s.release_callback(b, Some(petrov), "petrov", now).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        s.release_callback(b, None, "chief", now).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        s.release_callback(9_999, Some(ivanova), "ivanova", now)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    let r = s
+        .release_callback(a, Some(ivanova), "ivanova", now)
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.state.as_str(), r.claimed_by, r.lease_until),
+        ("open", None, None)
+    );
+    assert!(matches!(
+        s.release_callback(a, Some(ivanova), "ivanova", now).await,
+        Err(StoreError::Conflict(_))
+    ));
+    // Back at the top of the list: Petrov gets it; a supervisor releases it for him.
+    let got = s
+        .claim_callback(petrov, "petrov", now, lease)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.request().id, a);
+    s.release_callback(a, None, "chief", now).await.unwrap();
+    let h: Vec<(String, String)> = s
+        .callback_history(a)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| (h.actor, h.action))
+        .collect();
+    let h: Vec<(&str, &str)> = h.iter().map(|(x, y)| (x.as_str(), y.as_str())).collect();
+    assert_eq!(
+        h,
+        [
+            ("system", "created"),
+            ("ivanova", "claimed"),
+            ("ivanova", "released"),
+            ("petrov", "claimed"),
+            ("chief", "released"),
+        ]
+    );
+}
+
+/// The request's state and holder.
+async fn holder(s: &Arc<dyn Store>, id: i64) -> (String, Option<i64>, Option<DateTime<Utc>>) {
+    let r = s.callback_request(id).await.unwrap().unwrap();
+    (r.state, r.claimed_by, r.lease_until)
+}
+
+async fn the_claim_holds_while_the_holder_talks(db: &TestDb) {
+    let s = &db.store;
+    let (ivanova, petrov) = (operator(s, "ivanova").await, operator(s, "petrov").await);
+    let (_, a) = voicemail(s, "CA1", "+79160000001", None, t0(), 1_000).await;
+    let id = a.request_id();
+    let lease = TimeDelta::minutes(15);
+    let min = TimeDelta::minutes;
+    s.claim_callback(ivanova, "ivanova", t0(), lease)
+        .await
+        .unwrap();
+    // The click extends the lease; so does every status of the call.
+    let DialStart::Started(att) = s
+        .begin_dial(id, ivanova, "k1", t0() + min(1), min(2))
+        .await
+        .unwrap()
+    else {
+        panic!("a new attempt")
+    };
+    assert_eq!(holder(s, id).await.2, Some(t0() + min(16)));
+    s.finish_dial(att.id, "ivanova", Ok("CA-out-1"), t0() + min(1))
+        .await
+        .unwrap();
+    s.dial_status("CA-out-1", "in-progress", false, t0() + min(2))
+        .await
+        .unwrap();
+    assert_eq!(holder(s, id).await.2, Some(t0() + min(17)));
+    // A long conversation: the lease ran out, but the sweeper and other claimers leave it alone.
+    let talking = t0() + min(40);
+    assert_eq!(s.release_expired_callbacks(talking).await.unwrap(), 0);
+    assert!(
+        s.claim_callback(petrov, "petrov", talking, lease)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // A second click while the call goes on.
+    assert!(matches!(
+        s.begin_dial(id, ivanova, "k2", talking, min(2))
+            .await
+            .unwrap(),
+        DialStart::InProgress(_)
+    ));
+    // The call ends at 0:50: the lease runs from then, and the outcome at 0:55 is hers.
+    s.dial_status("CA-out-1", "completed", true, t0() + min(50))
+        .await
+        .unwrap();
+    assert_eq!(
+        holder(s, id).await,
+        ("claimed".into(), Some(ivanova), Some(t0() + min(65)))
+    );
+    assert_eq!(
+        s.release_expired_callbacks(t0() + min(55)).await.unwrap(),
+        0
+    );
+    let p = prio();
+    let o = OutcomeChange {
+        request_id: id,
+        operator_id: ivanova,
+        actor: "ivanova",
+        outcome: "resolved",
+        topic: Some("grades"),
+        note: None,
+        now: t0() + min(55),
+        next: OutcomeNext::Close {
+            outcome: "resolved".into(),
+            missed: false,
+        },
+        priority: &p,
+    };
+    let r = s.record_outcome(&o).await.unwrap();
+    assert_eq!(r.state, "closed");
+}
+
+async fn calls_that_never_connect_do_not_hold_the_claim(db: &TestDb) {
+    let s = &db.store;
+    let ivanova = operator(s, "ivanova").await;
+    let (_, a) = voicemail(s, "CA1", "+79160000001", None, t0(), 1_000).await;
+    let id = a.request_id();
+    let min = TimeDelta::minutes;
+    let lease = min(15);
+    // Ringing only, the final status lost: released when the lease runs out.
+    s.claim_callback(ivanova, "ivanova", t0(), lease)
+        .await
+        .unwrap();
+    let DialStart::Started(att) = s.begin_dial(id, ivanova, "k1", t0(), min(2)).await.unwrap()
+    else {
+        panic!("a new attempt")
+    };
+    s.finish_dial(att.id, "ivanova", Ok("CA-out-1"), t0())
+        .await
+        .unwrap();
+    s.dial_status("CA-out-1", "ringing", false, t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        s.release_expired_callbacks(t0() + min(16)).await.unwrap(),
+        1
+    );
+    // Connected, the final status lost: released once the longest call is over.
+    let later = t0() + min(20);
+    s.claim_callback(ivanova, "ivanova", later, lease)
+        .await
+        .unwrap();
+    assert_eq!(holder(s, id).await.1, Some(ivanova));
+    let DialStart::Started(att) = s
+        .begin_dial(id, ivanova, "k2", later, min(2))
+        .await
+        .unwrap()
+    else {
+        panic!("a new attempt")
+    };
+    s.finish_dial(att.id, "ivanova", Ok("CA-out-2"), later)
+        .await
+        .unwrap();
+    s.dial_status("CA-out-2", "in-progress", false, later)
+        .await
+        .unwrap();
+    let longest = TimeDelta::milliseconds(perezvon::store::callbacks::LONGEST_CALL_MS);
+    assert_eq!(
+        s.release_expired_callbacks(later + longest - min(1))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        s.release_expired_callbacks(later + longest).await.unwrap(),
+        1
+    );
+}
+
+async fn idempotency_keys_belong_to_request_and_operator(db: &TestDb) {
+    let s = &db.store;
+    let (ivanova, petrov) = (operator(s, "ivanova").await, operator(s, "petrov").await);
+    let (_, a) = voicemail(s, "CA1", "+79160000001", None, t0(), 1_000).await;
+    let (_, b) = voicemail(s, "CA2", "+79160000002", None, t0(), 2_000).await;
+    let (a, b) = (a.request_id(), b.request_id());
+    let (lease, wait) = (TimeDelta::minutes(15), TimeDelta::minutes(2));
+    s.claim_callback(ivanova, "ivanova", t0(), lease)
+        .await
+        .unwrap();
+    s.claim_callback(petrov, "petrov", t0(), lease)
+        .await
+        .unwrap();
+    // Both operators' browsers happen to send the same key, each on their own request.
+    let DialStart::Started(first) = s
+        .begin_dial(a, ivanova, "click-1", t0(), wait)
+        .await
+        .unwrap()
+    else {
+        panic!("a new attempt")
+    };
+    let second = s
+        .begin_dial(b, petrov, "click-1", t0(), wait)
+        .await
+        .unwrap();
+    let DialStart::Started(second) = second else {
+        panic!("another request's key must not return its attempt: {second:?}")
+    };
+    assert_ne!(first.id, second.id);
+    assert_eq!((first.request_id, second.request_id), (a, b));
+    // The same key of the same operator on the same request is a replay.
+    let DialStart::Replay(same) = s
+        .begin_dial(a, ivanova, "click-1", t0(), wait)
+        .await
+        .unwrap()
+    else {
+        panic!("a replay")
+    };
+    assert_eq!(same.id, first.id);
+    // Another operator's key on Ivanova's request is refused as before (not hers to dial), never
+    // a replay of her attempt.
+    assert!(matches!(
+        s.begin_dial(a, petrov, "click-1", t0(), wait)
+            .await
+            .unwrap(),
+        DialStart::NotClaimed
+    ));
 }

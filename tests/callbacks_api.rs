@@ -112,18 +112,30 @@ impl App {
         twilio::post_signed(&self.http, &self.base, route, form).await
     }
 
-    /// An operator with a bearer token; returns the token.
-    async fn operator(&self, login: &str) -> String {
+    /// A user with a bearer token and no operator profile; returns the user id and the token.
+    async fn user(&self, login: &str, role: Role) -> (i64, String) {
         let now = self.clock.now();
         let u = NewUser {
             login: login.into(),
             display_name: login.into(),
-            role: Role::Operator,
+            role,
             password_hash: "x".into(),
         };
         let user = self.store.create_user(&u, now).await.unwrap();
+        let (token, hash) = perezvon::secrets::new_token();
+        self.store
+            .create_token(user.id, &hash, "test", None, now)
+            .await
+            .unwrap();
+        (user.id, token)
+    }
+
+    /// An operator with a bearer token; returns the token.
+    async fn operator(&self, login: &str) -> String {
+        let now = self.clock.now();
+        let (user_id, token) = self.user(login, Role::Operator).await;
         let new = NewOperator {
-            user_id: user.id,
+            user_id,
             name: login.into(),
             contact_kind: ContactKind::Sip,
             contact: format!("sip:{login}@pbx.school.example"),
@@ -131,11 +143,6 @@ impl App {
         let op = self.store.create_operator(&new, now).await.unwrap();
         self.store
             .set_presence(op.id, Presence::Break, now)
-            .await
-            .unwrap();
-        let (token, hash) = perezvon::secrets::new_token();
-        self.store
-            .create_token(user.id, &hash, "test", None, now)
             .await
             .unwrap();
         token
@@ -236,6 +243,10 @@ on_both_backends!(
     every_outcome_and_retry_rules,
     lease_expiry_returns_the_request,
     the_estimate_by_sms,
+    a_long_call_keeps_the_claim_for_its_outcome,
+    connect_checks_who_holds_the_claim,
+    one_claim_per_operator_and_release,
+    idempotency_keys_belong_to_their_request,
 );
 
 async fn one_request_per_caller_and_the_estimate(db: &TestDb) {
@@ -624,5 +635,242 @@ async fn the_estimate_by_sms(db: &TestDb) {
             .await
             .unwrap()
             .is_none()
+    );
+}
+
+/// The history actions of a request.
+async fn actions(app: &App, token: &str, id: i64) -> Vec<String> {
+    let (_, detail) = app
+        .api(token, "GET", &format!("/callbacks/{id}"), None)
+        .await;
+    detail["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["action"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn a_long_call_keeps_the_claim_for_its_outcome(db: &TestDb) {
+    // Tuesday 1 December 2026, 10:00; leases of 15 minutes.
+    let app = spawn(db, msk(2026, 12, 1, 10, 0)).await;
+    let ivanova = app.operator("ivanova").await;
+    let petrov = app.operator("petrov").await;
+    let id = seed(&app, "CA1", "+79160000001").await;
+    let (s, item) = app.api(&ivanova, "POST", "/callbacks/claim", None).await;
+    assert_eq!((s, &item["id"]), (200, &json!(id)), "{item}");
+    let (s, first) = app.dial(&ivanova, id, "click-1").await;
+    assert_eq!(s, 201, "{first}");
+    let attempt = first["attempt"]["id"].as_i64().unwrap();
+    let status = Route::CallbackStatus {
+        attempt_id: attempt,
+    };
+    for st in ["initiated", "ringing"] {
+        let (s, _) = app
+            .hook(&status, &[("CallSid", FIRST_CALL), ("CallStatus", st)])
+            .await;
+        assert_eq!(s, 204);
+    }
+    app.clock.advance(TimeDelta::minutes(1));
+    let (_, twiml) = app
+        .hook(
+            &Route::CallbackConnect {
+                attempt_id: attempt,
+            },
+            &[("CallSid", FIRST_CALL), ("CallStatus", "in-progress")],
+        )
+        .await;
+    assert!(
+        twiml.contains("<Number>+79160000001</Number>"),
+        "connected: {twiml}"
+    );
+    // 40 minutes on the phone: the lease ran out long ago, but the claim holds.
+    app.clock.set(msk(2026, 12, 1, 10, 40));
+    let swept = app
+        .store
+        .release_expired_callbacks(app.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(
+        swept, 0,
+        "the lease sweeper leaves a call in progress alone"
+    );
+    let r = app
+        .http
+        .post(format!("{}/api/v1/callbacks/claim", app.base))
+        .bearer_auth(&petrov)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204, "nobody else can claim it meanwhile");
+    let (s, busy) = app.dial(&ivanova, id, "click-2").await;
+    assert_eq!(s, 409, "no second call during the conversation: {busy}");
+    // The call ends at 10:45; the outcome at 10:48 is hers.
+    app.clock.set(msk(2026, 12, 1, 10, 45));
+    let (s, _) = app
+        .hook(
+            &status,
+            &[("CallSid", FIRST_CALL), ("CallStatus", "completed")],
+        )
+        .await;
+    assert_eq!(s, 204);
+    app.clock.set(msk(2026, 12, 1, 10, 48));
+    app.store
+        .release_expired_callbacks(app.clock.now())
+        .await
+        .unwrap();
+    let (s, r) = app
+        .api(
+            &ivanova,
+            "POST",
+            &format!("/callbacks/{id}/outcome"),
+            Some(json!({"outcome": "resolved", "topic": "grades"})),
+        )
+        .await;
+    assert_eq!((s, &r["state"]), (200, &json!("closed")), "{r}");
+    assert_eq!(app.calls_placed().await.len(), 1);
+    assert_eq!(
+        actions(&app, &ivanova, id).await,
+        ["created", "claimed", "dialed", "outcome"]
+    );
+}
+
+async fn connect_checks_who_holds_the_claim(db: &TestDb) {
+    let app = spawn(db, msk(2026, 12, 1, 10, 0)).await;
+    let ivanova = app.operator("ivanova").await;
+    let petrov = app.operator("petrov").await;
+    let id = seed(&app, "CA1", "+79160000001").await;
+    app.api(&ivanova, "POST", "/callbacks/claim", None).await;
+    let (s, first) = app.dial(&ivanova, id, "click-1").await;
+    assert_eq!(s, 201, "{first}");
+    let attempt = first["attempt"]["id"].as_i64().unwrap();
+    // Her phone never reported a thing; the lease runs out and Petrov claims the request.
+    app.clock.advance(TimeDelta::minutes(16));
+    let (s, r) = app.api(&petrov, "POST", "/callbacks/claim", None).await;
+    assert_eq!((s, &r["id"]), (200, &json!(id)), "{r}");
+    // Then Ivanova answers: she is told so and the call ends; the caller is not dialed.
+    let connect = |attempt_id, sid: &'static str| {
+        let app = &app;
+        async move {
+            app.hook(
+                &Route::CallbackConnect { attempt_id },
+                &[("CallSid", sid), ("CallStatus", "in-progress")],
+            )
+            .await
+        }
+    };
+    let (s, twiml) = connect(attempt, FIRST_CALL).await;
+    assert_eq!(s, 200);
+    assert!(
+        twiml.contains("ru/static/callback_not_held.wav")
+            && twiml.contains("<Hangup/>")
+            && !twiml.contains("<Dial"),
+        "{twiml}"
+    );
+    // Petrov dials, then releases the request before he answers: not connected either.
+    let (s, second) = app.dial(&petrov, id, "click-1").await;
+    assert_eq!(s, 201, "{second}");
+    let (s, _) = app
+        .api(&petrov, "POST", &format!("/callbacks/{id}/release"), None)
+        .await;
+    assert_eq!(s, 200);
+    let (_, twiml) = connect(
+        second["attempt"]["id"].as_i64().unwrap(),
+        "CA00000000000000000000000000000002",
+    )
+    .await;
+    assert!(
+        twiml.contains("ru/static/callback_not_held.wav") && !twiml.contains("<Dial"),
+        "{twiml}"
+    );
+}
+
+async fn one_claim_per_operator_and_release(db: &TestDb) {
+    let app = spawn(db, msk(2026, 12, 1, 10, 0)).await;
+    let ivanova = app.operator("ivanova").await;
+    let petrov = app.operator("petrov").await;
+    let (_, chief) = app.user("chief", Role::Supervisor).await;
+    let a = seed(&app, "CA1", "+79160000001").await;
+    let b = seed(&app, "CA2", "+79160000002").await;
+    let (s, first) = app.api(&ivanova, "POST", "/callbacks/claim", None).await;
+    assert_eq!(
+        (s, &first["id"], &first["already_held"]),
+        (200, &json!(a), &json!(false)),
+        "{first}"
+    );
+    // A second claim gives back the one she holds.
+    app.clock.advance(TimeDelta::minutes(1));
+    let (s, again) = app.api(&ivanova, "POST", "/callbacks/claim", None).await;
+    assert_eq!(
+        (s, &again["id"], &again["already_held"], &again["state"]),
+        (200, &json!(a), &json!(true), &json!("claimed")),
+        "{again}"
+    );
+    assert_eq!(again["lease_until"], first["lease_until"]);
+    let (s, other) = app.api(&petrov, "POST", "/callbacks/claim", None).await;
+    assert_eq!((s, &other["id"]), (200, &json!(b)), "{other}");
+    let release = |token: &str, id: i64| {
+        let app = &app;
+        let token = token.to_owned();
+        async move {
+            app.api(&token, "POST", &format!("/callbacks/{id}/release"), None)
+                .await
+        }
+    };
+    // Not his, unknown, hers.
+    assert_eq!(release(&petrov, a).await.0, 409);
+    assert_eq!(release(&ivanova, 9_999).await.0, 404);
+    let (s, r) = release(&ivanova, a).await;
+    assert_eq!(
+        (s, &r["id"], &r["state"], &r["claimed_by"]),
+        (200, &json!(a), &json!("open"), &Value::Null),
+        "{r}"
+    );
+    assert_eq!(release(&ivanova, a).await.0, 409, "no longer claimed");
+    // A supervisor releases anyone's claim.
+    let (s, r) = release(&chief, b).await;
+    assert_eq!((s, &r["state"]), (200, &json!("open")), "{r}");
+    assert_eq!(release(&chief, b).await.0, 409);
+    assert_eq!(
+        actions(&app, &chief, b).await,
+        ["created", "claimed", "released"]
+    );
+    // Both back in the list; Ivanova claims the top one again.
+    let (s, r) = app.api(&ivanova, "POST", "/callbacks/claim", None).await;
+    assert_eq!(
+        (s, &r["id"], &r["already_held"]),
+        (200, &json!(a), &json!(false))
+    );
+}
+
+async fn idempotency_keys_belong_to_their_request(db: &TestDb) {
+    let app = spawn(db, msk(2026, 12, 1, 10, 0)).await;
+    let ivanova = app.operator("ivanova").await;
+    let petrov = app.operator("petrov").await;
+    let a = seed(&app, "CA1", "+79160000001").await;
+    let b = seed(&app, "CA2", "+79160000002").await;
+    app.api(&ivanova, "POST", "/callbacks/claim", None).await;
+    app.api(&petrov, "POST", "/callbacks/claim", None).await;
+    // Two browsers send the same key, each for its own request: two calls.
+    let (s, first) = app.dial(&ivanova, a, "same-key").await;
+    assert_eq!(s, 201, "{first}");
+    let (s, second) = app.dial(&petrov, b, "same-key").await;
+    assert_eq!(
+        (s, &second["replayed"], &second["attempt"]["request_id"]),
+        (201, &json!(false), &json!(b)),
+        "another request's key must not return its attempt: {second}"
+    );
+    let placed = app.calls_placed().await;
+    assert_eq!(placed.len(), 2);
+    assert!(
+        placed[1]
+            .iter()
+            .any(|(k, v)| k == "To" && v == "sip:petrov@pbx.school.example")
+    );
+    // A retried click is still a replay.
+    let (s, again) = app.dial(&petrov, b, "same-key").await;
+    assert_eq!(
+        (s, &again["attempt"]["id"]),
+        (200, &second["attempt"]["id"])
     );
 }

@@ -16,8 +16,8 @@ use crate::domain::callback::{
 use crate::domain::operator::Presence;
 use crate::domain::phone::PhoneNumber;
 use crate::store::{
-    AttachPlan, AttachVoicemail, Attached, CallbackRequest, ListScope, OutcomeChange, OutcomeNext,
-    Store, StoreError,
+    AttachPlan, AttachVoicemail, Attached, CallbackRequest, Claimed, ListScope, OutcomeChange,
+    OutcomeNext, Store, StoreError,
 };
 
 /// Dialed callbacks the handle time is averaged over.
@@ -49,6 +49,8 @@ pub struct EtaWindow {
 #[derive(Debug)]
 pub enum Claim {
     Claimed(Box<CallbackItem>),
+    /// The operator already holds this one (one claim per operator).
+    Held(Box<CallbackItem>),
     /// Nothing is due now.
     NothingDue,
     /// The hotline is closed; the next window.
@@ -281,7 +283,8 @@ impl Callbacks {
         Ok((windows, beyond))
     }
 
-    /// Leases the top due request to the operator; refused outside working hours.
+    /// Leases the top due request to the operator, or gives back the one they hold; refused
+    /// outside working hours.
     pub async fn claim(
         &self,
         operator_id: i64,
@@ -296,9 +299,27 @@ impl Callbacks {
             .claim_callback(operator_id, actor, now, self.settings.lease)
             .await?
         {
-            Some(r) => Ok(Claim::Claimed(Box::new(self.item(r, None, now)))),
+            Some(Claimed::New(r)) => Ok(Claim::Claimed(Box::new(self.item(r, None, now)))),
+            Some(Claimed::Held(r)) => Ok(Claim::Held(Box::new(self.item(r, None, now)))),
             None => Ok(Claim::NothingDue),
         }
+    }
+
+    /// Returns a claimed request to the list: the holder's (`holder`), or anyone's (`None`, for
+    /// supervisors). See [`crate::store::CallbackStore::release_callback`].
+    pub async fn release(
+        &self,
+        request_id: i64,
+        holder: Option<i64>,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<CallbackItem, StoreError> {
+        let r = self
+            .store
+            .release_callback(request_id, holder, actor, now)
+            .await?;
+        let eta = self.eta(&r, now).await?;
+        Ok(self.item(r, eta, now))
     }
 
     /// Records an operator's outcome on a request they hold.

@@ -53,11 +53,14 @@ pub enum Prompt {
     MessageRecorded,
     /// Heard by the operator on a click-to-call once they answer: the caller is being dialed.
     CallbackConnecting,
+    /// Heard by the operator who answers a click-to-call for a request they no longer hold: no
+    /// connection; the call ends.
+    CallbackNotHeld,
 }
 
 impl Prompt {
     /// Every prompt, in the order of a typical call.
-    pub const ALL: [Prompt; 18] = [
+    pub const ALL: [Prompt; 19] = [
         Prompt::Greeting,
         Prompt::Connecting,
         Prompt::AllBusy,
@@ -76,6 +79,7 @@ impl Prompt {
         Prompt::RecordAfterBeep,
         Prompt::MessageRecorded,
         Prompt::CallbackConnecting,
+        Prompt::CallbackNotHeld,
     ];
 
     /// The stable name: the serde value and the clip's file stem (`"all_busy"`).
@@ -107,6 +111,10 @@ impl Prompt {
             Prompt::CallbackConnecting => (
                 "callback_connecting",
                 "Обратный звонок с линии поддержки. Соединяем с абонентом, пожалуйста, подождите.",
+            ),
+            Prompt::CallbackNotHeld => (
+                "callback_not_held",
+                "Заявка больше не закреплена за вами. Звонок завершён.",
             ),
             Prompt::Connecting => (
                 "connecting",

@@ -34,8 +34,8 @@ pub mod voicemails;
 
 pub use audit::{AuditEntry, AuditStore, NewAuditEntry};
 pub use callbacks::{
-    AttachVoicemail, Attached, Attempt, CallbackRequest, CallbackStore, DialStart, HistoryEntry,
-    ListScope, OutcomeChange, OutcomeNext,
+    AttachVoicemail, Attached, Attempt, CallbackRequest, CallbackStore, Claimed, DialStart,
+    HistoryEntry, ListScope, OutcomeChange, OutcomeNext,
 };
 pub use calls::{Call, CallEvent, CallStore, NewCallEvent, RecordedEvent};
 pub use jobs::{Job, JobState, JobStore, NewJob};

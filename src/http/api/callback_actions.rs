@@ -1,9 +1,11 @@
 //! What an operator does with a request they claimed: `POST /api/v1/callbacks/{id}/dial`
 //! (click-to-call through the provider: exactly one call per click, the `Idempotency-Key` header
-//! makes a retried click return the first attempt, and a second click while the first call is
-//! still ringing or talking is refused) and `POST /api/v1/callbacks/{id}/outcome` (resolved,
-//! follow_up at an agreed time, no_answer, busy, wrong_number, or one of the regulation's two
-//! rejection grounds; with the topic and a note).
+//! makes a retried click on the same request return the first attempt, and a second click while
+//! the first call is still ringing or talking is refused), `POST /api/v1/callbacks/{id}/outcome`
+//! (resolved, follow_up at an agreed time, no_answer, busy, wrong_number, or one of the
+//! regulation's two rejection grounds; with the topic and a note) and
+//! `POST /api/v1/callbacks/{id}/release` (back to the list untouched; a supervisor may release
+//! anyone's claim).
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
@@ -186,4 +188,27 @@ pub async fn outcome(
         Err(OutcomeFailure::Rule(e)) => Err(AppError::BadRequest(e.to_string())),
         Err(OutcomeFailure::Store(e)) => Err(e.into()),
     }
+}
+
+/// `POST /api/v1/callbacks/{id}/release`: 200 with the request, open again in the list. Only its
+/// holder releases a claim, or a supervisor or administrator (anyone's); 409 when the request is
+/// not claimed (by the caller), 404 when there is no such request.
+pub async fn release(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+) -> Result<Json<CallbackItem>, AppError> {
+    let holder = if user.0.role.is_supervisor() {
+        None
+    } else {
+        Some(operator_of(&state, &user).await?.id)
+    };
+    let now = state.clock.now();
+    let item = state
+        .switchboard
+        .callbacks()
+        .release(id, holder, &user.0.login, now)
+        .await?;
+    tracing::info!(request = id, "callback claim released");
+    Ok(Json(item))
 }

@@ -3,8 +3,9 @@
 //! closed ones, newest first), `GET /api/v1/callbacks/{id}` (one request with its history and
 //! attempts), `GET /api/v1/callbacks/topics`, `GET /api/v1/callbacks/schedule` (expected load per
 //! coming window), and `POST /api/v1/callbacks/claim` (the top due
-//! request, leased to the caller's operator; 204 when nothing is due, 409 with the next window
-//! outside working hours). Dialing and outcomes are in `callback_actions`.
+//! request, leased to the caller's operator; the one they hold if they hold one, with
+//! `already_held: true`; 204 when nothing is due, 409 with the next window outside working hours).
+//! Dialing, outcomes and releases are in `callback_actions`.
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
@@ -141,7 +142,16 @@ pub(super) async fn operator_of(state: &AppState, user: &AuthUser) -> Result<Ope
         })
 }
 
-/// `POST /api/v1/callbacks/claim`.
+/// The answer to a claim: the request, and whether the operator held it before this claim.
+#[derive(Serialize)]
+pub struct ClaimedItem {
+    #[serde(flatten)]
+    pub item: CallbackItem,
+    /// True when this is the request the operator already held (one claim per operator).
+    pub already_held: bool,
+}
+
+/// `POST /api/v1/callbacks/claim`: 200 with the new claim, or with the held one.
 pub async fn claim(State(state): State<AppState>, user: AuthUser) -> Result<Response, AppError> {
     let op = operator_of(&state, &user).await?;
     let now = state.clock.now();
@@ -151,7 +161,16 @@ pub async fn claim(State(state): State<AppState>, user: AuthUser) -> Result<Resp
         .claim(op.id, &user.0.login, now)
         .await?
     {
-        Claim::Claimed(item) => Ok(Json(*item).into_response()),
+        Claim::Claimed(item) => Ok(Json(ClaimedItem {
+            item: *item,
+            already_held: false,
+        })
+        .into_response()),
+        Claim::Held(item) => Ok(Json(ClaimedItem {
+            item: *item,
+            already_held: true,
+        })
+        .into_response()),
         Claim::NothingDue => Ok(StatusCode::NO_CONTENT.into_response()),
         Claim::Closed(window) => {
             let next = window.map(|w| {

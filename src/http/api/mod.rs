@@ -35,4 +35,5 @@ pub fn router() -> Router<AppState> {
         .route("/callbacks/{id}", get(callbacks::get))
         .route("/callbacks/{id}/dial", post(callback_actions::dial))
         .route("/callbacks/{id}/outcome", post(callback_actions::outcome))
+        .route("/callbacks/{id}/release", post(callback_actions::release))
 }

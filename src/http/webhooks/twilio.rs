@@ -8,7 +8,8 @@
 //! The click-to-call callback's webhooks are not inbound-call events and skip the switchboard:
 //! `callback/connect?attempt=ID` (the operator answered) is answered with an announcement and a
 //! `<Dial>` to the caller, or (still 200) with an apology and a hang-up if the attempt is unknown,
-//! over or placed another call, or its request is closed; `callback/status?attempt=ID` records the
+//! over or placed another call, or its request is closed (or not held by the attempt's operator:
+//! then the operator is told so); `callback/status?attempt=ID` records the
 //! call's status on the attempt (204; a late live status after a final one is ignored).
 
 use axum::body::Bytes;
@@ -189,6 +190,13 @@ async fn callback_connect(
     };
     if request.state == "closed" {
         return refuse("the request is already closed");
+    }
+    if !request.is_held_by(attempt.operator_id) {
+        tracing::warn!(
+            attempt = attempt_id,
+            "click-to-call not connected: claim not held"
+        );
+        return Ok(twiml_response(callback::not_held_twiml(&speech)));
     }
     let Some(from) = cfg.from_number.as_deref().filter(|n| !n.is_empty()) else {
         return refuse("no hotline number configured (twilio.from_number)");

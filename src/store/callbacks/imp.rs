@@ -5,9 +5,10 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use super::claims::{EXTEND, EXTEND_FOR_CALL, LONGEST_CALL_MS, TALKING};
 use super::{
-    AttachVoicemail, Attached, Attempt, CallbackRequest, CallbackStore, DialStart, HistoryEntry,
-    ListScope, OutcomeChange, OutcomeNext, RequestRow,
+    AttachVoicemail, Attached, Attempt, CallbackRequest, CallbackStore, Claimed, DialStart,
+    HistoryEntry, ListScope, OutcomeChange, OutcomeNext, RequestRow,
 };
 use crate::domain::callback::Priority;
 use crate::store::{StoreError, from_ms, to_ms};
@@ -56,9 +57,6 @@ pub(crate) static SILENT_BY_CALL: std::sync::LazyLock<String> = std::sync::LazyL
          where id = (select callback_request_id from voicemails where call_id = $1) and state <> 'closed'"
     )
 });
-const RELEASE: &str = "update callback_requests set state = 'open', claimed_by = null, \
-     lease_until_ms = null, updated_at_ms = $1 where state = 'claimed' and lease_until_ms <= $1 \
-     returning id";
 const VOICEMAIL_IDS: &str = "select callback_request_id, id from voicemails \
      where callback_request_id = $1 order by id";
 const POSITION: &str = "select count(*) from callback_requests where state = 'open' \
@@ -317,75 +315,22 @@ macro_rules! impl_callback_store {
                 actor: &str,
                 now: DateTime<Utc>,
                 lease: TimeDelta,
-            ) -> Result<Option<CallbackRequest>, StoreError> {
-                static CLAIM: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-                    format!(
-                        "update callback_requests set state = 'claimed', claimed_by = $1, \
-                         lease_until_ms = $2, updated_at_ms = $3 where id = \
-                         (select id from callback_requests where state = 'open' and due_at_ms <= $3 \
-                          order by {ORDER} limit 1 {}) and state = 'open' returning {COLS}",
-                        <$t>::CLAIM_LOCK
-                    )
-                });
-                const EXISTS: &str = "select count(*) from (select 1 from callback_requests \
-                     where state = 'open' and due_at_ms <= $1 limit 1) t";
-                self.release_expired_callbacks(now).await?;
-                // On PostgreSQL a row taken by another claimer between the snapshot and the lock
-                // can make the subquery come back empty while others wait: look again.
-                for _ in 0..5 {
-                    let mut tx = self.begin_write().await?;
-                    let row: Option<RequestRow> = sqlx::query_as(CLAIM.as_str())
-                        .bind(operator_id)
-                        .bind(to_ms(now + lease))
-                        .bind(to_ms(now))
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    if let Some(row) = row {
-                        let detail = serde_json::json!({
-                            "operator_id": operator_id,
-                            "lease_until": (now + lease).to_rfc3339(),
-                        });
-                        sqlx::query(HISTORY)
-                            .bind(row.id)
-                            .bind(to_ms(now))
-                            .bind(actor)
-                            .bind("claimed")
-                            .bind(history_detail(detail))
-                            .execute(&mut *tx)
-                            .await?;
-                        tx.commit().await?;
-                        return Ok(Some(self.with_voicemails(row.into()).await?));
-                    }
-                    tx.rollback().await?;
-                    let left: i64 = sqlx::query_scalar(EXISTS)
-                        .bind(to_ms(now))
-                        .fetch_one(self.writer())
-                        .await?;
-                    if left == 0 {
-                        return Ok(None);
-                    }
-                }
-                Ok(None)
+            ) -> Result<Option<Claimed>, StoreError> {
+                self.claim_one(operator_id, actor, now, lease).await
             }
 
             async fn release_expired_callbacks(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-                let mut tx = self.begin_write().await?;
-                let ids: Vec<i64> = sqlx::query_scalar(RELEASE)
-                    .bind(to_ms(now))
-                    .fetch_all(&mut *tx)
-                    .await?;
-                for id in &ids {
-                    sqlx::query(HISTORY)
-                        .bind(id)
-                        .bind(to_ms(now))
-                        .bind("system")
-                        .bind("released")
-                        .bind(r#"{"reason":"lease expired"}"#)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
-                Ok(ids.len() as u64)
+                self.release_expired(now).await
+            }
+
+            async fn release_callback(
+                &self,
+                request_id: i64,
+                holder: Option<i64>,
+                actor: &str,
+                now: DateTime<Utc>,
+            ) -> Result<CallbackRequest, StoreError> {
+                self.release_one(request_id, holder, actor, now).await
             }
 
             async fn begin_dial(
@@ -396,22 +341,30 @@ macro_rules! impl_callback_store {
                 now: DateTime<Utc>,
                 in_progress_for: TimeDelta,
             ) -> Result<DialStart, StoreError> {
+                // A lease that ran out is released first (unless the holder is on the phone).
+                self.release_expired(now).await?;
                 let mut tx = self.begin_write().await?;
                 let sql = format!(
-                    "select state, claimed_by, lease_until_ms from callback_requests where id = $1 {}",
+                    "select state, claimed_by from callback_requests where id = $1 {}",
                     <$t>::ROW_LOCK
                 );
-                let req: Option<(String, Option<i64>, Option<i64>)> =
+                let req: Option<(String, Option<i64>)> =
                     sqlx::query_as(&sql).bind(request_id).fetch_optional(&mut *tx).await?;
-                let sql = format!("select {ATTEMPT_COLS} from callback_attempts where idempotency_key = $1");
-                let seen: Option<AttemptRow> =
-                    sqlx::query_as(&sql).bind(key).fetch_optional(&mut *tx).await?;
+                let sql = format!(
+                    "select {ATTEMPT_COLS} from callback_attempts where request_id = $1 \
+                     and operator_id = $2 and idempotency_key = $3"
+                );
+                let seen: Option<AttemptRow> = sqlx::query_as(&sql)
+                    .bind(request_id)
+                    .bind(operator_id)
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
                 if let Some(a) = seen {
                     tx.rollback().await?;
                     return Ok(DialStart::Replay(a.into()));
                 }
-                let holds = matches!(&req, Some((s, Some(by), Some(until)))
-                    if s == "claimed" && *by == operator_id && *until > to_ms(now));
+                let holds = matches!(&req, Some((s, Some(by))) if s == "claimed" && *by == operator_id);
                 if !holds {
                     tx.rollback().await?;
                     return Ok(DialStart::NotClaimed);
@@ -419,11 +372,13 @@ macro_rules! impl_callback_store {
                 let sql = format!(
                     "select {ATTEMPT_COLS} from callback_attempts where request_id = $1 \
                      and outcome is null and ended_at_ms is null and error is null \
-                     and started_at_ms > $2 order by id desc limit 1"
+                     and (started_at_ms > $2 or ({TALKING} and started_at_ms > $3)) \
+                     order by id desc limit 1"
                 );
                 let busy: Option<AttemptRow> = sqlx::query_as(&sql)
                     .bind(request_id)
                     .bind(to_ms(now - in_progress_for))
+                    .bind(to_ms(now) - LONGEST_CALL_MS)
                     .fetch_optional(&mut *tx)
                     .await?;
                 if let Some(a) = busy {
@@ -438,6 +393,7 @@ macro_rules! impl_callback_store {
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(|e| StoreError::unique(e, "idempotency key in use"))?;
+                sqlx::query(EXTEND).bind(request_id).bind(to_ms(now)).execute(&mut *tx).await?;
                 let sql = format!("select {ATTEMPT_COLS} from callback_attempts where id = $1");
                 let row: AttemptRow = sqlx::query_as(&sql).bind(id).fetch_one(&mut *tx).await?;
                 tx.commit().await?;
@@ -491,13 +447,21 @@ macro_rules! impl_callback_store {
                 is_final: bool,
                 now: DateTime<Utc>,
             ) -> Result<Option<Attempt>, StoreError> {
+                let mut tx = self.begin_write().await?;
                 sqlx::query(DIAL_STATUS)
                     .bind(provider_call_id)
                     .bind(status)
                     .bind(is_final)
                     .bind(to_ms(now))
-                    .execute(self.writer())
+                    .execute(&mut *tx)
                     .await?;
+                // The holder is on the phone (or has just hung up and writes the outcome).
+                sqlx::query(EXTEND_FOR_CALL)
+                    .bind(provider_call_id)
+                    .bind(to_ms(now))
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
                 let sql = format!("select {ATTEMPT_COLS} from callback_attempts where provider_call_id = $1");
                 let row: Option<AttemptRow> = sqlx::query_as(&sql)
                     .bind(provider_call_id)
@@ -619,7 +583,7 @@ macro_rules! impl_callback_store {
         }
 
         impl $t {
-            async fn with_voicemails(
+            pub(super) async fn with_voicemails(
                 &self,
                 mut r: CallbackRequest,
             ) -> Result<CallbackRequest, StoreError> {

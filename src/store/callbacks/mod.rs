@@ -1,8 +1,10 @@
 //! Callback requests: one active request per callback number, joined by every voicemail from that
 //! number, ordered by rank (see `domain::callback`), claimed by one operator at a time under a
-//! lease, dialed (each click-to-call an attempt with an idempotency key), and closed or sent back
-//! to the list by an outcome. Every step is written to the request's history in the same
-//! transaction as the change.
+//! lease (an operator holds one claim at most; the lease is extended while the holder's
+//! click-to-call is in progress, see `claims`), dialed (each click-to-call an attempt with an
+//! idempotency key of its request and operator), and closed or sent back to the list by an outcome
+//! or a release. Every step is written to the request's history in the same transaction as the
+//! change.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
@@ -10,7 +12,9 @@ use serde::Serialize;
 use super::{StoreError, from_ms};
 use crate::domain::callback::Priority;
 
+mod claims;
 mod imp;
+pub use claims::LONGEST_CALL_MS;
 pub(crate) use imp::SILENT_BY_CALL;
 pub(crate) use imp::{
     ATTACH, HISTORY, INSERT_REQUEST, MERGE, REFRESH, VOICEMAIL_OF_CALL, history_detail, rank_update,
@@ -53,6 +57,38 @@ pub struct CallbackRequest {
     pub updated_at: DateTime<Utc>,
     /// Attached voicemails, oldest first.
     pub voicemail_ids: Vec<i64>,
+}
+
+impl CallbackRequest {
+    /// True while the request is claimed by this operator (`None` holds nothing).
+    pub fn is_held_by(&self, operator_id: Option<i64>) -> bool {
+        self.state == "claimed" && operator_id.is_some() && self.claimed_by == operator_id
+    }
+}
+
+/// The answer to [`CallbackStore::claim_callback`].
+#[derive(Debug, Clone)]
+pub enum Claimed {
+    /// A request newly leased to the operator.
+    New(CallbackRequest),
+    /// The operator already holds this request (one claim per operator): it, unchanged.
+    Held(CallbackRequest),
+}
+
+impl Claimed {
+    /// The request, new or held.
+    pub fn request(&self) -> &CallbackRequest {
+        match self {
+            Claimed::New(r) | Claimed::Held(r) => r,
+        }
+    }
+
+    /// The request, new or held.
+    pub fn into_request(self) -> CallbackRequest {
+        match self {
+            Claimed::New(r) | Claimed::Held(r) => r,
+        }
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -264,19 +300,34 @@ pub trait CallbackStore {
     async fn callback_position(&self, r: &CallbackRequest) -> Result<u64, StoreError>;
     /// Open and claimed requests.
     async fn active_callback_count(&self) -> Result<i64, StoreError>;
-    /// Leases the first due open request to the operator until `now + lease` (history `claimed`).
-    /// Expired leases are released first. Two claimers never get the same request.
+    /// Leases the first due open request to the operator until `now + lease` (history `claimed`),
+    /// or returns the one the operator already holds, unchanged ([`Claimed::Held`]: one claim per
+    /// operator). Expired leases are released first. Two claimers never get the same request.
     async fn claim_callback(
         &self,
         operator_id: i64,
         actor: &str,
         now: DateTime<Utc>,
         lease: TimeDelta,
-    ) -> Result<Option<CallbackRequest>, StoreError>;
-    /// Returns requests whose lease ran out to the list (history `released`); how many.
+    ) -> Result<Option<Claimed>, StoreError>;
+    /// Returns requests whose lease ran out to the list (history `released`); how many. A request
+    /// whose holder is on a connected click-to-call of it (no final status yet, started less than
+    /// [`LONGEST_CALL_MS`] ago) stays claimed.
     async fn release_expired_callbacks(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
-    /// Starts a click-to-call (see [`DialStart`]); an attempt in progress is one without an end,
-    /// error or outcome that started less than `in_progress_for` ago.
+    /// Returns a claimed request to the list (history `released` by `actor`): only if `holder`
+    /// holds it, or whoever does when `holder` is `None` (a supervisor). `NotFound` for an unknown
+    /// request, `Conflict` when it is not claimed (by `holder`).
+    async fn release_callback(
+        &self,
+        request_id: i64,
+        holder: Option<i64>,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<CallbackRequest, StoreError>;
+    /// Starts a click-to-call (see [`DialStart`]) and extends the lease to `now` plus the claim's
+    /// lease length. `key` is scoped to the request and the operator. An attempt in progress is
+    /// one without an end, error or outcome that started less than `in_progress_for` ago, or that
+    /// is connected and started less than [`LONGEST_CALL_MS`] ago.
     async fn begin_dial(
         &self,
         request_id: i64,
@@ -294,7 +345,9 @@ pub trait CallbackStore {
         result: Result<&str, &str>,
         now: DateTime<Utc>,
     ) -> Result<Option<Attempt>, StoreError>;
-    /// The provider's status for a dialed call; a final one ends the attempt.
+    /// The provider's status for a dialed call; a final one ends the attempt. Any status extends
+    /// the lease of the attempt's operator on its request to `now` plus the claim's lease length
+    /// (the call is in progress, or has just ended and the outcome is being written).
     async fn dial_status(
         &self,
         provider_call_id: &str,

@@ -6,7 +6,8 @@
 //! Calls API accepts SIP URIs in `To`). When the operator answers, Twilio asks the attempt's
 //! `callback/connect?attempt=ID` URL what to do; the HTTP layer answers with [`connect_twiml`]: a
 //! short announcement, then `<Dial callerId="{hotline}"><Number>{caller}</Number></Dial>`, so the
-//! caller sees the hotline's number (the calling number is always a valid `callerId`). There is no
+//! caller sees the hotline's number (the calling number is always a valid `callerId`); or, when
+//! the attempt's operator no longer holds the request, with [`not_held_twiml`]. There is no
 //! `<Dial action>`: when the caller hangs up the TwiML ends and so does the call. The call's status
 //! changes go to `callback/status?attempt=ID` and end the attempt on a final status
 //! ([`is_final_status`]). The caller's number never appears in a URL or a log line; Twilio's error
@@ -198,6 +199,20 @@ pub fn failure_twiml(speech: &SpeechMode) -> String {
     };
     let mut out = String::from(HEAD);
     ctx.say(&mut out, &Prompt::TechnicalError.utterance());
+    out.push_str("<Hangup/></Response>");
+    out
+}
+
+/// The TwiML for an answered leg whose operator no longer holds the request (released, or
+/// claimed by another): a short explanation, then hang up; the caller is not dialed.
+pub fn not_held_twiml(speech: &SpeechMode) -> String {
+    let ctx = Ctx {
+        base: "",
+        speech,
+        sip_domain: None,
+    };
+    let mut out = String::from(HEAD);
+    ctx.say(&mut out, &Prompt::CallbackNotHeld.utterance());
     out.push_str("<Hangup/></Response>");
     out
 }

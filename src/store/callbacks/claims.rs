@@ -1,0 +1,211 @@
+//! Claims that hold: the SQL of leasing a request to an operator, shared by SQLite and PostgreSQL,
+//! and the macro that adds the claim methods to both stores. An operator holds at most one claim
+//! (a unique index on the holder of claimed requests; a second claim returns the one held). A
+//! claim keeps the lease length it was granted with, so the click-to-call's status webhooks extend
+//! the lease by as much ([`EXTEND_FOR_CALL`]); the lease sweeper never releases a request whose
+//! holder is talking to the caller ([`TALKING`]), and a claim is given up by its holder or a
+//! supervisor ([`super::CallbackStore::release_callback`]).
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::imp::{COLS, HISTORY, ORDER, history_detail};
+use super::{CallbackRequest, Claimed, RequestRow};
+use crate::store::{StoreError, to_ms};
+
+/// How long a connected click-to-call (no final status yet) keeps its request claimed past the
+/// lease: Twilio's longest call (its default `TimeLimit` of four hours). A call whose final status
+/// never arrives stops counting after that.
+pub const LONGEST_CALL_MS: i64 = 4 * 3_600_000;
+
+/// An attempt whose operator is talking to the caller: connected and neither ended, failed nor
+/// given an outcome. Columns of `callback_attempts`, unqualified.
+pub(super) const TALKING: &str = "outcome is null and ended_at_ms is null and error is null \
+     and call_status in ('in-progress', 'answered')";
+
+/// The request the operator holds.
+const HELD: &str = "where state = 'claimed' and claimed_by = $1";
+
+/// Expired leases back to the list, except while the holder is on a connected call of the request
+/// that started after `$2`.
+static RELEASE_EXPIRED: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "update callback_requests set state = 'open', claimed_by = null, lease_until_ms = null, \
+         updated_at_ms = $1 where state = 'claimed' and lease_until_ms <= $1 \
+         and not exists (select 1 from callback_attempts where request_id = callback_requests.id \
+         and operator_id = callback_requests.claimed_by and {TALKING} and started_at_ms > $2) \
+         returning id"
+    )
+});
+
+/// The holder's lease runs to `$2` plus the claim's lease length (never shortened); `$1` is the
+/// request.
+pub(super) const EXTEND: &str = "update callback_requests set lease_until_ms = $2 + lease_ms \
+     where id = $1 and state = 'claimed' and lease_until_ms < $2 + lease_ms";
+
+/// [`EXTEND`] for the request of the provider call `$1`, if its attempt's operator holds it.
+pub(super) const EXTEND_FOR_CALL: &str = "update callback_requests \
+     set lease_until_ms = $2 + lease_ms where state = 'claimed' and lease_until_ms < $2 + lease_ms \
+     and exists (select 1 from callback_attempts where provider_call_id = $1 \
+     and request_id = callback_requests.id and operator_id = callback_requests.claimed_by)";
+
+/// Back to the list by hand.
+const RELEASE_ONE: &str = "update callback_requests set state = 'open', \
+     claimed_by = null, lease_until_ms = null, updated_at_ms = $2 where id = $1 and state = 'claimed'";
+
+macro_rules! impl_claims {
+    ($t:ty) => {
+        impl $t {
+            pub(super) async fn claim_one(
+                &self,
+                operator_id: i64,
+                actor: &str,
+                now: DateTime<Utc>,
+                lease: TimeDelta,
+            ) -> Result<Option<Claimed>, StoreError> {
+                // The claim is the transaction's first statement, so SQLite takes the write lock
+                // at once (a read first could not be upgraded while another instance writes).
+                static CLAIM: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+                    format!(
+                        "update callback_requests set state = 'claimed', claimed_by = $1, \
+                         lease_until_ms = $2, lease_ms = $4, updated_at_ms = $3 where id = \
+                         (select id from callback_requests where state = 'open' and due_at_ms <= $3 \
+                          order by {ORDER} limit 1 {}) and state = 'open' \
+                         and not exists (select 1 from callback_requests {HELD}) returning {COLS}",
+                        <$t>::CLAIM_LOCK
+                    )
+                });
+                static HELD_ROW: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+                    format!("select {COLS} from callback_requests {HELD}")
+                });
+                const EXISTS: &str = "select count(*) from (select 1 from callback_requests \
+                     where state = 'open' and due_at_ms <= $1 limit 1) t";
+                self.release_expired(now).await?;
+                // On PostgreSQL a row taken by another claimer between the snapshot and the lock
+                // can make the subquery come back empty while others wait, and the operator's own
+                // second claim at the same time loses on the one-claim index: look again.
+                for _ in 0..5 {
+                    let mut tx = self.begin_write().await?;
+                    let claimed = sqlx::query_as::<_, RequestRow>(CLAIM.as_str())
+                        .bind(operator_id)
+                        .bind(to_ms(now + lease))
+                        .bind(to_ms(now))
+                        .bind(lease.num_milliseconds())
+                        .fetch_optional(&mut *tx)
+                        .await;
+                    let row = match claimed {
+                        Ok(row) => row,
+                        Err(e) => match StoreError::unique(e, "one claim per operator") {
+                            StoreError::Conflict(_) => {
+                                tx.rollback().await?;
+                                continue;
+                            }
+                            other => return Err(other),
+                        },
+                    };
+                    if let Some(row) = row {
+                        let detail = serde_json::json!({
+                            "operator_id": operator_id,
+                            "lease_until": (now + lease).to_rfc3339(),
+                        });
+                        sqlx::query(HISTORY)
+                            .bind(row.id)
+                            .bind(to_ms(now))
+                            .bind(actor)
+                            .bind("claimed")
+                            .bind(history_detail(detail))
+                            .execute(&mut *tx)
+                            .await?;
+                        tx.commit().await?;
+                        return Ok(Some(Claimed::New(self.with_voicemails(row.into()).await?)));
+                    }
+                    let held: Option<RequestRow> = sqlx::query_as(HELD_ROW.as_str())
+                        .bind(operator_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    tx.rollback().await?;
+                    if let Some(row) = held {
+                        return Ok(Some(Claimed::Held(self.with_voicemails(row.into()).await?)));
+                    }
+                    let left: i64 = sqlx::query_scalar(EXISTS)
+                        .bind(to_ms(now))
+                        .fetch_one(self.writer())
+                        .await?;
+                    if left == 0 {
+                        return Ok(None);
+                    }
+                }
+                Ok(None)
+            }
+
+            pub(super) async fn release_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+                let mut tx = self.begin_write().await?;
+                let ids: Vec<i64> = sqlx::query_scalar(RELEASE_EXPIRED.as_str())
+                    .bind(to_ms(now))
+                    .bind(to_ms(now) - LONGEST_CALL_MS)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                for id in &ids {
+                    sqlx::query(HISTORY)
+                        .bind(id)
+                        .bind(to_ms(now))
+                        .bind("system")
+                        .bind("released")
+                        .bind(r#"{"reason":"lease expired"}"#)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(ids.len() as u64)
+            }
+
+            pub(super) async fn release_one(
+                &self,
+                request_id: i64,
+                holder: Option<i64>,
+                actor: &str,
+                now: DateTime<Utc>,
+            ) -> Result<CallbackRequest, StoreError> {
+                let mut tx = self.begin_write().await?;
+                let sql = format!(
+                    "select state, claimed_by from callback_requests where id = $1 {}",
+                    <$t>::ROW_LOCK
+                );
+                let found: Option<(String, Option<i64>)> =
+                    sqlx::query_as(&sql).bind(request_id).fetch_optional(&mut *tx).await?;
+                let Some((state, claimed_by)) = found else {
+                    return Err(StoreError::NotFound(format!("callback request {request_id}")));
+                };
+                let held = state == "claimed" && holder.is_none_or(|op| claimed_by == Some(op));
+                if !held {
+                    tx.rollback().await?;
+                    return Err(StoreError::Conflict(match holder {
+                        Some(_) => "the request is not claimed by you".into(),
+                        None => "the request is not claimed".into(),
+                    }));
+                }
+                sqlx::query(RELEASE_ONE)
+                    .bind(request_id)
+                    .bind(to_ms(now))
+                    .execute(&mut *tx)
+                    .await?;
+                let reason = if holder.is_some() { "released by its holder" } else { "released by a supervisor" };
+                let detail = serde_json::json!({"reason": reason, "operator_id": claimed_by});
+                sqlx::query(HISTORY)
+                    .bind(request_id)
+                    .bind(to_ms(now))
+                    .bind(actor)
+                    .bind("released")
+                    .bind(history_detail(detail))
+                    .execute(&mut *tx)
+                    .await?;
+                let sql = format!("select {COLS} from callback_requests where id = $1");
+                let row: RequestRow = sqlx::query_as(&sql).bind(request_id).fetch_one(&mut *tx).await?;
+                tx.commit().await?;
+                self.with_voicemails(row.into()).await
+            }
+        }
+    };
+}
+
+impl_claims!(crate::store::sqlite::SqliteStore);
+impl_claims!(crate::store::postgres::PgStore);
