@@ -130,7 +130,8 @@ pub struct Situation<'a> {
     pub calendar: &'a Calendar,
     pub settings: &'a RoutingSettings,
     pub operators: &'a [OperatorView],
-    /// Callers already holding in the queue (a new caller does not jump ahead of them).
+    /// Callers already holding in the queue (a new caller does not jump ahead of them); only
+    /// whether it is 0 matters.
     pub queued: usize,
     /// When the caller's callback is expected (from–to), told at the end of a voicemail.
     pub callback_eta: Option<(DateTime<Utc>, DateTime<Utc>)>,

@@ -39,7 +39,7 @@ pub struct StepRequest<'a> {
     pub create: bool,
     /// Load the operators for the plan.
     pub operators: bool,
-    /// Count the other callers holding in the queue for the plan.
+    /// Look whether other callers hold in the queue, for the plan.
     pub queued: bool,
 }
 
@@ -48,7 +48,7 @@ pub struct StepRequest<'a> {
 pub struct StepInput<'a> {
     pub call: &'a Call,
     pub operators: &'a [Operator],
-    /// Other callers in the hold queue (0 unless asked for).
+    /// 1 when other callers hold in the queue, else 0 (0 unless asked for).
     pub queued: i64,
     /// Operators this step could not reserve (someone else took them first): plan without them.
     pub unavailable: &'a [i64],
@@ -195,8 +195,10 @@ pub(crate) const UPSERT_CALL: &str = concat!(
 );
 pub(crate) const EVENT_REPLY: &str =
     "select reply from call_events where call_id = $1 and event_key = $2";
+/// Whether anyone else holds in the queue (routing only asks whether a new caller would jump
+/// ahead of someone): one index probe, however long the queue.
 pub(crate) const QUEUED_OTHERS: &str =
-    "select count(*) from calls where state = 'queued' and id <> $1";
+    "select count(*) from (select 1 from calls where state = 'queued' and id <> $1 limit 1) t";
 pub(crate) const VOICEMAIL_NUMBER: &str = "select callback_number, caller_category, callback_request_id \
      from voicemails where call_id = $1";
 pub(crate) static CAS_UPDATE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
