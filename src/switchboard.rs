@@ -156,7 +156,9 @@ impl Switchboard {
             payload: &inc.payload,
             now,
             create: true,
-            operators: needs_operators(&ev.kind),
+            // A new call off hours goes to the hours and voicemail whoever is logged in.
+            operators: needs_operators(&ev.kind)
+                && !(matches!(ev.kind, EventKind::Incoming) && !self.calendar.is_open(now)),
             queued: matches!(ev.kind, EventKind::Incoming),
         };
         let dispatch = Arc::new(AtomicBool::new(false));

@@ -219,7 +219,10 @@ pub(crate) fn call_step(
     for w in &p.voicemail {
         jobs.extend(write_voicemail(conn, call.id, w, now)?);
     }
-    if !p.voicemail.is_empty() {
+    if p.voicemail
+        .iter()
+        .any(super::VoicemailWrite::touches_message)
+    {
         exec(conn, SILENT_BY_CALL.as_str(), &[&call.id])?;
     }
     let joined = match &p.join {

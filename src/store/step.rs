@@ -12,7 +12,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::calls::{CALL_COLS, CallRow, INSERT_EVENT, UPDATE_CALL, call_fields};
+use super::calls::{CALL_COLS, CallRow, UPDATE_CALL, call_fields};
 use super::operators::{OperatorRow, RELEASE, RESERVE, SELECT_OPERATOR, WRAP_UP};
 use super::voicemails::{ADD_FLAG, SET_CATEGORY, SET_NUMBER, SET_RECORDING, START};
 use super::{AttachVoicemail, Attached, Call, NewJob, Operator, StoreError, parse_col, to_ms};
@@ -75,6 +75,17 @@ pub enum VoicemailWrite {
         duration_ms: Option<i64>,
         job: Option<NewJob>,
     },
+}
+
+impl VoicemailWrite {
+    /// Whether the write can change whether the voicemail's callback request has a message (its
+    /// `silent` flag); the others never touch an attached request's message.
+    pub fn touches_message(&self) -> bool {
+        matches!(
+            self,
+            VoicemailWrite::Flag(_) | VoicemailWrite::Recording { .. }
+        )
+    }
 }
 
 /// How the call's voicemail joins the callback list (when its number is settled or the call ends).
@@ -219,8 +230,56 @@ pub(crate) static OPERATORS: std::sync::LazyLock<String> =
 /// A bound on re-planning after failed reservations (each failure removes one operator).
 pub(crate) const MAX_PLANS: usize = 64;
 
+/// What the first statement of a PostgreSQL step reads.
+#[derive(sqlx::FromRow)]
+struct Opened {
+    #[sqlx(flatten)]
+    call: CallRow,
+    reply: Option<String>,
+    seen: bool,
+    queued: i64,
+}
+
+/// PostgreSQL: create (or find) and lock the call, look up the event, look at the queue.
+static PG_OPEN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "with c as ({UPSERT_CALL}) select c.*, e.reply, e.id is not null as seen, \
+         case when $7 then {QUEUED} else 0 end as queued \
+         from c left join call_events e on e.call_id = c.id and e.event_key = $6"
+    )
+});
+/// PostgreSQL: lock an existing call (dispatcher, reconciler) and look up the event.
+static PG_LOCK: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "select {}, e.reply, e.id is not null as seen, 0::bigint as queued \
+         from calls c left join call_events e on e.call_id = c.id and e.event_key = $3 \
+         where c.provider = $1 and c.provider_call_id = $2 for update of c",
+        prefixed("c.")
+    )
+});
+/// PostgreSQL: the compare-and-set of the call, and its event.
+static PG_FINISH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "with u as ({}), e as (insert into call_events \
+         (call_id, event_key, kind, sequence, payload, reply, received_at_ms) \
+         select id, $7, $8, $9, $10, $11, $5 from u on conflict (call_id, event_key) do nothing) \
+         select * from u",
+        CAS_UPDATE.as_str()
+    )
+});
+const QUEUED: &str = "(select count(*) from (select 1 from calls q where q.state = 'queued' \
+     and q.id <> c.id limit 1) t)";
+
+fn prefixed(p: &str) -> String {
+    call_fields!()
+        .split(',')
+        .map(|f| format!("{p}{}", f.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 macro_rules! impl_call_step_store {
-    ($t:ty, $lock:expr) => {
+    ($t:ty) => {
         #[async_trait::async_trait]
         impl CallStepStore for $t {
             async fn call_step(
@@ -230,48 +289,41 @@ macro_rules! impl_call_step_store {
             ) -> Result<StepDone, StoreError> {
                 let now = to_ms(req.now);
                 let mut tx = self.begin_write().await?;
-                let row: Option<CallRow> = if req.create {
-                    Some(
-                        sqlx::query_as(UPSERT_CALL)
-                            .bind(req.provider)
-                            .bind(req.provider_call_id)
-                            .bind(req.from)
-                            .bind(req.to)
-                            .bind(now)
-                            .fetch_one(&mut *tx)
-                            .await?,
-                    )
-                } else {
-                    sqlx::query_as(LOCK_CALL[$lock].as_str())
+                // One round trip: the call (created, locked), whether the event was seen, and
+                // whether others are queued.
+                let opened: Option<Opened> = if req.create {
+                    sqlx::query_as(PG_OPEN.as_str())
                         .bind(req.provider)
                         .bind(req.provider_call_id)
+                        .bind(req.from)
+                        .bind(req.to)
+                        .bind(now)
+                        .bind(req.event_key)
+                        .bind(req.queued)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                } else {
+                    sqlx::query_as(PG_LOCK.as_str())
+                        .bind(req.provider)
+                        .bind(req.provider_call_id)
+                        .bind(req.event_key)
                         .fetch_optional(&mut *tx)
                         .await?
                 };
-                let Some(row) = row else {
+                let Some(opened) = opened else {
                     return Ok(StepDone::Skipped);
                 };
-                let call: Call = row.into();
-                let seen: Option<Option<String>> = sqlx::query_scalar(EVENT_REPLY)
-                    .bind(call.id)
-                    .bind(req.event_key)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                if let Some(reply) = seen {
-                    return Ok(StepDone::Redelivered { reply });
+                if opened.seen {
+                    return Ok(StepDone::Redelivered {
+                        reply: opened.reply,
+                    });
                 }
+                let queued = opened.queued;
+                let call: Call = opened.call.into();
                 let mut operators = if req.operators {
                     Self::load_operators(&mut tx).await?
                 } else {
                     Vec::new()
-                };
-                let queued: i64 = if req.queued {
-                    sqlx::query_scalar(QUEUED_OTHERS)
-                        .bind(call.id)
-                        .fetch_one(&mut *tx)
-                        .await?
-                } else {
-                    0
                 };
                 let mut unavailable = Vec::new();
                 let p = loop {
@@ -337,7 +389,7 @@ macro_rules! impl_call_step_store {
                         jobs.push(job);
                     }
                 }
-                if !p.voicemail.is_empty() {
+                if p.voicemail.iter().any(VoicemailWrite::touches_message) {
                     sqlx::query(super::callbacks::SILENT_BY_CALL.as_str())
                         .bind(call.id)
                         .execute(&mut *tx)
@@ -364,13 +416,19 @@ macro_rules! impl_call_step_store {
                     enqueued += usize::from(id.is_some());
                 }
                 let tried = p.tried.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-                let after: Option<CallRow> = sqlx::query_as(CAS_UPDATE.as_str())
+                // One round trip: the compare-and-set of the call and its event.
+                let after: Option<CallRow> = sqlx::query_as(PG_FINISH.as_str())
                     .bind(call.id)
                     .bind(&p.state)
                     .bind(p.operator_id)
                     .bind(tried)
                     .bind(now)
                     .bind(call.version)
+                    .bind(req.event_key)
+                    .bind(req.kind)
+                    .bind(req.sequence)
+                    .bind(req.payload)
+                    .bind(&p.reply)
                     .fetch_optional(&mut *tx)
                     .await?;
                 let Some(after) = after else {
@@ -379,16 +437,6 @@ macro_rules! impl_call_step_store {
                         call.id, call.version
                     )));
                 };
-                sqlx::query(INSERT_EVENT)
-                    .bind(call.id)
-                    .bind(req.event_key)
-                    .bind(req.kind)
-                    .bind(req.sequence)
-                    .bind(req.payload)
-                    .bind(&p.reply)
-                    .bind(now)
-                    .fetch_optional(&mut *tx)
-                    .await?;
                 tx.commit().await?;
                 Ok(StepDone::Applied(Box::new(Applied {
                     call: after.into(),
@@ -534,7 +582,7 @@ macro_rules! impl_call_step_store {
     };
 }
 
-impl_call_step_store!(super::postgres::PgStore, 1);
+impl_call_step_store!(super::postgres::PgStore);
 
 /// On SQLite a step runs whole on the writer thread, committed with whatever other steps are
 /// waiting (group commit).
