@@ -158,7 +158,7 @@ impl Switchboard {
             create: true,
             // A new call off hours goes to the hours and voicemail whoever is logged in.
             operators: needs_operators(&ev.kind)
-                && !(matches!(ev.kind, EventKind::Incoming) && !self.calendar.is_open(now)),
+                && (!matches!(ev.kind, EventKind::Incoming) || self.calendar.is_open(now)),
             queued: matches!(ev.kind, EventKind::Incoming),
         };
         let dispatch = Arc::new(AtomicBool::new(false));
