@@ -18,7 +18,7 @@ use anyhow::{Context, bail};
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::calendar::Calendar;
-use crate::clock::Clock;
+use crate::clock::{Clock, OffsetClock};
 use crate::config::Config;
 use crate::jobs;
 use crate::store::Store;
@@ -30,12 +30,6 @@ pub const ACCOUNT_SID: &str = "AC5e1f0c0ffee0000000000000000000ab";
 /// Its auth token (a test value, not a secret of any real account).
 pub const AUTH_TOKEN: &str = "simulate-test-auth-token";
 
-/// Real time shifted by a fixed offset.
-#[derive(Debug, Clone, Copy)]
-pub struct OffsetClock {
-    pub offset: TimeDelta,
-}
-
 impl OffsetClock {
     /// A clock showing one hour into the working window of `calendar` at or after now (or a later
     /// one, when that one closes within `need`).
@@ -43,12 +37,6 @@ impl OffsetClock {
         Ok(OffsetClock {
             offset: working_offset(calendar, Utc::now(), need)?,
         })
-    }
-}
-
-impl Clock for OffsetClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now() + self.offset
     }
 }
 

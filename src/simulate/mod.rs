@@ -35,7 +35,7 @@ use std::net::SocketAddr;
 
 use anyhow::bail;
 
-pub use instance::OffsetClock;
+pub use crate::clock::OffsetClock;
 pub use peer::{Model, Outcome};
 pub use report::{Baseline, Outcomes, QueueFigures, Ratios, Report, ServerCalls};
 pub use staff::BreakStats;
