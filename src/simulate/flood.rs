@@ -2,37 +2,34 @@
 //! a distinct CallSid, signed exactly as Twilio signs it ([`Wire::sign`]) — and reports throughput,
 //! latency, failures by status, and then the same load against a static reply, as a ratio.
 //!
-//! The target is an instance started in this process ([`Instance::start_on`]: SQLite in a
-//! temporary directory, or the fresh database `--database-url` names) or an external `--target`
-//! (signed with `public_url` and `[twilio] auth_token` from `--config`, staff created in the
-//! config's database, as `perezvon simulate --target` does). The in-process instance's clock runs
+//! The target ([`Target`]) is an instance started in this process (SQLite in a temporary
+//! directory, or the fresh database `--database-url` names) or an external `--target` (signed with
+//! `public_url` and `[twilio] auth_token` from `--config`, staff created in the config's database,
+//! as `perezvon simulate --target` does). The in-process instance's clock runs
 //! at real speed from a fixed instant ([`OffsetClock`]): Monday 2026-12-07 10:00 Moscow for
 //! `--hours in`, Sunday 2026-12-06 12:00 for `--hours off`, or `--clock-start`. In hours,
 //! `--operators` simulated operators are seated `available` first, so the first calls are rung
 //! through (`<Dial>`) and, since no call ever ends, every later one waits in the queue
 //! (`<Enqueue>`); off hours every caller gets the greeting, the hours and the voicemail menu. Only
 //! the first webhook of each call is sent: this measures the call path's first step under load.
-//! Afterwards every answered CallSid is looked up in the database.
+//! Afterwards every answered CallSid is looked up in the database ([`Target::stored`]).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use chrono::{DateTime, Utc};
 
-use super::fake_api::{FakeApi, Mailboxes};
 use super::flood_report::{Figures, FloodBaseline, FloodReport, Rss};
-use super::instance::{ACCOUNT_SID, AUTH_TOKEN, Instance};
+use super::flood_target::Target;
 use super::load::{self, Make, Pace, Tally};
 use super::report::Ratios;
 use super::stats::{Latency, ratio};
 use super::wire::Wire;
-use super::{baseline, peer, staff};
+use super::{baseline, peer};
 use crate::clock::{Clock, OffsetClock};
 use crate::config::Config;
-use crate::domain::operator::Presence;
 use crate::http::api::calendar::{moscow_rfc3339, parse_instant};
-use crate::store::Store;
 use crate::telephony::twilio::{Route, route_path};
 
 /// Whether the flood happens in working hours.
@@ -173,104 +170,55 @@ pub async fn run_flood(config: &Config, args: FloodArgs) -> anyhow::Result<Flood
     args.check()?;
     let (pace, duration) = (args.pace(), Duration::from_secs_f64(args.duration));
     let before = memory();
-    let mut fake = None;
-    let (instance, target, public_url, account_sid, token, to, store, now) = match &args.target {
+    let mut target = match &args.target {
         None => {
-            let api = FakeApi::start(
-                "127.0.0.1:0".parse()?,
-                ACCOUNT_SID,
-                AUTH_TOKEN,
-                Arc::new(Mailboxes::default()),
-            )
-            .await?;
             let start = args.start();
-            let calendar = crate::load_calendar(config)?;
-            if calendar.is_open(start) != (args.hours == Hours::In) {
-                bail!(
-                    "--clock-start {} is {} working hours; give --hours {}",
-                    moscow_rfc3339(start),
-                    if calendar.is_open(start) {
-                        "in"
-                    } else {
-                        "outside"
-                    },
-                    if calendar.is_open(start) { "in" } else { "off" }
-                );
+            let open = crate::load_calendar(config)?.is_open(start);
+            if open != (args.hours == Hours::In) {
+                let (is, give) = if open {
+                    ("in", "in")
+                } else {
+                    ("outside", "off")
+                };
+                let start = moscow_rfc3339(start);
+                bail!("--clock-start {start} is {is} working hours; give --hours {give}");
             }
             let clock: Arc<dyn Clock> = Arc::new(OffsetClock::starting_at(start));
-            let db = args.database_url.as_deref();
-            let inst = Instance::start_on(config, &api.base_url(), 1.0, clock, db).await?;
-            fake = Some(api);
-            let (base, store, now) = (inst.base.clone(), inst.store.clone(), inst.clock.now());
-            let (sid, tok) = (ACCOUNT_SID.to_owned(), AUTH_TOKEN.to_owned());
-            let to = "+74950000000".to_owned();
-            (Some(inst), base.clone(), base, sid, tok, to, store, now)
+            Target::in_process(config, clock, args.database_url.as_deref()).await?
         }
-        Some(target) => {
-            let Some(tw) = &config.twilio else {
-                bail!(
-                    "--target needs the target's [twilio] account_sid and auth_token in --config"
-                );
-            };
-            let store = crate::store::connect(&config.database_url)
-                .await
-                .context("cannot open the target's database (config key `database_url`)")?;
-            let to = tw
-                .from_number
-                .clone()
-                .unwrap_or_else(|| "+74950000000".into());
-            let (sid, tok) = (tw.account_sid.clone(), tw.auth_token.expose().to_owned());
-            let target = target.trim_end_matches('/').to_owned();
-            let public = config.public_url.clone();
-            (None, target, public, sid, tok, to, store, Utc::now())
-        }
+        Some(url) => Target::external(config, url).await?,
     };
-    let http = super::wire::client()?;
-    let staff = match args.hours {
-        Hours::In => Some(staff::enlist(&*store, args.operators, now).await?),
-        Hours::Off => None,
-    };
-    for (login, token) in staff.iter().flat_map(|s| &s.operators) {
-        staff::set_presence(&http, &target, login, token, Presence::Available).await?;
+    if args.hours == Hours::In {
+        target.seat(args.operators).await?;
     }
     let ready = memory();
     let tag: u32 = rand::random();
-    let make = calls(
-        Wire::new(&target, &public_url, &token)?,
-        account_sid,
-        to,
-        tag,
-    );
-    let mut tally = load::run(&target, pace, duration, make.clone()).await?;
+    let wire = Wire::new(&target.base, &target.public_url, &target.auth_token)?;
+    let make = calls(wire, &target, tag);
+    let loaded = load::run(&target.base, pace, duration, make.clone()).await;
     let after = memory();
-    let checked = stored(store.clone(), tag, &tally.answered).await;
-    for (login, token) in staff.iter().flat_map(|s| &s.operators) {
-        if instance.is_none() {
-            // Leave a real instance as found: the simulated operators stop taking calls.
-            let _ = staff::set_presence(&http, &target, login, token, Presence::Offline).await;
-        }
-    }
-    let backend = store.backend().to_owned();
-    match instance {
-        Some(i) => i.stop().await,
-        None => store.close().await,
-    }
-    drop(fake);
+    let checked = match &loaded {
+        Ok(t) => target.stored(tag, &t.answered).await,
+        Err(_) => Ok((0, Vec::new())),
+    };
+    let (base, in_process) = (target.base.clone(), target.in_process_instance());
+    let (backend, operators) = (target.store.backend().to_owned(), target.operators());
+    target.finish().await;
+    let figures = figures(&mut loaded?);
     let (calls_stored, calls_missing) = checked?;
-    let figures = figures(&mut tally);
     let baseline = match args.baseline {
         false => None,
         true => {
             let server = baseline::StaticServer::start().await?;
-            let mut t = load::run(&server.base, pace, duration, make).await?;
+            let t = load::run(&server.base, pace, duration, make).await;
             server.stop().await;
-            let b = self::figures(&mut t);
+            let b = self::figures(&mut t?);
             let ratio = ratios(&figures, &b);
             Some(FloodBaseline { figures: b, ratio })
         }
     };
     let rss = match (before, ready, after) {
-        (Some(b), Some(r), Some((a, peak))) if args.target.is_none() => Some(Rss {
+        (Some(b), Some(r), Some((a, peak))) if in_process => Some(Rss {
             before_kib: b.0,
             ready_kib: r.0,
             after_kib: a,
@@ -279,17 +227,17 @@ pub async fn run_flood(config: &Config, args: FloodArgs) -> anyhow::Result<Flood
         _ => None,
     };
     Ok(FloodReport {
-        target,
-        in_process: args.target.is_none(),
+        target: base,
+        in_process,
         backend,
         hours: format!("{:?}", args.hours).to_lowercase(),
-        clock_start: args.target.is_none().then(|| moscow_rfc3339(args.start())),
+        clock_start: in_process.then(|| moscow_rfc3339(args.start())),
         pace: match pace {
             Pace::Closed { connections } => format!("closed loop, {connections} connections"),
             Pace::Open { rate } => format!("open loop, {rate} requests/s"),
         },
         duration_secs: args.duration,
-        operators: staff.map_or(0, |s| s.operators.len()),
+        operators,
         figures,
         calls_stored: Some(calls_stored),
         calls_missing,
@@ -299,8 +247,9 @@ pub async fn run_flood(config: &Config, args: FloodArgs) -> anyhow::Result<Flood
 }
 
 /// Request `i`: the `voice` webhook of a new call with its own CallSid and caller.
-fn calls(wire: Wire, account_sid: String, to: String, tag: u32) -> Make {
+fn calls(wire: Wire, target: &Target, tag: u32) -> Make {
     let voice = route_path(&Route::Voice);
+    let (account_sid, to) = (target.account_sid.clone(), target.to_number.clone());
     Arc::new(move |i| {
         let sid = call_sid(tag, i);
         let from = format!("+79{:09}", (u64::from(tag) * 1_000_003 + i) % 1_000_000_000);
@@ -308,38 +257,6 @@ fn calls(wire: Wire, account_sid: String, to: String, tag: u32) -> Make {
         // A bare path always resolves under the public URL.
         wire.sign(&voice, &params).expect("a bare path is signed")
     })
-}
-
-/// How many answered calls the database holds, and the first few it does not.
-async fn stored(
-    store: Arc<dyn Store>,
-    tag: u32,
-    answered: &[u64],
-) -> anyhow::Result<(u64, Vec<String>)> {
-    let mut tasks = tokio::task::JoinSet::new();
-    for chunk in answered.chunks(answered.len().div_ceil(8).max(1)) {
-        let (store, chunk) = (store.clone(), chunk.to_vec());
-        tasks.spawn(async move {
-            let (mut found, mut missing) = (0, Vec::new());
-            for i in chunk {
-                let sid = call_sid(tag, i);
-                match store.call_by_provider_id("twilio", &sid).await? {
-                    Some(_) => found += 1,
-                    None if missing.len() < 5 => missing.push(sid),
-                    None => {}
-                }
-            }
-            anyhow::Ok((found, missing))
-        });
-    }
-    let (mut found, mut missing) = (0, Vec::new());
-    while let Some(r) = tasks.join_next().await {
-        let (f, m) = r??;
-        found += f;
-        missing.extend(m);
-    }
-    missing.truncate(5);
-    Ok((found, missing))
 }
 
 fn figures(t: &mut Tally) -> Figures {

@@ -23,6 +23,7 @@ mod caller;
 mod fake_api;
 pub mod flood;
 mod flood_report;
+mod flood_target;
 mod hold;
 mod instance;
 mod load;
