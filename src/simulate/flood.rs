@@ -142,8 +142,8 @@ pub fn call_sid(tag: u32, i: u64) -> String {
     format!("CA{tag:08x}{i:024x}")
 }
 
-/// `perezvon simulate flood`: runs, prints the report, fails when a request failed or an answered
-/// call is missing from the database.
+/// `perezvon simulate flood`: runs, prints the report, fails when a request failed or was not
+/// sent, or an answered call is missing from the database.
 pub async fn run(config: &Config, args: FloodArgs) -> anyhow::Result<()> {
     if args.verbose {
         crate::init_tracing(config.log_format);
@@ -155,10 +155,12 @@ pub async fn run(config: &Config, args: FloodArgs) -> anyhow::Result<()> {
     } else {
         print!("{}", r.render());
     }
-    let errors = r.figures.errors() + r.baseline.as_ref().map_or(0, |b| b.figures.errors());
-    if errors > 0 || !r.calls_missing.is_empty() {
+    let both = [Some(&r.figures), r.baseline.as_ref().map(|b| &b.figures)];
+    let errors: u64 = both.iter().flatten().map(|f| f.errors()).sum();
+    let unsent: u64 = both.iter().flatten().map(|f| f.unsent).sum();
+    if errors > 0 || unsent > 0 || !r.calls_missing.is_empty() {
         bail!(
-            "{errors} requests failed, {} answered calls missing from the database",
+            "{errors} requests failed, {unsent} not sent, {} answered calls missing from the database",
             r.calls_missing.len()
         );
     }
@@ -272,6 +274,7 @@ fn figures(t: &mut Tally) -> Figures {
     Figures {
         requests: t.requests(),
         answered: t.answered.len() as u64,
+        unsent: t.unsent,
         by_status,
         failures: std::mem::take(&mut t.failures),
         replies: t.replies,

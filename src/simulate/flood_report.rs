@@ -45,6 +45,8 @@ pub struct Figures {
     pub requests: u64,
     /// Answered 2xx.
     pub answered: u64,
+    /// Open loop: due but never sent (the client had 1000 requests outstanding until the end).
+    pub unsent: u64,
     /// Requests by status (`200`, `403`, ..., `no reply`).
     pub by_status: BTreeMap<String, u64>,
     pub failures: Vec<String>,
@@ -157,6 +159,13 @@ fn figures(o: &mut String, name: &str, f: &Figures) {
         "{name:<11} {} requests in {:.1} s = {:.1} req/s; latency ms p50 {:.2}, p99 {:.2}, max {:.2} (mean {:.2})",
         f.requests, f.elapsed_secs, f.throughput, l.p50_ms, l.p99_ms, l.max_ms, l.mean_ms
     );
+    if f.unsent > 0 {
+        let _ = writeln!(
+            o,
+            "            {} more were due but NOT SENT: 1000 requests were outstanding until the end",
+            f.unsent
+        );
+    }
     let _ = writeln!(
         o,
         "            {} errors; by status: {}; replies: <Dial> {}, <Enqueue> {}, other {}",

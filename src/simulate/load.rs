@@ -5,7 +5,8 @@
 //! keep-alive connection, send a request, read the whole reply, and send the next, until the time
 //! is up (requests in flight then finish). Open loop ([`Pace::Open`]): request `i` is due at
 //! `i / rate` seconds; each is sent by its own task on a shared connection pool, with at most
-//! [`MAX_IN_FLIGHT`] outstanding. An open-loop latency runs from the moment the request was due,
+//! [`MAX_IN_FLIGHT`] outstanding (those that cannot be sent before the time is up are counted as
+//! unsent). An open-loop latency runs from the moment the request was due,
 //! not from when it could be sent, so a server that falls behind shows as latency instead of
 //! quietly lowering the rate (no coordinated omission). Per request the engine keeps four bytes of
 //! latency (microseconds), the status and the request's index when it was answered 2xx; the
@@ -59,6 +60,9 @@ pub struct Tally {
     pub answered: Vec<u64>,
     /// The first failures.
     pub failures: Vec<String>,
+    /// Open loop: requests that fell due while all [`MAX_IN_FLIGHT`] were outstanding and were
+    /// still waiting when the time was up (never sent).
+    pub unsent: u64,
     pub elapsed: Duration,
 }
 
@@ -167,7 +171,14 @@ pub async fn run(
             for i in 0..total {
                 let due = started + Duration::from_secs_f64(i as f64 / rate);
                 tokio::time::sleep_until(due).await;
-                let slot = slots.clone().acquire_owned().await?;
+                let Ok(slot) =
+                    tokio::time::timeout_at(deadline, slots.clone().acquire_owned()).await
+                else {
+                    // Time is up with every slot taken: the rest were due but never sent.
+                    shared.lock().unwrap_or_else(|p| p.into_inner()).unsent = total - i;
+                    break;
+                };
+                let slot = slot?;
                 let (http, target) = (http.clone(), target.to_owned());
                 let (make, shared) = (make.clone(), shared.clone());
                 tasks.spawn(async move {
