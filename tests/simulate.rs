@@ -1,7 +1,10 @@
 //! `perezvon simulate` end to end: a short run against the in-process instance (with the baseline),
 //! and a run in `--target` mode against an app started here behind a different public URL, with
 //! the simulator's fake Twilio REST API as the app's `twilio.api_base`; and `perezvon simulate
-//! flood` briefly, closed loop in hours and open loop off hours, on SQLite.
+//! flood` briefly, closed loop in hours and open loop off hours, on SQLite (and on PostgreSQL when
+//! `PEREZVON_TEST_POSTGRES_URL` is set).
+
+mod support;
 
 use std::sync::Arc;
 
@@ -259,4 +262,38 @@ async fn an_open_loop_flood_off_hours_gets_the_greeting_at_the_given_rate() {
         "{text}"
     );
     assert!(r.baseline.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_flood_on_postgresql_stores_every_answered_call() {
+    use sqlx::Connection;
+    let Some(url) = support::postgres_url() else {
+        return;
+    };
+    // A fresh schema, named in the URL (`options=-c search_path=…`) the flood hands the instance.
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query(&format!("create schema {schema}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let args = FloodArgs {
+        database_url: Some(format!("{url}{sep}options=-c%20search_path%3D{schema}")),
+        connections: Some(4),
+        duration: 1.0,
+        baseline: false,
+        ..FloodArgs::default()
+    };
+    let r = run_flood(&Config::default(), args).await;
+    sqlx::query(&format!("drop schema {schema} cascade"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let r = r.unwrap();
+    let (text, f) = (r.render(), &r.figures);
+    assert_eq!(r.backend, "postgres", "{text}");
+    assert!(f.requests > 0 && f.answered == f.requests, "{text}");
+    assert_eq!(r.calls_stored, Some(f.answered), "{text}");
+    assert_eq!(f.replies.dial, 3, "{text}");
 }
