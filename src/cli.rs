@@ -6,12 +6,14 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use chrono::{Datelike, NaiveDate, TimeDelta};
+use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use clap::{Parser, Subcommand};
 
 use crate::calendar::Calendar;
+use crate::clock::{Clock, OffsetClock, SystemClock};
 use crate::config::Config;
 use crate::domain::operator::{ContactKind, validate_contact};
 use crate::domain::user::{Role, validate_login};
@@ -32,7 +34,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the service (the default).
-    Serve,
+    Serve(ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate,
     /// The hotline's working calendar.
@@ -49,6 +51,16 @@ pub enum Command {
     Operator(OperatorCmd),
     /// Play realistic Twilio traffic against an instance and report throughput and latency.
     Simulate(crate::simulate::SimulateArgs),
+}
+
+/// Options of `perezvon serve`.
+#[derive(clap::Args, Debug, Default, Clone)]
+pub struct ServeArgs {
+    /// Start the service's clock at this instant (RFC 3339, e.g. 2026-12-07T10:00:00+03:00); it
+    /// then runs at real speed. For tests and demonstrations: the calendar's "today", routing,
+    /// jobs and the API all see the shifted time. Default: the real clock.
+    #[arg(long, value_name = "RFC 3339", value_parser = parse_instant)]
+    pub clock_start: Option<DateTime<Utc>>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -132,15 +144,31 @@ pub fn main(cli: Cli) -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref())?;
-    let command = cli.command.unwrap_or(Command::Serve);
+    let command = cli
+        .command
+        .unwrap_or_else(|| Command::Serve(ServeArgs::default()));
     if let Command::Calendar(c) = command {
         return calendar(&config, c, &mut std::io::stdout().lock());
     }
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     match command {
-        Command::Serve => {
+        Command::Serve(args) => {
             crate::init_tracing(config.log_format);
-            rt.block_on(crate::run(config))
+            let clock: Arc<dyn Clock> = match args.clock_start {
+                None => Arc::new(SystemClock),
+                Some(start) => {
+                    let clock = OffsetClock::starting_at(start);
+                    tracing::warn!(
+                        clock_start = %moscow_rfc3339(start),
+                        offset_secs = clock.offset.num_seconds(),
+                        "the clock is shifted (--clock-start): the service believes it is {} \
+                         and runs on at real speed from there",
+                        moscow_rfc3339(start)
+                    );
+                    Arc::new(clock)
+                }
+            };
+            rt.block_on(crate::run_with_clock(config, clock))
         }
         Command::Migrate => rt.block_on(async {
             let store = crate::store::connect(&config.database_url).await?;

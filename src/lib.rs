@@ -63,7 +63,11 @@ pub fn init_tracing(format: LogFormat) {
 /// Runs the service until Ctrl-C or SIGTERM: loads the calendar, opens and migrates the database,
 /// listens on `config.listen`.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    run_with_clock(config, Arc::new(SystemClock)).await
+}
+
+/// [`run`] on the given clock (`serve --clock-start`): every part of the service reads "now" from it.
+pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
     let calendar = load_calendar(&config)?;
     let today = clock.now().with_timezone(&MOSCOW).date_naive();
     for w in calendar.status(today).warnings {

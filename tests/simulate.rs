@@ -1,6 +1,10 @@
 //! `perezvon simulate` end to end: a short run against the in-process instance (with the baseline),
 //! and a run in `--target` mode against an app started here behind a different public URL, with
-//! the simulator's fake Twilio REST API as the app's `twilio.api_base`.
+//! the simulator's fake Twilio REST API as the app's `twilio.api_base`; and `perezvon simulate
+//! flood` briefly, closed loop in hours and open loop off hours, on SQLite (and on PostgreSQL when
+//! `PEREZVON_TEST_POSTGRES_URL` is set).
+
+mod support;
 
 use std::sync::Arc;
 
@@ -8,7 +12,9 @@ use chrono::TimeDelta;
 use perezvon::clock::Clock;
 use perezvon::config::Config;
 use perezvon::http::AppState;
-use perezvon::simulate::{OffsetClock, Report, SimulateArgs, run_report};
+use perezvon::simulate::{
+    FloodArgs, Hours, OffsetClock, Report, SimulateArgs, run_flood, run_report,
+};
 use perezvon::switchboard::Switchboard;
 use perezvon::telephony::twilio::{TwilioClient, TwilioControl};
 
@@ -184,4 +190,110 @@ async fn target_mode_signs_for_the_public_url_and_moves_queued_callers() {
     );
     assert!(r.by_route["connect"].count >= 1);
     assert!(r.baseline.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_flood_stores_every_answered_call_and_compares_with_the_static_reply() {
+    // 2 s of 4 connections against an in-process instance on SQLite, in working hours with 2
+    // operators: the first calls are rung through, the rest queue.
+    let args = FloodArgs {
+        connections: Some(4),
+        duration: 2.0,
+        hours: Hours::In,
+        operators: 2,
+        ..FloodArgs::default()
+    };
+    let r = run_flood(&Config::default(), args).await.unwrap();
+    let text = r.render();
+    let f = &r.figures;
+    assert!(r.in_process && r.backend == "sqlite", "{text}");
+    assert!(f.requests > 0, "{text}");
+    assert_eq!(f.answered, f.requests, "every request got 2xx: {text}");
+    assert_eq!(f.errors(), 0, "{text}");
+    assert_eq!(f.by_status.keys().collect::<Vec<_>>(), ["200"], "{text}");
+    // Each request was a new call (its own CallSid), and the database holds every one.
+    assert_eq!(r.calls_stored, Some(f.answered), "{text}");
+    assert!(r.calls_missing.is_empty(), "{text}");
+    assert_eq!(f.replies.dial, 2, "one call rung to each operator: {text}");
+    assert_eq!(f.replies.enqueue, f.answered - 2, "the rest queued: {text}");
+    assert!(
+        f.throughput > 0.0 && f.latency.count as u64 == f.requests,
+        "{text}"
+    );
+    let l = &f.latency;
+    assert!(
+        0.0 < l.p50_ms && l.p50_ms <= l.p99_ms && l.p99_ms <= l.max_ms,
+        "{l:?}"
+    );
+    let rss = r.rss.expect("an in-process instance reports its memory");
+    assert!(
+        rss.before_kib > 0 && rss.peak_kib >= rss.after_kib,
+        "{rss:?}"
+    );
+    let b = r.baseline.as_ref().expect("the static reply ran");
+    assert!(b.figures.requests > 0 && b.figures.errors() == 0, "{text}");
+    assert!(b.ratio.throughput > 0.0 && b.ratio.p50 > 0.0, "{text}");
+    for line in ["req/s", "p50", "p99", "max", "by status: 200:", "ratio"] {
+        assert!(text.contains(line), "{line} in {text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_loop_flood_off_hours_gets_the_greeting_at_the_given_rate() {
+    let args = FloodArgs {
+        rate: Some(50.0),
+        duration: 1.0,
+        hours: Hours::Off,
+        baseline: false,
+        ..FloodArgs::default()
+    };
+    let r = run_flood(&Config::default(), args).await.unwrap();
+    let text = r.render();
+    let f = &r.figures;
+    assert_eq!((f.requests, f.answered), (50, 50), "{text}");
+    assert_eq!(
+        (f.replies.dial, f.replies.enqueue),
+        (0, 0),
+        "off hours: {text}"
+    );
+    assert_eq!(r.calls_stored, Some(50), "{text}");
+    assert!(
+        r.clock_start.as_deref() == Some("2026-12-06T12:00:00+03:00"),
+        "{text}"
+    );
+    assert!(r.baseline.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_flood_on_postgresql_stores_every_answered_call() {
+    use sqlx::Connection;
+    let Some(url) = support::postgres_url() else {
+        return;
+    };
+    // A fresh schema, named in the URL (`options=-c search_path=…`) the flood hands the instance.
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query(&format!("create schema {schema}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let args = FloodArgs {
+        database_url: Some(format!("{url}{sep}options=-c%20search_path%3D{schema}")),
+        connections: Some(4),
+        duration: 1.0,
+        baseline: false,
+        ..FloodArgs::default()
+    };
+    let r = run_flood(&Config::default(), args).await;
+    sqlx::query(&format!("drop schema {schema} cascade"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let r = r.unwrap();
+    let (text, f) = (r.render(), &r.figures);
+    assert_eq!(r.backend, "postgres", "{text}");
+    assert!(f.requests > 0 && f.answered == f.requests, "{text}");
+    assert_eq!(r.calls_stored, Some(f.answered), "{text}");
+    assert_eq!(f.replies.dial, 3, "{text}");
 }

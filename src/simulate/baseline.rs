@@ -6,7 +6,8 @@
 //! moment it started in the main run, and within a call each request follows the previous reply
 //! after the same pause as before (the Twilio-side waits). Its latencies are therefore what the
 //! HTTP stack, the loopback and this process cost on their own; perezvon's latency divided by the
-//! baseline's is what the instance adds.
+//! baseline's is what the instance adds. The flood ([`super::flood`]) runs its load against the
+//! same [`StaticServer`].
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -34,21 +35,42 @@ pub struct Replayed {
     pub elapsed: Duration,
 }
 
+/// The static reply server, on 127.0.0.1 and a free port, until [`StaticServer::stop`].
+pub struct StaticServer {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl StaticServer {
+    pub async fn start() -> anyhow::Result<StaticServer> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("cannot start the baseline server")?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let app = Router::new().fallback(axum::routing::post(reply));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Ok(StaticServer { base, stop, server })
+    }
+
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.server.await;
+    }
+}
+
 /// Starts the static server, replays `recorded` against it, stops it.
 pub async fn replay(recorded: &[Sample], limit: Duration) -> anyhow::Result<Replayed> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .context("cannot start the baseline server")?;
-    let target = format!("http://{}", listener.local_addr()?);
-    let app = Router::new().fallback(axum::routing::post(reply));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .await;
-    });
+    let server = StaticServer::start().await?;
+    let target = server.base.clone();
     let mut calls: BTreeMap<usize, Vec<Sample>> = BTreeMap::new();
     for s in recorded {
         calls.entry(s.call).or_default().push(s.clone());
@@ -90,8 +112,7 @@ pub async fn replay(recorded: &[Sample], limit: Duration) -> anyhow::Result<Repl
         tasks.abort_all();
     }
     let elapsed = started.elapsed();
-    let _ = stop.send(());
-    let _ = server.await;
+    server.stop().await;
     let samples = std::mem::take(&mut *out.lock().unwrap_or_else(|p| p.into_inner()));
     Ok(Replayed { samples, elapsed })
 }

@@ -6,7 +6,8 @@
 //! account whose REST base is the simulator's fake API; `public_url` is the instance's own
 //! address; the jobs worker downloads recordings from the fake API into the temporary
 //! directory; the clock is real time shifted by a fixed offset ([`OffsetClock`]) so that "now" is
-//! one hour into a working window whatever the real time is; and the operators' wrap-up time is
+//! one hour into a working window whatever the real time is (the flood chooses its own instant,
+//! and may put the store on PostgreSQL); and the operators' wrap-up time is
 //! multiplied by the time scale, like every other wait of the simulation (a 30 s wrap-up at scale
 //! 0.02 lasts 0.6 s), since it is the only duration the server measures on its own clock.
 
@@ -18,7 +19,7 @@ use anyhow::{Context, bail};
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::calendar::Calendar;
-use crate::clock::Clock;
+use crate::clock::{Clock, OffsetClock};
 use crate::config::Config;
 use crate::jobs;
 use crate::store::Store;
@@ -30,12 +31,6 @@ pub const ACCOUNT_SID: &str = "AC5e1f0c0ffee0000000000000000000ab";
 /// Its auth token (a test value, not a secret of any real account).
 pub const AUTH_TOKEN: &str = "simulate-test-auth-token";
 
-/// Real time shifted by a fixed offset.
-#[derive(Debug, Clone, Copy)]
-pub struct OffsetClock {
-    pub offset: TimeDelta,
-}
-
 impl OffsetClock {
     /// A clock showing one hour into the working window of `calendar` at or after now (or a later
     /// one, when that one closes within `need`).
@@ -43,12 +38,6 @@ impl OffsetClock {
         Ok(OffsetClock {
             offset: working_offset(calendar, Utc::now(), need)?,
         })
-    }
-}
-
-impl Clock for OffsetClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now() + self.offset
     }
 }
 
@@ -86,15 +75,34 @@ pub struct Instance {
 }
 
 impl Instance {
-    /// Starts an instance for `config`'s hours and routing, talking to the fake API at `api_base`.
+    /// Starts an instance for `config`'s hours and routing, talking to the fake API at `api_base`,
+    /// its clock one hour into a working window that lasts at least `run_for` more.
     pub async fn start(
         config: &Config,
         api_base: &str,
         time_scale: f64,
         run_for: Duration,
     ) -> anyhow::Result<Instance> {
+        let calendar = crate::load_calendar(config)?;
+        let need = TimeDelta::from_std(run_for)?.min(TimeDelta::hours(4));
+        let clock = Arc::new(OffsetClock::in_working_hours(&calendar, need)?);
+        Instance::start_on(config, api_base, time_scale, clock, None).await
+    }
+
+    /// Starts an instance on `clock`, with its database at `database_url` (a fresh SQLite file in
+    /// the temporary directory when none is given).
+    pub async fn start_on(
+        config: &Config,
+        api_base: &str,
+        time_scale: f64,
+        clock: Arc<dyn Clock>,
+        database_url: Option<&str>,
+    ) -> anyhow::Result<Instance> {
         let dir = TempDir::new()?;
-        let db = format!("sqlite://{}", dir.0.join("simulate.db").display());
+        let db = match database_url {
+            Some(url) => url.to_owned(),
+            None => format!("sqlite://{}", dir.0.join("simulate.db").display()),
+        };
         // The test account and the database, with every other Twilio setting at its default.
         let env = [
             ("DATABASE_URL", db),
@@ -116,8 +124,6 @@ impl Instance {
             .await
             .context("cannot open the simulation's database")?;
         let calendar = Arc::new(crate::load_calendar(config)?);
-        let need = TimeDelta::from_std(run_for)?.min(TimeDelta::hours(4));
-        let clock: Arc<dyn Clock> = Arc::new(OffsetClock::in_working_hours(&calendar, need)?);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
         let mut routing = config.routing.clone();

@@ -12,6 +12,8 @@
 //! it, webhooks go to that instance, signed with `public_url` and `[twilio] auth_token` from
 //! `--config`, and the staff is created in the config's database. `--baseline` replays the very
 //! same requests against a static reply ([`baseline`]) so the instance's cost shows as a ratio.
+//! `perezvon simulate flood` ([`flood`]) is the other mode: only new calls' first webhook, as fast
+//! as N connections allow or at a fixed rate, against the same kinds of target and a static reply.
 //! Everything is bounded: loops have limits, the whole run a time limit, and nothing but loopback
 //! addresses and the explicit target is ever contacted.
 
@@ -19,8 +21,12 @@ mod baseline;
 mod board;
 mod caller;
 mod fake_api;
+pub mod flood;
+mod flood_report;
+mod flood_target;
 mod hold;
 mod instance;
+mod load;
 mod peer;
 mod record;
 mod report;
@@ -35,7 +41,10 @@ use std::net::SocketAddr;
 
 use anyhow::bail;
 
-pub use instance::OffsetClock;
+pub use crate::clock::OffsetClock;
+pub use flood::{FloodArgs, Hours, run_flood};
+pub use flood_report::{Figures, FloodBaseline, FloodReport, Rss};
+pub use load::Replies;
 pub use peer::{Model, Outcome};
 pub use report::{Baseline, Outcomes, QueueFigures, Ratios, Report, ServerCalls};
 pub use staff::BreakStats;
@@ -45,8 +54,11 @@ use crate::config::Config;
 
 /// Options of `perezvon simulate`.
 #[derive(clap::Parser, Debug, Clone)]
-#[command(name = "simulate")]
+#[command(name = "simulate", args_conflicts_with_subcommands = true)]
 pub struct SimulateArgs {
+    /// Another kind of load than the simulated calls.
+    #[command(subcommand)]
+    pub mode: Option<SimulateMode>,
     /// A running instance to play against (e.g. http://127.0.0.1:8080); default: start one in-process.
     #[arg(long, value_name = "URL")]
     pub target: Option<String>,
@@ -92,6 +104,13 @@ pub struct SimulateArgs {
     /// Log what the in-process instance does (to stderr).
     #[arg(long)]
     pub verbose: bool,
+}
+
+/// `perezvon simulate <mode>`.
+#[derive(clap::Subcommand, Debug, Clone)]
+pub enum SimulateMode {
+    /// Flood the voice webhook with new calls (closed or open loop) and compare with a static reply.
+    Flood(FloodArgs),
 }
 
 impl Default for SimulateArgs {
@@ -159,6 +178,9 @@ impl SimulateArgs {
 /// `perezvon simulate`: runs and prints the report; fails when webhooks failed, calls were left
 /// unfinished on the server, or the time limit was hit.
 pub async fn run(config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
+    if let Some(SimulateMode::Flood(flood)) = args.mode {
+        return flood::run(config, flood).await;
+    }
     if args.verbose {
         crate::init_tracing(config.log_format);
     }

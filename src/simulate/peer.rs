@@ -164,19 +164,32 @@ fn base_params(
     status: &str,
     extra: &[(&str, String)],
 ) -> Vec<(String, String)> {
+    call_params(&line.account_sid, &line.to_number, sid, from, status, extra)
+}
+
+/// Twilio's parameters on every request for call `sid` from `from` to the hotline's `to`, then
+/// `extra`.
+pub fn call_params(
+    account_sid: &str,
+    to: &str,
+    sid: &str,
+    from: &str,
+    status: &str,
+    extra: &[(&str, String)],
+) -> Vec<(String, String)> {
     let mut p: Vec<(String, String)> = [
-        ("AccountSid", line.account_sid.as_str()),
+        ("AccountSid", account_sid),
         ("ApiVersion", "2010-04-01"),
         ("CallSid", sid),
         ("CallStatus", status),
-        ("Called", line.to_number.as_str()),
+        ("Called", to),
         ("CalledCountry", "RU"),
         ("Caller", from),
         ("CallerCountry", "RU"),
         ("Direction", "inbound"),
         ("From", from),
         ("FromCountry", "RU"),
-        ("To", line.to_number.as_str()),
+        ("To", to),
         ("ToCountry", "RU"),
     ]
     .into_iter()

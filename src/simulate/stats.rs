@@ -1,9 +1,10 @@
-//! Latency figures for the simulator's report: every webhook's reply time is kept (a run sends a
-//! few thousand at most), so the percentiles are exact rather than estimated from a histogram.
+//! Latency figures for the simulator's report: every webhook's reply time is kept (a simulation
+//! sends a few thousand at most), so the percentiles are exact rather than estimated from a histogram.
 //!
 //! Percentiles use the nearest-rank method: p-th percentile of n sorted values is the value at
 //! rank ⌈p·n/100⌉, so p50 ≤ p95 ≤ p99 ≤ max always holds and every figure is a latency that was
-//! really measured. [`Latency`] is what the report prints; [`ratio`] compares two runs.
+//! really measured. [`Latency`] is what the report prints; [`ratio`] compares two runs. The flood
+//! keeps its (many more) latencies as microseconds in a `u32` each ([`Latency::of_micros`]).
 
 use std::time::Duration;
 
@@ -40,6 +41,29 @@ impl Latency {
     }
 }
 
+impl Latency {
+    /// Summarizes latencies in microseconds (sorted in place); the flood keeps them this way
+    /// because a run may have hundreds of thousands.
+    pub fn of_micros(micros: &mut [u32]) -> Latency {
+        if micros.is_empty() {
+            return Latency::default();
+        }
+        micros.sort_unstable();
+        let n = micros.len();
+        let ms = |us: u32| f64::from(us) / 1000.0;
+        let at = |p: f64| ms(micros[((p / 100.0 * n as f64).ceil() as usize).clamp(1, n) - 1]);
+        let total: u64 = micros.iter().map(|&us| u64::from(us)).sum();
+        Latency {
+            count: n,
+            p50_ms: at(50.0),
+            p95_ms: at(95.0),
+            p99_ms: at(99.0),
+            max_ms: ms(micros[n - 1]),
+            mean_ms: total as f64 / n as f64 / 1000.0,
+        }
+    }
+}
+
 /// The nearest-rank `p`-th percentile of sorted, non-empty `sorted`.
 fn nearest_rank(sorted: &[f64], p: f64) -> f64 {
     let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
@@ -72,6 +96,15 @@ mod tests {
         let few = Latency::of(&ms(&[1, 2, 3]));
         assert_eq!((few.p50_ms, few.p95_ms), (2.0, 3.0));
         assert_eq!(Latency::of(&[]), Latency::default());
+    }
+
+    #[test]
+    fn micros_agree_with_durations() {
+        let mut us: Vec<u32> = (1..=100).rev().map(|m| m * 1000).collect();
+        let l = Latency::of_micros(&mut us);
+        let d = Latency::of(&ms(&(1..=100).collect::<Vec<_>>()));
+        assert_eq!(l, d);
+        assert_eq!(Latency::of_micros(&mut []), Latency::default());
     }
 
     #[test]

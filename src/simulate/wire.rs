@@ -48,6 +48,16 @@ impl Sample {
     }
 }
 
+/// A signed webhook request, ready to send.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    /// The path and query to send it to (on the target).
+    pub path: String,
+    /// The form body.
+    pub body: String,
+    pub signature: String,
+}
+
 /// Signs, sends, times and records webhook requests for one target.
 pub struct Wire {
     http: reqwest::Client,
@@ -87,6 +97,21 @@ impl Wire {
         }
     }
 
+    /// The request Twilio would send with `params` to `url`: the path to send it to, the form
+    /// body and its `X-Twilio-Signature`.
+    pub fn sign(&self, url: &str, params: &[(String, String)]) -> Result<Signed, String> {
+        let (signed, path) = self.resolve(url)?;
+        let signature = expected_signature(&self.auth_token, &signed, params);
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params)
+            .finish();
+        Ok(Signed {
+            path,
+            body,
+            signature,
+        })
+    }
+
     /// POSTs `params` to `url` as Twilio would; returns the reply body of a 2xx answer.
     pub async fn post(
         &self,
@@ -94,11 +119,11 @@ impl Wire {
         url: &str,
         params: &[(String, String)],
     ) -> Result<String, String> {
-        let (signed, path) = self.resolve(url)?;
-        let signature = expected_signature(&self.auth_token, &signed, params);
-        let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(params)
-            .finish();
+        let Signed {
+            path,
+            body,
+            signature,
+        } = self.sign(url, params)?;
         let sent = self.started.elapsed();
         let result = send(&self.http, &self.target, &path, &body, &signature).await;
         let done = self.started.elapsed();
