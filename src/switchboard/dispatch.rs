@@ -41,12 +41,21 @@ impl Switchboard {
     pub async fn dispatch_once(&self, control: &dyn CallControl) -> anyhow::Result<usize> {
         let now = self.clock.now();
         let wrap_up = self.settings.wrap_up;
-        self.store.finish_wrap_ups(now - wrap_up, now).await?;
-        if !self.calendar.is_open(now) {
+        // Cheap when nobody is free (the common case while callers queue): one read, no write.
+        let mut ops = self.store.operators().await?;
+        let done_wrapping = |o: &crate::store::Operator| {
+            o.presence == crate::domain::operator::Presence::WrapUp
+                && o.presence_since + wrap_up <= now
+        };
+        if ops.iter().any(done_wrapping) {
+            self.store.finish_wrap_ups(now - wrap_up, now).await?;
+            ops = self.store.operators().await?;
+        }
+        let mut operators = operator_views(&ops);
+        if !self.calendar.is_open(now) || !operators.iter().any(|o| o.is_free(now, wrap_up)) {
             return Ok(0);
         }
         let queued = self.store.queued_calls().await?;
-        let mut operators = operator_views(&self.store.operators().await?);
         let mut sent = 0;
         for call in queued.iter().filter(|c| c.provider == control.provider()) {
             if !operators.iter().any(|o| o.is_free(now, wrap_up)) {
