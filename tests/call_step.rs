@@ -123,6 +123,51 @@ async fn one_free_operator_is_dialled_once(db: &TestDb) {
     }
 }
 
+/// Defect 2: two instances handle two events of one call at the same moment — the operator did
+/// not answer (instance A routes the caller to the next operator) while the caller hangs up
+/// (instance B ends the call). Whatever the order, the call ends with no operator left reserved
+/// for it: the events of one call never interleave, whichever instance takes them.
+async fn two_instances_never_act_on_one_call_at_once(db: &TestDb) {
+    let clock = Arc::new(ManualClock::new(msk(2026, 12, 7, 10, 0)));
+    let a = Line::new(db.store.clone(), clock.clone());
+    let b = Line::new(db.another_instance().await, clock);
+    let ops = [
+        a.add_operator("anna", Presence::Available).await,
+        a.add_operator("boris", Presence::Available).await,
+    ];
+    for i in 0..20 {
+        let (id, from) = (sid(i), caller(i));
+        assert!(a.incoming(&id, &from).await.contains("dial("));
+        let hangup = EventKind::Status {
+            status: perezvon::telephony::CallStatus::Completed,
+            sequence: None,
+            duration: None,
+        };
+        let (x, y) = tokio::join!(
+            a.event(&id, &from, "dial", dial_ended(DialOutcome::NoAnswer)),
+            b.event(&id, &from, "status", hangup),
+        );
+        x.unwrap();
+        y.unwrap();
+        let c = a.call(&id).await;
+        assert_eq!(c.state, "abandoned", "round {i}");
+        for op in ops {
+            let o = a.operator(op).await;
+            assert_ne!(
+                o.presence,
+                Presence::OnCall,
+                "round {i}: {o:?} left on {c:?}"
+            );
+            if o.presence == Presence::Break {
+                a.store
+                    .set_presence(op, Presence::Available, a.now())
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+}
+
 /// Defect 6: presence set by hand while the operator's phone rings for a call is refused; the
 /// reservation stays, so the operator cannot be booked twice.
 async fn presence_cannot_free_an_operator_on_a_call(db: &TestDb) {
@@ -370,6 +415,7 @@ async fn the_reconciler_repairs_what_a_killed_process_left(db: &TestDb) {
 on_both_backends!(
     a_wait_tick_never_undoes_a_move,
     one_free_operator_is_dialled_once,
+    two_instances_never_act_on_one_call_at_once,
     presence_cannot_free_an_operator_on_a_call,
     a_stuck_move_goes_back_to_the_queue,
     a_call_over_at_the_provider_does_not_block_the_queue,

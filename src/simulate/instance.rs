@@ -175,6 +175,10 @@ impl Instance {
         let dispatcher = tokio::spawn(switchboard.clone().run_dispatcher(control, async move {
             let _ = dispatcher_rx.wait_for(|s| *s).await;
         }));
+        let mut reconciler_rx = rx.clone();
+        tokio::spawn(switchboard.clone().run_reconciler(async move {
+            let _ = reconciler_rx.wait_for(|s| *s).await;
+        }));
         let mut worker_rx = rx.clone();
         let worker = tokio::spawn(worker.run(async move {
             let _ = worker_rx.wait_for(|s| *s).await;
