@@ -73,6 +73,7 @@ impl Switchboard {
         clock: Arc<dyn Clock>,
         settings: RoutingSettings,
     ) -> Self {
+        crate::domain::phone::PhoneNumber::warm_up();
         let callbacks =
             Callbacks::new(store.clone(), calendar.clone(), CallbackSettings::default());
         Switchboard {

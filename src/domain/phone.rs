@@ -26,6 +26,12 @@ pub enum PhoneError {
 }
 
 impl PhoneNumber {
+    /// Loads libphonenumber's metadata now (the first parse in a process takes tens of
+    /// milliseconds), so that no caller's webhook pays for it.
+    pub fn warm_up() {
+        let _ = PhoneNumber::parse("+74950000000");
+    }
+
     /// Normalizes `input` (keypad digits or a provider's caller ID) to E.164.
     pub fn parse(input: &str) -> Result<PhoneNumber, PhoneError> {
         let trimmed = input.trim();
