@@ -34,6 +34,8 @@ type Work = Box<dyn FnOnce(Option<&Connection>) -> (bool, Finish) + Send>;
 #[derive(Clone)]
 pub struct Writer {
     tx: mpsc::SyncSender<Work>,
+    /// The checkpointer thread runs while any handle lives.
+    _alive: std::sync::Arc<()>,
 }
 
 impl Writer {
@@ -41,17 +43,28 @@ impl Writer {
     pub fn start(path: &Path, busy_timeout: Duration) -> Result<Writer, StoreError> {
         let conn = Connection::open(path).map_err(open_error)?;
         conn.busy_timeout(busy_timeout).map_err(open_error)?;
+        // The writer never checkpoints on its own (a checkpoint inside a group commit stalls
+        // every step waiting behind it); the checkpointer thread does it beside it.
         conn.execute_batch(
-            "pragma journal_mode = wal; pragma synchronous = normal; pragma foreign_keys = on;",
+            "pragma journal_mode = wal; pragma synchronous = normal; pragma foreign_keys = on; \
+             pragma wal_autocheckpoint = 0;",
         )
         .map_err(open_error)?;
+        let alive = std::sync::Arc::new(());
+        let checkpoints = Connection::open(path).map_err(open_error)?;
+        checkpoints.busy_timeout(busy_timeout).map_err(open_error)?;
+        let watch = std::sync::Arc::downgrade(&alive);
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || checkpoint(checkpoints, watch))
+            .map_err(|e| StoreError::Step(format!("cannot start the checkpointer: {e}")))?;
         conn.set_prepared_statement_cache_capacity(128);
         let (tx, rx) = mpsc::sync_channel::<Work>(QUEUE);
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || run(conn, rx))
             .map_err(|e| StoreError::Step(format!("cannot start the SQLite writer thread: {e}")))?;
-        Ok(Writer { tx })
+        Ok(Writer { tx, _alive: alive })
     }
 
     /// Runs `f` inside the next group transaction on the writer thread; its result is returned
@@ -100,6 +113,23 @@ fn stopped() -> StoreError {
 
 fn open_error(e: rusqlite::Error) -> StoreError {
     StoreError::Step(format!("cannot open the SQLite writer connection: {e}"))
+}
+
+/// How often the write-ahead log is copied back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// The checkpointer: a passive checkpoint every half second (it never blocks the writer or the
+/// readers; what readers still use is copied on a later round) until the store is dropped.
+fn checkpoint(conn: Connection, alive: std::sync::Weak<()>) {
+    loop {
+        std::thread::sleep(CHECKPOINT_EVERY);
+        if alive.upgrade().is_none() {
+            return;
+        }
+        if let Err(e) = conn.execute_batch("pragma wal_checkpoint(passive)") {
+            tracing::warn!(error = %e, "SQLite checkpoint failed; the next round tries again");
+        }
+    }
 }
 
 /// The thread: take what is waiting (at least one step), run each in a savepoint, commit once,
