@@ -44,6 +44,8 @@ pub struct Switchboard {
     jobs_wake: Arc<Notify>,
     /// What the reconciler has repaired since start.
     repairs: Mutex<Repairs>,
+    /// Calls changed before this were looked at for unlisted voicemails (`None`: none yet).
+    unlisted_since: Mutex<Option<chrono::DateTime<chrono::Utc>>>,
     reconcile: ReconcileSettings,
     /// The callback list voicemails join.
     callbacks: Callbacks,
@@ -87,6 +89,7 @@ impl Switchboard {
             wake: Notify::new(),
             jobs_wake: Arc::new(Notify::new()),
             repairs: Mutex::new(Repairs::default()),
+            unlisted_since: Mutex::new(None),
             reconcile: ReconcileSettings::default(),
         }
     }

@@ -49,14 +49,20 @@ impl Repairs {
 static STALE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!("{CALL_COLS} where state = $1 and updated_at_ms < $2 order by updated_at_ms limit $3")
 });
+/// Calls changed in [$1, $2) whose voicemail's number is settled (confirmed, kept unconfirmed, or
+/// the call is over) but which are not on the callback list. Driven by the (state, updated_at)
+/// index, so a pass reads only the calls that changed since the one before.
 static UNLISTED: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
-        "{CALL_COLS} where id in (select v.call_id from voicemails v join calls c on c.id = v.call_id \
-         where v.callback_request_id is null and v.callback_number is not null \
+        "select {} from calls c join voicemails v on v.call_id = c.id \
+         where c.state in ('voicemail', 'voicemail_left', 'completed', 'abandoned') \
+         and c.updated_at_ms >= $1 and c.updated_at_ms < $2 \
+         and v.callback_request_id is null and v.callback_number is not null \
          and (',' || v.flags || ',') not like '%,{FLAG_NO_CALLBACK_NUMBER},%' \
          and (v.number_confirmed or (',' || v.flags || ',') like '%,{FLAG_NUMBER_UNCONFIRMED},%' \
               or c.state in ('voicemail_left', 'completed', 'abandoned')) \
-         and v.received_at_ms < $1) order by id limit $2"
+         order by c.id limit $3",
+        super::step::prefixed("c.")
     )
 });
 
@@ -70,10 +76,11 @@ pub trait ReconcileStore {
         before: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<Call>, StoreError>;
-    /// Calls whose voicemail (started before `before`) has a settled, usable-looking number but is
+    /// Calls changed from `since` to before `before` whose voicemail has a settled number but is
     /// not on the callback list.
     async fn unlisted_voicemail_calls(
         &self,
+        since: DateTime<Utc>,
         before: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<Call>, StoreError>;
@@ -100,10 +107,12 @@ macro_rules! impl_reconcile_store {
 
             async fn unlisted_voicemail_calls(
                 &self,
+                since: DateTime<Utc>,
                 before: DateTime<Utc>,
                 limit: i64,
             ) -> Result<Vec<Call>, StoreError> {
                 let rows: Vec<CallRow> = sqlx::query_as(UNLISTED.as_str())
+                    .bind(to_ms(since))
                     .bind(to_ms(before))
                     .bind(limit)
                     .fetch_all(self.reader())

@@ -270,7 +270,7 @@ static PG_FINISH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 const QUEUED: &str = "(select count(*) from (select 1 from calls q where q.state = 'queued' \
      and q.id <> c.id limit 1) t)";
 
-fn prefixed(p: &str) -> String {
+pub(crate) fn prefixed(p: &str) -> String {
     call_fields!()
         .split(',')
         .map(|f| format!("{p}{}", f.trim()))

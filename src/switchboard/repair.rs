@@ -98,11 +98,25 @@ impl Switchboard {
         let gone = now - (self.settings.queue_max_wait + self.settings.announce_every * 2);
         let stale = self.store.stale_calls("queued", gone, BATCH).await?;
         done.stale_queued = self.fix_all(&stale, Fix::End, now).await;
+        // Only the calls changed since the last pass (a day back at the first), with a minute of
+        // overlap; the mark stays put while a full batch suggests more are waiting.
+        let until = now - r.unlisted_after;
+        let since = self
+            .unlisted_since
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or(until - TimeDelta::days(1));
         let unlisted = self
             .store
-            .unlisted_voicemail_calls(now - r.unlisted_after, BATCH)
+            .unlisted_voicemail_calls(since, until, BATCH)
             .await?;
         done.unlisted_voicemails = self.fix_all(&unlisted, Fix::Join, now).await;
+        if (unlisted.len() as i64) < BATCH {
+            *self
+                .unlisted_since
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = Some(until - TimeDelta::minutes(1));
+        }
         done.expired_claims = self.store.release_expired_callbacks(now).await?;
         if done.expired_claims > 0 {
             tracing::info!(
