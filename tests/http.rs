@@ -103,6 +103,8 @@ async fn health_and_readiness(db: &TestDb) {
         assert!(years.contains(&y), "{body}");
     }
     assert_eq!(body["calendar"]["fallback_years"], serde_json::json!([]));
+    assert_eq!(body["repairs"]["orphaned_operators"], 0, "{body}");
+    assert_eq!(body["repairs"]["stuck_connecting"], 0, "{body}");
     // A year later, 2028 has no data: readiness still holds, but the fallback is reported loudly.
     app.clock.set(msk(2027, 11, 2, 10, 0));
     let (s, body) = app.get("/readyz").await;

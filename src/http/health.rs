@@ -1,6 +1,7 @@
 //! Liveness and readiness. `/healthz` answers while the process runs; `/readyz` answers 200 only
 //! when the database is reachable and fully migrated, and always reports the calendar's data
-//! status (years with official data, years running on the plain-rules fallback, warnings).
+//! status (years with official data, years running on the plain-rules fallback, warnings) and what
+//! this instance's reconciler has repaired since start (`repairs`).
 
 use axum::Json;
 use axum::extract::State;
@@ -43,6 +44,7 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         "status": if ready { "ready" } else { "not_ready" },
         "database": database,
         "calendar": calendar,
+        "repairs": state.switchboard.repairs(),
     });
     (status, Json(body))
 }
