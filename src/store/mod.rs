@@ -29,6 +29,7 @@ pub mod sqlite;
 mod sqlite_step;
 pub mod sqlite_writer;
 pub mod step;
+mod step_postgres;
 pub mod users;
 pub mod voicemails;
 

@@ -14,8 +14,8 @@ use super::callbacks::{
 use super::calls::{CallRow, INSERT_EVENT};
 use super::operators::{OperatorRow, RELEASE, RESERVE, WRAP_UP};
 use super::step::{
-    AttachPlan, CAS_UPDATE, EVENT_REPLY, LOCK_CALL, MAX_PLANS, OPERATORS, QUEUED_OTHERS,
-    UPSERT_CALL, VOICEMAIL_NUMBER,
+    AttachPlan, CAS_UPDATE, CallStepStore, EVENT_REPLY, LOCK_CALL, MAX_PLANS, OPERATORS,
+    QUEUED_OTHERS, StepRequest, UPSERT_CALL, VOICEMAIL_NUMBER,
 };
 use super::voicemails::{ADD_FLAG, SET_CATEGORY, SET_NUMBER, SET_RECORDING, START};
 use super::{
@@ -414,4 +414,34 @@ fn history(
     let p: [&dyn ToSql; 5] = [&id, &at, &"system", &action, &history_detail(detail)];
     exec(conn, HISTORY, &p)?;
     Ok(())
+}
+
+/// On SQLite a step runs whole on the writer thread, committed with whatever other steps are
+/// waiting (group commit).
+#[async_trait::async_trait]
+impl CallStepStore for super::sqlite::SqliteStore {
+    async fn call_step(
+        &self,
+        req: &StepRequest<'_>,
+        plan: &SharedPlanner,
+    ) -> Result<StepDone, StoreError> {
+        let owned = OwnedRequest {
+            provider: req.provider.to_owned(),
+            provider_call_id: req.provider_call_id.to_owned(),
+            from: req.from.map(str::to_owned),
+            to: req.to.map(str::to_owned),
+            event_key: req.event_key.to_owned(),
+            kind: req.kind.to_owned(),
+            sequence: req.sequence,
+            payload: req.payload.to_owned(),
+            now: req.now,
+            create: req.create,
+            operators: req.operators,
+            queued: req.queued,
+        };
+        let plan = plan.clone();
+        self.steps()
+            .run(move |conn| call_step(conn, &owned, &plan))
+            .await
+    }
 }

@@ -1,0 +1,365 @@
+//! The call step on PostgreSQL (see `step.rs` for what a step is): sqlx in one transaction, the
+//! call row locked for the step so any number of instances can share the database, and as few
+//! round trips as the plan allows — the call's upsert or lock, the event look-up and the queue
+//! probe in one statement; the compare-and-set of the call and the event in another.
+
+use chrono::{DateTime, Utc};
+
+use super::calls::CallRow;
+use super::operators::{OperatorRow, RELEASE, RESERVE, WRAP_UP};
+use super::step::{
+    AttachPlan, CAS_UPDATE, CallStepStore, MAX_PLANS, OPERATORS, SharedPlanner, StepDone,
+    StepInput, StepRequest, UPSERT_CALL, VOICEMAIL_NUMBER, VoicemailWrite, prefixed,
+};
+use super::voicemails::{ADD_FLAG, SET_CATEGORY, SET_NUMBER, SET_RECORDING, START};
+use super::{
+    Applied, AttachVoicemail, Attached, Call, NewJob, Operator, StoreError, parse_col, to_ms,
+};
+use crate::domain::operator::Presence;
+use crate::domain::voicemail::FLAG_NO_CALLBACK_NUMBER;
+
+/// What the first statement of a PostgreSQL step reads.
+#[derive(sqlx::FromRow)]
+struct Opened {
+    #[sqlx(flatten)]
+    call: CallRow,
+    reply: Option<String>,
+    seen: bool,
+    queued: i64,
+}
+
+/// PostgreSQL: create (or find) and lock the call, look up the event, look at the queue.
+static PG_OPEN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "with c as ({UPSERT_CALL}) select c.*, e.reply, e.id is not null as seen, \
+         case when $7 then {QUEUED} else 0 end as queued \
+         from c left join call_events e on e.call_id = c.id and e.event_key = $6"
+    )
+});
+/// PostgreSQL: lock an existing call (dispatcher, reconciler) and look up the event.
+static PG_LOCK: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "select {}, e.reply, e.id is not null as seen, 0::bigint as queued \
+         from calls c left join call_events e on e.call_id = c.id and e.event_key = $3 \
+         where c.provider = $1 and c.provider_call_id = $2 for update of c",
+        prefixed("c.")
+    )
+});
+/// PostgreSQL: the compare-and-set of the call, and its event.
+static PG_FINISH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "with u as ({}), e as (insert into call_events \
+         (call_id, event_key, kind, sequence, payload, reply, received_at_ms) \
+         select id, $7, $8, $9, $10, $11, $5 from u on conflict (call_id, event_key) do nothing) \
+         select * from u",
+        CAS_UPDATE.as_str()
+    )
+});
+const QUEUED: &str = "(select count(*) from (select 1 from calls q where q.state = 'queued' \
+     and q.id <> c.id limit 1) t)";
+
+macro_rules! impl_call_step_store {
+    ($t:ty) => {
+        #[async_trait::async_trait]
+        impl CallStepStore for $t {
+            async fn call_step(
+                &self,
+                req: &StepRequest<'_>,
+                plan: &SharedPlanner,
+            ) -> Result<StepDone, StoreError> {
+                let now = to_ms(req.now);
+                let mut tx = self.begin_write().await?;
+                // One round trip: the call (created, locked), whether the event was seen, and
+                // whether others are queued.
+                let opened: Option<Opened> = if req.create {
+                    sqlx::query_as(PG_OPEN.as_str())
+                        .bind(req.provider)
+                        .bind(req.provider_call_id)
+                        .bind(req.from)
+                        .bind(req.to)
+                        .bind(now)
+                        .bind(req.event_key)
+                        .bind(req.queued)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                } else {
+                    sqlx::query_as(PG_LOCK.as_str())
+                        .bind(req.provider)
+                        .bind(req.provider_call_id)
+                        .bind(req.event_key)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                };
+                let Some(opened) = opened else {
+                    return Ok(StepDone::Skipped);
+                };
+                if opened.seen {
+                    return Ok(StepDone::Redelivered {
+                        reply: opened.reply,
+                    });
+                }
+                let queued = opened.queued;
+                let call: Call = opened.call.into();
+                let mut operators = if req.operators {
+                    Self::load_operators(&mut tx).await?
+                } else {
+                    Vec::new()
+                };
+                let mut unavailable = Vec::new();
+                let p = loop {
+                    let input = StepInput {
+                        call: &call,
+                        operators: &operators,
+                        queued,
+                        unavailable: &unavailable,
+                    };
+                    let planned = (plan.lock().unwrap_or_else(|p| p.into_inner()))(&input);
+                    let Some(p) = planned.map_err(StoreError::Step)? else {
+                        return Ok(StepDone::Skipped);
+                    };
+                    let Some((op, cutoff)) = p.reserve else {
+                        break p;
+                    };
+                    let r = sqlx::query(RESERVE)
+                        .bind(op)
+                        .bind(call.id)
+                        .bind(to_ms(cutoff))
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    if r.rows_affected() == 1 {
+                        break p;
+                    }
+                    unavailable.push(op);
+                    if unavailable.len() > MAX_PLANS {
+                        return Err(StoreError::Step(format!(
+                            "call {}: no reservation after {MAX_PLANS} plans",
+                            call.id
+                        )));
+                    }
+                    operators = Self::load_operators(&mut tx).await?;
+                };
+                let mut paused = Vec::new();
+                for &(op, missed) in &p.releases {
+                    let presence: Option<String> = sqlx::query_scalar(RELEASE)
+                        .bind(op)
+                        .bind(call.id)
+                        .bind(missed)
+                        .bind(i64::from(p.pause_after))
+                        .bind(now)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if let Some(s) = presence {
+                        if parse_col::<Presence>(&s, "operators.presence")? == Presence::Break {
+                            paused.push(op);
+                        }
+                    }
+                }
+                for &op in &p.wrap_ups {
+                    sqlx::query(WRAP_UP)
+                        .bind(op)
+                        .bind(call.id)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let mut jobs: Vec<&NewJob> = p.jobs.iter().collect();
+                for w in &p.voicemail {
+                    if let Some(job) = Self::write_voicemail(&mut tx, call.id, w, now).await? {
+                        jobs.push(job);
+                    }
+                }
+                if p.voicemail.iter().any(VoicemailWrite::touches_message) {
+                    sqlx::query(super::callbacks::SILENT_BY_CALL.as_str())
+                        .bind(call.id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let joined = match &p.join {
+                    Some(j) => Self::join_in(&mut tx, call.id, j, req.now).await?,
+                    None => None,
+                };
+                if let Some(priority) = &p.refresh {
+                    <$t>::refresh_in(&mut tx, call.id, priority).await?;
+                }
+                let mut enqueued = 0;
+                for job in jobs {
+                    let id: Option<i64> = sqlx::query_scalar(super::jobs::INSERT_JOB)
+                        .bind(&job.kind)
+                        .bind(&job.payload)
+                        .bind(&job.dedup_key)
+                        .bind(job.max_attempts.max(1))
+                        .bind(to_ms(job.run_at))
+                        .bind(now)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    enqueued += usize::from(id.is_some());
+                }
+                let tried = p.tried.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+                // One round trip: the compare-and-set of the call and its event.
+                let after: Option<CallRow> = sqlx::query_as(PG_FINISH.as_str())
+                    .bind(call.id)
+                    .bind(&p.state)
+                    .bind(p.operator_id)
+                    .bind(tried)
+                    .bind(now)
+                    .bind(call.version)
+                    .bind(req.event_key)
+                    .bind(req.kind)
+                    .bind(req.sequence)
+                    .bind(req.payload)
+                    .bind(&p.reply)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some(after) = after else {
+                    return Err(StoreError::Conflict(format!(
+                        "call {} changed during its step (version {})",
+                        call.id, call.version
+                    )));
+                };
+                tx.commit().await?;
+                Ok(StepDone::Applied(Box::new(Applied {
+                    call: after.into(),
+                    before: call.state,
+                    plan: p,
+                    paused,
+                    joined,
+                    jobs: enqueued,
+                })))
+            }
+        }
+
+        impl $t {
+            async fn load_operators(
+                tx: &mut <$t as super::Backend>::Conn,
+            ) -> Result<Vec<Operator>, StoreError> {
+                let rows: Vec<OperatorRow> =
+                    sqlx::query_as(OPERATORS.as_str()).fetch_all(&mut *tx).await?;
+                rows.into_iter().map(Operator::try_from).collect()
+            }
+
+            /// Applies one voicemail write; returns the job it brings, if any.
+            async fn write_voicemail<'w>(
+                tx: &mut <$t as super::Backend>::Conn,
+                call_id: i64,
+                w: &'w VoicemailWrite,
+                now: i64,
+            ) -> Result<Option<&'w NewJob>, StoreError> {
+                match w {
+                    VoicemailWrite::Start { caller_id } => {
+                        sqlx::query(START)
+                            .bind(call_id)
+                            .bind(caller_id)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    VoicemailWrite::Number { number, confirmed } => {
+                        sqlx::query(SET_NUMBER)
+                            .bind(call_id)
+                            .bind(number)
+                            .bind(confirmed)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    VoicemailWrite::Category(c) => {
+                        sqlx::query(SET_CATEGORY)
+                            .bind(call_id)
+                            .bind(c)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    VoicemailWrite::Flag(f) => {
+                        sqlx::query(ADD_FLAG)
+                            .bind(call_id)
+                            .bind(*f)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    VoicemailWrite::Recording {
+                        key,
+                        url,
+                        duration_ms,
+                        job,
+                    } => {
+                        let r = sqlx::query(SET_RECORDING)
+                            .bind(call_id)
+                            .bind(key)
+                            .bind(url)
+                            .bind(duration_ms)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(|e| {
+                                StoreError::unique(
+                                    e,
+                                    format!("recording {key} belongs to another voicemail"),
+                                )
+                            })?;
+                        if r.rows_affected() == 1 {
+                            return Ok(job.as_ref());
+                        }
+                        tracing::warn!(call = call_id, "a second recording for one voicemail; ignored");
+                    }
+                }
+                Ok(None)
+            }
+
+            /// Joins the call's voicemail to the callback list, inside the step.
+            async fn join_in(
+                tx: &mut <$t as super::Backend>::Conn,
+                call_id: i64,
+                j: &AttachPlan,
+                now: DateTime<Utc>,
+            ) -> Result<Option<Attached>, StoreError> {
+                let vm: Option<(Option<String>, Option<String>, Option<i64>)> =
+                    sqlx::query_as(VOICEMAIL_NUMBER)
+                        .bind(call_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let Some((number, category, None)) = vm else {
+                    return Ok(None);
+                };
+                let Some(number) = number.filter(|n| (j.usable)(n)) else {
+                    tracing::warn!(
+                        call = call_id,
+                        "a voicemail without a callback number: it is listed but cannot join the callback list"
+                    );
+                    sqlx::query(ADD_FLAG)
+                        .bind(call_id)
+                        .bind(FLAG_NO_CALLBACK_NUMBER)
+                        .execute(&mut *tx)
+                        .await?;
+                    return Ok(None);
+                };
+                let a = AttachVoicemail {
+                    call_id,
+                    number: &number,
+                    category: category.as_deref(),
+                    now,
+                    due: j.due,
+                    deadline: j.deadline,
+                    deadline_work_ms: j.deadline_work_ms,
+                    priority: &j.priority,
+                };
+                // Two first voicemails from one number at once (PostgreSQL): the loser of the
+                // unique index joins the winner's request on the second pass, inside a savepoint so
+                // the step's transaction survives.
+                let mut pass = 0;
+                loop {
+                    pass += 1;
+                    let mut sp = sqlx::Connection::begin(&mut *tx).await?;
+                    match <$t>::attach_in(&mut sp, &a).await {
+                        Ok(r) => {
+                            sp.commit().await?;
+                            return Ok(r);
+                        }
+                        Err(StoreError::Conflict(_)) if pass < 3 => sp.rollback().await?,
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
+    };
+}
+
+impl_call_step_store!(super::postgres::PgStore);
