@@ -168,6 +168,24 @@ async fn two_instances_never_act_on_one_call_at_once(db: &TestDb) {
     }
 }
 
+/// Off hours a new call's first step is written at once (one statement on PostgreSQL); a
+/// re-delivery of it, and one racing it on another instance, get the same reply and change nothing.
+async fn an_off_hours_call_is_stored_once_whoever_delivers_it(db: &TestDb) {
+    let clock = Arc::new(ManualClock::new(msk(2026, 12, 6, 12, 0)));
+    let a = Line::new(db.store.clone(), clock.clone());
+    let b = Line::new(db.another_instance().await, clock);
+    let (id, from) = (sid(1), caller(1));
+    let (x, y) = tokio::join!(a.incoming(&id, &from), b.incoming(&id, &from));
+    assert_eq!(x, y);
+    assert!(x.contains("gather(VoicemailNumber"), "{x}");
+    assert_eq!(a.incoming(&sid(1), &caller(1)).await, x);
+    let c = a.call(&sid(1)).await;
+    assert_eq!((c.state.as_str(), c.version), ("voicemail", 1));
+    assert_eq!(a.store.call_events(c.id).await.unwrap().len(), 1);
+    let vm = a.store.voicemail_for_call(c.id).await.unwrap().unwrap();
+    assert_eq!(vm.caller_id.as_deref(), Some(caller(1).as_str()));
+}
+
 /// Defect 6: presence set by hand while the operator's phone rings for a call is refused; the
 /// reservation stays, so the operator cannot be booked twice.
 async fn presence_cannot_free_an_operator_on_a_call(db: &TestDb) {
@@ -416,6 +434,7 @@ on_both_backends!(
     a_wait_tick_never_undoes_a_move,
     one_free_operator_is_dialled_once,
     two_instances_never_act_on_one_call_at_once,
+    an_off_hours_call_is_stored_once_whoever_delivers_it,
     presence_cannot_free_an_operator_on_a_call,
     a_stuck_move_goes_back_to_the_queue,
     a_call_over_at_the_provider_does_not_block_the_queue,

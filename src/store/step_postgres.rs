@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::calls::CallRow;
+use super::calls::{CallRow, call_fields};
 use super::operators::{OperatorRow, RELEASE, RESERVE, WRAP_UP};
 use super::step::{
     AttachPlan, CAS_UPDATE, CallStepStore, MAX_PLANS, OPERATORS, SharedPlanner, StepDone,
@@ -55,6 +55,24 @@ static PG_FINISH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         CAS_UPDATE.as_str()
     )
 });
+/// PostgreSQL: a new call's whole first step in one statement (see `new_call_at_once`); no row
+/// when the call exists already. The columns a step would stamp are stamped the same way.
+static PG_NEW_CALL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "with c as (insert into calls (provider, provider_call_id, from_number, to_number, state, \
+         tried_operators, started_at_ms, updated_at_ms, queued_at_ms, ended_at_ms, version) \
+         values ($1, $2, $3, $4, $5, $6, $7, $7, \
+         case when $5 = 'queued' then $7 end, case when $5 in ('completed', 'abandoned') then $7 end, 1) \
+         on conflict (provider, provider_call_id) do nothing returning {}), \
+         v as (insert into voicemails (call_id, callback_number, caller_id, audio_status, received_at_ms) \
+         select id, $9, $9, 'none', $7 from c where $8 on conflict (call_id) do nothing), \
+         e as (insert into call_events (call_id, event_key, kind, sequence, payload, reply, received_at_ms) \
+         select id, $10, $11, $12, $13, $14, $7 from c) \
+         select * from c",
+        call_fields!()
+    )
+});
+
 const QUEUED: &str = "(select count(*) from (select 1 from calls q where q.state = 'queued' \
      and q.id <> c.id limit 1) t)";
 
@@ -68,6 +86,9 @@ macro_rules! impl_call_step_store {
                 plan: &SharedPlanner,
             ) -> Result<StepDone, StoreError> {
                 let now = to_ms(req.now);
+                if let Some(done) = Self::new_call_at_once(self, req, plan).await? {
+                    return Ok(done);
+                }
                 let mut tx = self.begin_write().await?;
                 // One round trip: the call (created, locked), whether the event was seen, and
                 // whether others are queued.
@@ -230,6 +251,92 @@ macro_rules! impl_call_step_store {
         }
 
         impl $t {
+            /// The first event of a call that needs nothing read (a new call off hours: the plan
+            /// looks at no operator and no queue): planned for a fresh call and written in one
+            /// statement (autocommit) — the call, its voicemail row if the plan starts one, and the
+            /// event. `None` when that does not apply or the call exists already (the caller runs
+            /// the full step, which plans again from what is stored).
+            async fn new_call_at_once(
+                &self,
+                req: &StepRequest<'_>,
+                plan: &SharedPlanner,
+            ) -> Result<Option<StepDone>, StoreError> {
+                if !req.create || req.operators {
+                    return Ok(None);
+                }
+                let now = to_ms(req.now);
+                let fresh = Call {
+                    id: 0,
+                    provider: req.provider.to_owned(),
+                    provider_call_id: req.provider_call_id.to_owned(),
+                    direction: "inbound".into(),
+                    from_number: req.from.map(str::to_owned),
+                    to_number: req.to.map(str::to_owned),
+                    line: "main".into(),
+                    state: "incoming".into(),
+                    operator_id: None,
+                    started_at: req.now,
+                    updated_at: req.now,
+                    ended_at: None,
+                    queued_at: None,
+                    tried: Vec::new(),
+                    version: 0,
+                };
+                let input = StepInput {
+                    call: &fresh,
+                    operators: &[],
+                    queued: 0,
+                    unavailable: &[],
+                };
+                let planned = (plan.lock().unwrap_or_else(|p| p.into_inner()))(&input);
+                let Some(p) = planned.map_err(StoreError::Step)? else {
+                    return Ok(None);
+                };
+                let caller_id = match p.voicemail.as_slice() {
+                    [] => None,
+                    [VoicemailWrite::Start { caller_id }] => Some(caller_id.clone()),
+                    _ => return Ok(None),
+                };
+                let simple = p.reserve.is_none()
+                    && p.releases.is_empty()
+                    && p.wrap_ups.is_empty()
+                    && p.join.is_none()
+                    && p.refresh.is_none()
+                    && p.jobs.is_empty()
+                    && p.operator_id.is_none();
+                if !simple {
+                    return Ok(None);
+                }
+                let tried = p.tried.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+                let row: Option<CallRow> = sqlx::query_as(PG_NEW_CALL.as_str())
+                    .bind(req.provider)
+                    .bind(req.provider_call_id)
+                    .bind(req.from)
+                    .bind(req.to)
+                    .bind(&p.state)
+                    .bind(tried)
+                    .bind(now)
+                    .bind(caller_id.is_some())
+                    .bind(caller_id.flatten())
+                    .bind(req.event_key)
+                    .bind(req.kind)
+                    .bind(req.sequence)
+                    .bind(req.payload)
+                    .bind(&p.reply)
+                    .fetch_optional(self.writer())
+                    .await?;
+                Ok(row.map(|after| {
+                    StepDone::Applied(Box::new(Applied {
+                        call: after.into(),
+                        before: "incoming".into(),
+                        plan: p,
+                        paused: Vec::new(),
+                        joined: None,
+                        jobs: 0,
+                    }))
+                }))
+            }
+
             async fn load_operators(
                 tx: &mut <$t as super::Backend>::Conn,
             ) -> Result<Vec<Operator>, StoreError> {
