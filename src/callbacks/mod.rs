@@ -127,13 +127,6 @@ impl Callbacks {
         }
     }
 
-    /// Recomputes the request of the call's voicemail (category, message, rank).
-    pub async fn refresh(&self, call_id: i64) -> Result<(), StoreError> {
-        self.store
-            .refresh_callback_for_call(call_id, &self.settings.priority)
-            .await
-    }
-
     /// Who works the list from `now`: the operators logged in (when open), else the planned number.
     pub async fn staffing(&self, now: DateTime<Utc>) -> Result<Staffing, StoreError> {
         let ops = self.store.operators().await?;

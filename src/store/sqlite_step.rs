@@ -14,7 +14,7 @@ use super::callbacks::{
 use super::calls::{CallRow, INSERT_EVENT};
 use super::operators::{OperatorRow, RELEASE, RESERVE, WRAP_UP};
 use super::step::{
-    AttachPlan, CAS_UPDATE, CallStepStore, EVENT_REPLY, LOCK_CALL, MAX_PLANS, OPERATORS,
+    AttachPlan, CAS_UPDATE, CallStepStore, EVENT_REPLY, FIND_CALL, MAX_PLANS, OPERATORS,
     QUEUED_OTHERS, StepRequest, UPSERT_CALL, VOICEMAIL_NUMBER,
 };
 use super::voicemails::{ADD_FLAG, SET_CATEGORY, SET_NUMBER, SET_RECORDING, START};
@@ -150,7 +150,7 @@ pub(crate) fn call_step(
         one(conn, UPSERT_CALL, &p, call_row)?
     } else {
         let p: [&dyn ToSql; 2] = [&req.provider, &req.provider_call_id];
-        one(conn, LOCK_CALL[0].as_str(), &p, call_row)?
+        one(conn, FIND_CALL.as_str(), &p, call_row)?
     };
     let Some(row) = row else {
         return Ok(StepDone::Skipped);

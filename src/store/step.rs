@@ -218,11 +218,10 @@ pub(crate) static CAS_UPDATE: std::sync::LazyLock<String> = std::sync::LazyLock:
         call_fields!()
     )
 });
-pub(crate) static LOCK_CALL: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|| {
-    [
-        format!("{CALL_COLS} where provider = $1 and provider_call_id = $2"),
-        format!("{CALL_COLS} where provider = $1 and provider_call_id = $2 for update"),
-    ]
+/// The call of an internal step (dispatcher, reconciler) on SQLite, where the single writer is
+/// the lock; PostgreSQL locks it with `for update` in `step_postgres.rs`.
+pub(crate) static FIND_CALL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!("{CALL_COLS} where provider = $1 and provider_call_id = $2")
 });
 pub(crate) static OPERATORS: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| format!("{SELECT_OPERATOR} order by o.id"));
