@@ -3,6 +3,8 @@
 //! scripts rely on); `user` and `token` manage who may use the API; `operator` who answers calls. Every subcommand takes
 //! `--config FILE` (or `PEREZVON_CONFIG`).
 
+mod admin;
+
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -114,6 +116,23 @@ pub enum UserCmd {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Disable a user: their sessions and API tokens stop working at once.
+    Disable {
+        #[arg(long)]
+        login: String,
+    },
+    /// Enable a disabled user again (their old sessions and tokens stay revoked).
+    Enable {
+        #[arg(long)]
+        login: String,
+    },
+    /// Set a user's password, read from standard input; their sessions end.
+    Password {
+        #[arg(long)]
+        login: String,
+    },
+    /// List users: login, role, state, name (CSV).
+    List,
 }
 
 #[derive(Subcommand, Debug)]
@@ -125,9 +144,25 @@ pub enum TokenCmd {
         /// A note saying what the token is for.
         #[arg(long, default_value = "")]
         label: String,
-        /// Days until the token expires (default: never).
-        #[arg(long)]
+        /// Days until the token expires (default: `web.token_days`, 90).
+        #[arg(long, conflicts_with = "never_expires")]
         days: Option<u32>,
+        /// The token never expires (for a monitoring robot; prefer --days).
+        #[arg(long)]
+        never_expires: bool,
+    },
+    /// Revoke one token by id, or every token of a login.
+    Revoke {
+        #[arg(long, required_unless_present = "login", conflicts_with = "login")]
+        id: Option<i64>,
+        #[arg(long)]
+        login: Option<String>,
+    },
+    /// List tokens (never their values): id, login, label, created, last used, expires, state (CSV).
+    List {
+        /// Only this login's tokens.
+        #[arg(long)]
+        login: Option<String>,
     },
 }
 
@@ -186,9 +221,35 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let hash = crate::secrets::hash_password(&password).map_err(anyhow::Error::msg)?;
             rt.block_on(user_add(&config, login, role, name, hash))
         }
-        Command::Token(TokenCmd::Create { login, label, days }) => {
+        Command::User(UserCmd::Password { login }) => {
+            let password = read_password()?;
+            let hash = crate::secrets::hash_password(&password).map_err(anyhow::Error::msg)?;
+            rt.block_on(admin::user_password(&config, &login, &hash))
+        }
+        Command::User(UserCmd::Disable { login }) => {
+            rt.block_on(admin::user_disabled(&config, &login, true))
+        }
+        Command::User(UserCmd::Enable { login }) => {
+            rt.block_on(admin::user_disabled(&config, &login, false))
+        }
+        Command::User(UserCmd::List) => rt.block_on(admin::user_list(&config)),
+        Command::Token(TokenCmd::Create {
+            login,
+            label,
+            days,
+            never_expires,
+        }) => {
+            let days = if never_expires {
+                None
+            } else {
+                Some(days.unwrap_or(config.web.token_days))
+            };
             rt.block_on(token_create(&config, login, label, days))
         }
+        Command::Token(TokenCmd::Revoke { id, login }) => {
+            rt.block_on(admin::token_revoke(&config, id, login))
+        }
+        Command::Token(TokenCmd::List { login }) => rt.block_on(admin::token_list(&config, login)),
         Command::Operator(OperatorCmd::Add {
             login,
             name,
@@ -395,7 +456,7 @@ async fn operator_add(
     Ok(())
 }
 
-fn cli_audit(action: &str, login: &str, detail: &str) -> NewAuditEntry {
+pub(crate) fn cli_audit(action: &str, login: &str, detail: &str) -> NewAuditEntry {
     NewAuditEntry {
         actor: "cli".into(),
         action: action.into(),

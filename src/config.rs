@@ -53,6 +53,7 @@ struct RawConfig {
     routing: RawRouting,
     voicemail: RawVoicemail,
     callbacks: callbacks::RawCallbacks,
+    web: web::RawWeb,
 }
 
 #[derive(Deserialize, Default)]
@@ -261,6 +262,8 @@ pub struct Config {
     pub retention: TimeDelta,
     /// The callback list (`[callbacks]`).
     pub callbacks: crate::domain::callback::CallbackSettings,
+    /// The web workspace (`[web]`).
+    pub web: web::WebSettings,
 }
 
 impl Default for Config {
@@ -406,7 +409,9 @@ impl Config {
             None => TimeDelta::days(90),
         };
         let callbacks = callbacks::callbacks_from_raw(&raw.callbacks)?;
+        let web = web::web_from_raw(&raw.web, &public_url)?;
         Ok(Config {
+            web,
             callbacks,
             listen,
             public_url,
@@ -635,3 +640,4 @@ fn insert_path(table: &mut toml::Table, path: &[String], value: String) -> Resul
 mod callbacks;
 #[cfg(test)]
 mod tests;
+pub mod web;

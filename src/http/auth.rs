@@ -1,5 +1,6 @@
-//! Bearer-token authentication for the REST API: `Authorization: Bearer pzv_…`. The token is hashed
-//! and looked up; the request gets the [`AuthUser`] it belongs to, or 401.
+//! Authentication for the REST API: `Authorization: Bearer pzv_…` (the token is hashed and looked
+//! up), or else the workspace's session cookie, resolved (and CSRF-checked) by
+//! [`super::session::resolve`]. The request gets the [`AuthUser`] it belongs to, or 401.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -30,11 +31,14 @@ impl FromRequestParts<AppState> for AuthUser {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<AuthUser, AppError> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or(AppError::Unauthorized)?;
+        let Some(header) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
+            return parts
+                .extensions
+                .get::<std::sync::Arc<crate::store::WebSession>>()
+                .map(|s| AuthUser(s.user.clone()))
+                .ok_or(AppError::Unauthorized);
+        };
+        let header = header.to_str().map_err(|_| AppError::Unauthorized)?;
         let token = header
             .strip_prefix("Bearer ")
             .or_else(|| header.strip_prefix("bearer "))

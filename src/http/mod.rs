@@ -31,6 +31,8 @@ pub mod audio;
 pub mod auth;
 pub mod error;
 pub mod health;
+pub mod pages;
+pub mod session;
 pub mod webhooks;
 
 pub use error::AppError;
@@ -63,7 +65,15 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/audio/prompts/{*path}", get(audio::prompt))
-        .nest("/api/v1", api::router())
+        .merge(
+            Router::new()
+                .nest("/api/v1", api::router())
+                .merge(pages::router())
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    session::resolve,
+                )),
+        )
         .merge(webhooks::router())
         .fallback(|| async { AppError::NotFound("no such route".into()) })
         .layer(DefaultBodyLimit::max(limit))
@@ -86,6 +96,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let app = router(state);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
         let _ = tx.send(());

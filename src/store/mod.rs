@@ -25,11 +25,13 @@ pub mod jobs;
 pub mod operators;
 pub mod postgres;
 pub mod reconcile;
+pub mod sessions;
 pub mod sqlite;
 mod sqlite_step;
 pub mod sqlite_writer;
 pub mod step;
 mod step_postgres;
+pub mod user_admin;
 pub mod users;
 pub mod voicemails;
 
@@ -42,10 +44,12 @@ pub use calls::{Call, CallEvent, CallStore, NewCallEvent, RecordedEvent};
 pub use jobs::{Job, JobState, JobStore, NewJob};
 pub use operators::{NewOperator, Operator, OperatorStore};
 pub use reconcile::{ReconcileStore, Repairs};
+pub use sessions::{NewSession, SessionStore, WebSession};
 pub use step::{
     Applied, AttachPlan, CallStepStore, Planner, SharedPlanner, StepDone, StepInput, StepPlan,
     StepRequest, VoicemailWrite, planner,
 };
+pub use user_admin::{TokenInfo, UserAdminStore};
 pub use users::{NewUser, User, UserStore};
 pub use voicemails::{AudioUpdate, Voicemail, VoicemailStore};
 
@@ -112,6 +116,8 @@ pub struct StoreHealth {
 #[async_trait::async_trait]
 pub trait Store:
     UserStore
+    + UserAdminStore
+    + SessionStore
     + OperatorStore
     + CallStore
     + VoicemailStore

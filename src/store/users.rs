@@ -55,6 +55,10 @@ impl TryFrom<UserRow> for User {
     }
 }
 
+/// The columns a [`UserRow`] is read from.
+pub(crate) const USER_COLUMNS: &str =
+    "id, login, display_name, role, password_hash, disabled, created_at_ms";
+
 pub(crate) const INSERT_USER: &str = "insert into users (login, display_name, role, password_hash, created_at_ms) \
      values ($1, $2, $3, $4, $5) returning id, login, display_name, role, password_hash, disabled, created_at_ms";
 pub(crate) const USER_BY_LOGIN: &str = "select id, login, display_name, role, password_hash, disabled, created_at_ms \

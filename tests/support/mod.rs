@@ -5,6 +5,7 @@
 use std::str::FromStr;
 pub mod line;
 pub mod twilio;
+pub mod web;
 
 use std::sync::Arc;
 
