@@ -3,7 +3,9 @@
 #![allow(dead_code)]
 
 use std::str::FromStr;
+pub mod browser;
 pub mod line;
+pub mod service;
 pub mod twilio;
 pub mod web;
 
