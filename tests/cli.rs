@@ -518,3 +518,111 @@ fn operator_add_creates_user_and_operator() {
     );
     assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("exactly one"));
 }
+
+/// `user disable|enable|password|list` and `token list|revoke`; tokens expire by default.
+#[test]
+fn user_and_token_administration() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("PEREZVON_DATA_DIR", dir.path().to_str().unwrap())];
+    stdout(&perezvon(
+        &["user", "add", "--login", "ivanova", "--role", "operator"],
+        &env,
+        Some("long enough pw\n"),
+    ));
+    let first = stdout(&perezvon(
+        &["token", "create", "--login", "ivanova", "--label", "robot"],
+        &env,
+        None,
+    ));
+    stdout(&perezvon(
+        &["token", "create", "--login", "ivanova", "--never-expires"],
+        &env,
+        None,
+    ));
+    let list = stdout(&perezvon(&["token", "list"], &env, None));
+    let rows: Vec<Vec<&str>> = list
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(
+        list.lines().next(),
+        Some("id,login,label,created,last_used,expires,state")
+    );
+    assert_eq!(rows.len(), 2, "{list}");
+    assert!(
+        !list.contains(first.trim()),
+        "a token's value is never listed"
+    );
+    // The default expiry is web.token_days (90) from now; --never-expires has none.
+    let expires = chrono::DateTime::parse_from_rfc3339(rows[0][5]).unwrap();
+    let days = (expires.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_days();
+    assert!((89..=90).contains(&days), "{list}");
+    assert_eq!(rows[1][5], "", "{list}");
+    assert!(rows.iter().all(|r| r[6] == "live"), "{list}");
+    // Revoke one by id; then every token of the login.
+    stdout(&perezvon(
+        &["token", "revoke", "--id", rows[0][0]],
+        &env,
+        None,
+    ));
+    let list = stdout(&perezvon(
+        &["token", "list", "--login", "ivanova"],
+        &env,
+        None,
+    ));
+    assert!(list.lines().nth(1).unwrap().ends_with(",revoked"), "{list}");
+    assert!(list.lines().nth(2).unwrap().ends_with(",live"), "{list}");
+    let again = perezvon(&["token", "revoke", "--id", rows[0][0]], &env, None);
+    assert!(
+        !again.status.success()
+            && String::from_utf8_lossy(&again.stderr).contains("revoked already")
+    );
+    stdout(&perezvon(
+        &["token", "revoke", "--login", "ivanova"],
+        &env,
+        None,
+    ));
+    let list = stdout(&perezvon(&["token", "list"], &env, None));
+    assert!(
+        list.lines().skip(1).all(|l| l.ends_with(",revoked")),
+        "{list}"
+    );
+
+    // Password from stdin (at least 10 characters); disable and enable.
+    let short = perezvon(
+        &["user", "password", "--login", "ivanova"],
+        &env,
+        Some("short\n"),
+    );
+    assert!(!short.status.success());
+    stdout(&perezvon(
+        &["user", "password", "--login", "ivanova"],
+        &env,
+        Some("another long pw\n"),
+    ));
+    let nobody = perezvon(&["user", "disable", "--login", "nobody"], &env, None);
+    assert!(!nobody.status.success() && String::from_utf8_lossy(&nobody.stderr).contains("nobody"));
+    stdout(&perezvon(
+        &["user", "disable", "--login", "ivanova"],
+        &env,
+        None,
+    ));
+    let users = stdout(&perezvon(&["user", "list"], &env, None));
+    assert!(
+        users.contains("ivanova,operator,disabled,ivanova"),
+        "{users}"
+    );
+    let refused = perezvon(&["token", "create", "--login", "ivanova"], &env, None);
+    assert!(!refused.status.success(), "no token for a disabled user");
+    stdout(&perezvon(
+        &["user", "enable", "--login", "ivanova"],
+        &env,
+        None,
+    ));
+    let users = stdout(&perezvon(&["user", "list"], &env, None));
+    assert!(
+        users.contains("ivanova,operator,enabled,ivanova"),
+        "{users}"
+    );
+}
