@@ -1,0 +1,263 @@
+//! Every route of the service with the roles allowed to use it, and proof that each is refused
+//! without them: no credentials → 401 (API) or a redirect to `/login` (pages); a role below the
+//! route's → 403; the allowed roles get past authorization (any status but 401/403). The table is
+//! checked against the routes registered in the source, so a new route cannot be added without
+//! saying here who may use it.
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use perezvon::domain::user::Role;
+use reqwest::Method;
+use support::TestDb;
+use support::web::{Session, WebApp};
+
+/// Who may use a route.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Access {
+    /// Everyone, no sign-in.
+    Public,
+    /// Signed provider webhooks: 403 without a valid signature.
+    Webhook,
+    /// The sign-in form's target: a wrong password is 401, by design.
+    SignIn,
+    /// Any signed-in user.
+    Signed,
+    /// Users with an operator profile (the test's supervisor and admin have none).
+    OperatorProfile,
+    Supervisor,
+    Admin,
+}
+
+/// (method, route as registered, a concrete path to request, access).
+#[rustfmt::skip]
+const ROUTES: &[(&str, &str, &str, Access)] = &[
+    ("GET", "/healthz", "/healthz", Access::Public),
+    ("GET", "/readyz", "/readyz", Access::Public),
+    ("GET", "/audio/prompts/{*path}", "/audio/prompts/ru/static/greeting.wav", Access::Public),
+    ("GET", "/assets/{name}", "/assets/app.css", Access::Public),
+    ("GET", "/login", "/login", Access::Public),
+    ("POST", "/login", "/login", Access::SignIn),
+    ("POST", "/logout", "/logout", Access::Public),
+    ("POST", "/webhooks/twilio/{*rest}", "/webhooks/twilio/voice", Access::Webhook),
+    ("GET", "/api/v1/calendar/next-window", "/api/v1/calendar/next-window", Access::Public),
+    ("GET", "/api/v1/calendar/days", "/api/v1/calendar/days?from=2026-12-01&to=2026-12-31", Access::Public),
+    ("GET", "/api/v1/me", "/api/v1/me", Access::Signed),
+    ("GET", "/api/v1/operators", "/api/v1/operators", Access::Signed),
+    ("PUT", "/api/v1/operators/{login}/presence", "/api/v1/operators/op/presence", Access::Signed),
+    ("GET", "/api/v1/calls", "/api/v1/calls", Access::Supervisor),
+    ("GET", "/api/v1/voicemails", "/api/v1/voicemails", Access::Signed),
+    ("GET", "/api/v1/voicemails/{id}/audio", "/api/v1/voicemails/999999/audio", Access::Signed),
+    ("GET", "/api/v1/callbacks", "/api/v1/callbacks", Access::Signed),
+    ("GET", "/api/v1/callbacks/topics", "/api/v1/callbacks/topics", Access::Signed),
+    ("GET", "/api/v1/callbacks/schedule", "/api/v1/callbacks/schedule", Access::Signed),
+    ("POST", "/api/v1/callbacks/claim", "/api/v1/callbacks/claim", Access::OperatorProfile),
+    ("GET", "/api/v1/callbacks/{id}", "/api/v1/callbacks/999999", Access::Signed),
+    ("POST", "/api/v1/callbacks/{id}/dial", "/api/v1/callbacks/999999/dial", Access::OperatorProfile),
+    ("POST", "/api/v1/callbacks/{id}/outcome", "/api/v1/callbacks/999999/outcome", Access::Signed),
+    ("POST", "/api/v1/callbacks/{id}/release", "/api/v1/callbacks/999999/release", Access::Signed),
+];
+
+/// Source files that register routes, with the prefix their router is nested under.
+const ROUTER_FILES: &[(&str, &str)] = &[
+    ("src/http/mod.rs", ""),
+    ("src/http/api/mod.rs", "/api/v1"),
+    ("src/http/webhooks/mod.rs", ""),
+    ("src/http/pages/mod.rs", ""),
+    ("src/http/pages/operator.rs", ""),
+    ("src/http/pages/admin/mod.rs", ""),
+    ("src/http/pages/supervise.rs", ""),
+    ("src/http/schedule.rs", ""),
+    ("src/http/schedule/mod.rs", ""),
+];
+
+/// `(METHOD, path)` of every `.route("path", get(..).post(..))` in the router files.
+fn registered() -> BTreeSet<(String, String)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut out = BTreeSet::new();
+    for (file, prefix) in ROUTER_FILES {
+        let Ok(text) = std::fs::read_to_string(root.join(file)) else {
+            continue;
+        };
+        for chunk in text.split(".route(").skip(1) {
+            let chunk = chunk.trim_start();
+            let Some(rest) = chunk.strip_prefix('"') else {
+                continue;
+            };
+            let Some((path, tail)) = rest.split_once('"') else {
+                continue;
+            };
+            // The handler expression runs until the next `.route(` (already split off) or `)`
+            // closing this call at depth zero.
+            let mut depth = 1;
+            let mut end = tail.len();
+            for (i, c) in tail.char_indices() {
+                match c {
+                    '(' => depth += 1,
+                    ')' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            end = i;
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let handler = &tail[..end];
+            for m in ["get", "post", "put", "delete", "patch"] {
+                let called = handler.match_indices(&format!("{m}(")).any(|(i, _)| {
+                    i == 0
+                        || !handler.as_bytes()[i - 1].is_ascii_alphanumeric()
+                            && handler.as_bytes()[i - 1] != b'_'
+                });
+                if called {
+                    out.insert((m.to_uppercase(), format!("{prefix}{path}")));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_table_lists_every_registered_route() {
+    let table: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|(m, r, _, _)| (m.to_string(), r.to_string()))
+        .collect();
+    let registered = registered();
+    let missing: Vec<_> = registered.difference(&table).collect();
+    let stale: Vec<_> = table.difference(&registered).collect();
+    assert!(
+        missing.is_empty(),
+        "routes without an access rule here: {missing:?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "routes listed here but not registered: {stale:?}"
+    );
+}
+
+fn is_page(path: &str) -> bool {
+    !path.starts_with("/api/") && !path.starts_with("/webhooks/")
+}
+
+async fn request(app: &WebApp, m: &str, path: &str, who: Option<&Session>) -> reqwest::Response {
+    let method = Method::from_bytes(m.as_bytes()).unwrap();
+    let req = match who {
+        Some(s) => app.with_session(method.clone(), path, s),
+        None => app
+            .http
+            .request(method.clone(), format!("{}{path}", app.base)),
+    };
+    let req = if method == Method::GET {
+        req
+    } else if path.starts_with("/webhooks/") {
+        req.form(&[("CallSid", "CA00000000000000000000000000000001")])
+    } else if is_page(path) {
+        let csrf = who.map(|s| s.csrf.clone()).unwrap_or_default();
+        req.form(&[("_csrf", csrf.as_str())])
+    } else {
+        req.json(&serde_json::json!({}))
+    };
+    req.send().await.unwrap()
+}
+
+async fn check(db: TestDb) {
+    let config = support::twilio::config("http://127.0.0.1:9");
+    let app = WebApp::spawn_with(&db, config).await;
+    app.user("op", Role::Operator).await;
+    app.user("sup", Role::Supervisor).await;
+    app.user("adm", Role::Admin).await;
+    let op = app.sign_in("op").await;
+    let sup = app.sign_in("sup").await;
+    let adm = app.sign_in("adm").await;
+    let mut failures = Vec::new();
+    for (m, route, path, access) in ROUTES {
+        let anon = request(&app, m, path, None).await;
+        let status = anon.status().as_u16();
+        let location = anon
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let refused_anon = if is_page(path) {
+            status == 303 && location.starts_with("/login")
+        } else {
+            status == 401
+        };
+        match access {
+            Access::Public => {
+                if status == 401 || status == 403 || location.starts_with("/login?") {
+                    failures.push(format!("{m} {route}: public, but {status} {location}"));
+                }
+            }
+            Access::SignIn => {
+                if status == 403 || location.starts_with("/login?") {
+                    failures.push(format!("{m} {route}: the sign-in form gave {status}"));
+                }
+            }
+            Access::Webhook => {
+                if status != 403 {
+                    failures.push(format!("{m} {route}: unsigned webhook gave {status}"));
+                }
+            }
+            _ => {
+                if !refused_anon {
+                    failures.push(format!(
+                        "{m} {route}: without credentials gave {status} {location}"
+                    ));
+                }
+            }
+        }
+        let roles: [(&str, &Session, bool); 3] = [
+            (
+                "operator",
+                &op,
+                matches!(access, Access::Signed | Access::OperatorProfile),
+            ),
+            (
+                "supervisor",
+                &sup,
+                matches!(access, Access::Signed | Access::Supervisor),
+            ),
+            (
+                "admin",
+                &adm,
+                matches!(access, Access::Signed | Access::Supervisor | Access::Admin),
+            ),
+        ];
+        if matches!(access, Access::Public | Access::Webhook | Access::SignIn) {
+            continue;
+        }
+        for (role, session, allowed) in roles {
+            let status = request(&app, m, path, Some(session))
+                .await
+                .status()
+                .as_u16();
+            let refused = status == 401 || status == 403;
+            if allowed == refused {
+                failures.push(format!(
+                    "{m} {route}: {role} got {status}, expected {}",
+                    if allowed { "access" } else { "403" }
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[tokio::test]
+async fn each_route_is_refused_without_its_roles_sqlite() {
+    check(TestDb::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn each_route_is_refused_without_its_roles_postgres() {
+    if let Some(db) = TestDb::postgres().await {
+        check(db).await;
+    }
+}
