@@ -53,6 +53,7 @@ struct RawConfig {
     routing: RawRouting,
     voicemail: RawVoicemail,
     callbacks: callbacks::RawCallbacks,
+    schedule: schedule::RawSchedule,
 }
 
 #[derive(Deserialize, Default)]
@@ -261,6 +262,8 @@ pub struct Config {
     pub retention: TimeDelta,
     /// The callback list (`[callbacks]`).
     pub callbacks: crate::domain::callback::CallbackSettings,
+    /// The public schedule page (`[schedule]`).
+    pub schedule: ScheduleConfig,
 }
 
 impl Default for Config {
@@ -406,8 +409,10 @@ impl Config {
             None => TimeDelta::days(90),
         };
         let callbacks = callbacks::callbacks_from_raw(&raw.callbacks)?;
+        let schedule = schedule::schedule_from_raw(&raw.schedule, twilio.as_ref())?;
         Ok(Config {
             callbacks,
+            schedule,
             listen,
             public_url,
             database_url: DatabaseUrl(database_url),
@@ -633,5 +638,7 @@ fn insert_path(table: &mut toml::Table, path: &[String], value: String) -> Resul
 }
 
 mod callbacks;
+mod schedule;
+pub use schedule::ScheduleConfig;
 #[cfg(test)]
 mod tests;
