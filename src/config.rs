@@ -54,6 +54,7 @@ struct RawConfig {
     voicemail: RawVoicemail,
     callbacks: callbacks::RawCallbacks,
     web: web::RawWeb,
+    schedule: schedule::RawSchedule,
 }
 
 #[derive(Deserialize, Default)]
@@ -264,6 +265,8 @@ pub struct Config {
     pub callbacks: crate::domain::callback::CallbackSettings,
     /// The web workspace (`[web]`).
     pub web: web::WebSettings,
+    /// The public schedule page (`[schedule]`).
+    pub schedule: ScheduleConfig,
 }
 
 impl Default for Config {
@@ -410,9 +413,11 @@ impl Config {
         };
         let callbacks = callbacks::callbacks_from_raw(&raw.callbacks)?;
         let web = web::web_from_raw(&raw.web, &public_url)?;
+        let schedule = schedule::schedule_from_raw(&raw.schedule, twilio.as_ref())?;
         Ok(Config {
             web,
             callbacks,
+            schedule,
             listen,
             public_url,
             database_url: DatabaseUrl(database_url),
@@ -638,6 +643,8 @@ fn insert_path(table: &mut toml::Table, path: &[String], value: String) -> Resul
 }
 
 mod callbacks;
+mod schedule;
+pub use schedule::ScheduleConfig;
 #[cfg(test)]
 mod tests;
 pub mod web;

@@ -13,7 +13,8 @@ use reqwest::Method;
 use support::TestDb;
 use support::web::{Session, WebApp};
 
-/// Who may use a route.
+/// Who may use a route. (`Admin` is unused while no route needs it.)
+#[allow(dead_code)]
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Access {
     /// Everyone, no sign-in.
@@ -38,6 +39,9 @@ const ROUTES: &[(&str, &str, &str, Access)] = &[
     ("GET", "/audio/prompts/{*path}", "/audio/prompts/ru/static/greeting.wav", Access::Public),
     ("GET", "/assets/{name}", "/assets/app.css", Access::Public),
     ("GET", "/login", "/login", Access::Public),
+    ("GET", "/schedule", "/schedule", Access::Public),
+    ("GET", "/schedule/embed", "/schedule/embed", Access::Public),
+    ("GET", "/schedule.ics", "/schedule.ics", Access::Public),
     ("POST", "/login", "/login", Access::SignIn),
     ("POST", "/logout", "/logout", Access::Public),
     ("POST", "/webhooks/twilio/{*rest}", "/webhooks/twilio/voice", Access::Webhook),

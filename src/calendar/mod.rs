@@ -282,6 +282,23 @@ impl Calendar {
         }
     }
 
+    /// The name of the public holiday on `date` ("Новогодние каникулы", "День России"): from
+    /// the year's data, or from ст. 112 for a year without data; `None` on any other date (a
+    /// day off moved onto a weekday included).
+    pub fn holiday_name(&self, date: NaiveDate) -> Option<&str> {
+        match self.inner.data.get(&date.year()) {
+            Some((d, _)) => d
+                .holidays
+                .iter()
+                .find(|(h, _)| *h == date)
+                .map(|(_, name)| name.as_str()),
+            None => rules::st112(date.year())
+                .into_iter()
+                .find(|(h, _)| *h == date)
+                .map(|(_, name)| name),
+        }
+    }
+
     /// Years in `[from, to]` with no data (the plain-rules fallback is in use).
     pub fn missing_years(&self, from: i32, to: i32) -> Vec<i32> {
         (from..=to)

@@ -254,3 +254,153 @@ fn twilio_sms_from() {
     .unwrap();
     assert_eq!(no_sms.twilio.unwrap().sms_from, None, "off by default");
 }
+
+#[test]
+fn schedule_section() {
+    let d = Config::default().schedule;
+    assert!(d.phone_numbers.is_empty() && d.embed_origins.is_empty());
+    let f = write(
+        "[schedule]\nphone_numbers = [\"+7 495 000-00-00\", \" 8 (800) 555-35-35 \"]\n\
+         embed_origins = [\"https://school.example.ru/\", \"http://Портал.example:8443\"]\n",
+    );
+    let c = Config::load_with_env(Some(f.path()), env(&[])).unwrap();
+    assert_eq!(
+        c.schedule.phone_numbers,
+        ["+7 495 000-00-00", "8 (800) 555-35-35"]
+    );
+    assert_eq!(
+        c.schedule.embed_origins,
+        [
+            "https://school.example.ru",
+            "http://xn--80awhdgm.example:8443"
+        ]
+    );
+    // From the environment a list is one comma-separated string; it overrides the file.
+    let c = Config::load_with_env(
+        Some(f.path()),
+        env(&[
+            (
+                "PEREZVON_SCHEDULE__EMBED_ORIGINS",
+                "https://a.example.ru, https://b.example.ru",
+            ),
+            ("PEREZVON_SCHEDULE__PHONE_NUMBERS", ""),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(
+        c.schedule.embed_origins,
+        ["https://a.example.ru", "https://b.example.ru"]
+    );
+    assert!(c.schedule.phone_numbers.is_empty(), "set empty: no phones");
+}
+
+#[test]
+fn schedule_phone_defaults_to_the_twilio_number() {
+    let twilio = [
+        (
+            "PEREZVON_TWILIO__ACCOUNT_SID",
+            "AC0123456789abcdef0123456789abcdef",
+        ),
+        ("PEREZVON_TWILIO__AUTH_TOKEN", "t"),
+        ("PEREZVON_TWILIO__FROM_NUMBER", "+74950000000"),
+    ];
+    let c = Config::load_with_env(None, env(&twilio)).unwrap();
+    assert_eq!(c.schedule.phone_numbers, ["+74950000000"]);
+    let mut vars = twilio.to_vec();
+    vars.push(("PEREZVON_SCHEDULE__PHONE_NUMBERS", "8 800 100-00-00"));
+    let c = Config::load_with_env(None, env(&vars)).unwrap();
+    assert_eq!(c.schedule.phone_numbers, ["8 800 100-00-00"]);
+}
+
+#[test]
+fn schedule_errors_name_the_key() {
+    for bad in [
+        "+7 495 ABC",
+        "12",
+        "+7 495 000-00-00 доб. 5",
+        "++74950000000",
+    ] {
+        let e = err_of(None, &[("PEREZVON_SCHEDULE__PHONE_NUMBERS", bad)]);
+        assert!(e.contains("`schedule.phone_numbers`"), "{bad}: {e}");
+    }
+    for bad in [
+        "school.example.ru",
+        "ftp://school.example.ru",
+        "https://school.example.ru/page",
+        "https://school.example.ru/?x=1",
+        "https://user@school.example.ru",
+        "https://",
+    ] {
+        let e = err_of(None, &[("PEREZVON_SCHEDULE__EMBED_ORIGINS", bad)]);
+        assert!(e.contains("`schedule.embed_origins`"), "{bad}: {e}");
+    }
+    let e = err_of(Some("[schedule]\nembed_origins = 5\n"), &[]);
+    assert!(e.contains("schedule.embed_origins"), "{e}");
+    let e = err_of(Some("[schedule]\nphones = []\n"), &[]);
+    assert!(e.contains("schedule") && e.contains("phones"), "{e}");
+}
+
+#[test]
+fn web_section_defaults_overrides_and_errors_name_the_key() {
+    let c = Config::load_with_env(None, Vec::<(String, String)>::new()).unwrap();
+    assert_eq!(c.web.session_idle, chrono::TimeDelta::minutes(120));
+    assert_eq!(c.web.session_max, chrono::TimeDelta::hours(12));
+    assert_eq!(c.web.token_days, 90);
+    assert!(!c.web.secure_cookies);
+    let env = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<Vec<_>>()
+    };
+    let c = Config::load_with_env(
+        None,
+        env(&[
+            ("PEREZVON_WEB__SESSION_IDLE_MINUTES", "30"),
+            ("PEREZVON_WEB__CLIENT_IP_HEADER", "X-Real-IP"),
+            ("PEREZVON_PUBLIC_URL", "https://hotline.example.ru"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(c.web.session_idle, chrono::TimeDelta::minutes(30));
+    assert_eq!(c.web.client_ip_header.as_deref(), Some("x-real-ip"));
+    assert!(c.web.secure_cookies);
+    for (key, value, named) in [
+        (
+            "PEREZVON_WEB__SESSION_IDLE_MINUTES",
+            "1",
+            "web.session_idle_minutes",
+        ),
+        (
+            "PEREZVON_WEB__SESSION_MAX_HOURS",
+            "0",
+            "web.session_max_hours",
+        ),
+        ("PEREZVON_WEB__TOKEN_DAYS", "forever", "web.token_days"),
+        (
+            "PEREZVON_WEB__CLIENT_IP_HEADER",
+            "bad header",
+            "web.client_ip_header",
+        ),
+        (
+            "PEREZVON_WEB__LOGIN_MAX_FAILURES",
+            "0",
+            "web.login_max_failures",
+        ),
+    ] {
+        let e = Config::load_with_env(None, env(&[(key, value)]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(named), "{key}={value}: {e}");
+    }
+    let e = Config::load_with_env(
+        None,
+        env(&[
+            ("PEREZVON_WEB__SESSION_IDLE_MINUTES", "600"),
+            ("PEREZVON_WEB__SESSION_MAX_HOURS", "2"),
+        ]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("web.session_idle_minutes"), "{e}");
+}

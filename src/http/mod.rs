@@ -1,7 +1,7 @@
-//! The HTTP layer: one axum `Router` built from per-area routers (health, REST API; webhooks and UI
-//! come with later issues), wrapped in the same middleware everywhere: a request id (taken from
-//! `X-Request-Id` or made up, and echoed back), a tracing span per request carrying it, a body-size
-//! limit (413 beyond it), and JSON errors for unknown routes.
+//! The HTTP layer: one axum `Router` built from per-area routers (health, REST API, webhooks, the
+//! public schedule; UI comes with a later issue), wrapped in the same middleware everywhere: a
+//! request id (taken from `X-Request-Id` or made up, and echoed back), a tracing span per request
+//! carrying it, a body-size limit (413 beyond it), and JSON errors for unknown routes.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -32,6 +32,7 @@ pub mod auth;
 pub mod error;
 pub mod health;
 pub mod pages;
+pub mod schedule;
 pub mod session;
 pub mod webhooks;
 
@@ -75,6 +76,7 @@ pub fn router(state: AppState) -> Router {
                 )),
         )
         .merge(webhooks::router())
+        .merge(schedule::router())
         .fallback(|| async { AppError::NotFound("no such route".into()) })
         .layer(DefaultBodyLimit::max(limit))
         .layer(

@@ -4,9 +4,10 @@
 //! "many" form), cardinals in the genitive after "с"/"до" ("с десяти до двадцати одного
 //! часа"), genitive ordinals for days of the month ("двадцать третьего"), month
 //! names in the genitive ("декабря") and weekdays with their preposition in the accusative
-//! ("во вторник"). Pure functions on plain values.
+//! ("во вторник"). Pure functions on plain values. For what people read: weekday names
+//! ("понедельник") and dates in figures with the month in words ("8 декабря").
 
-use chrono::{Month, Weekday};
+use chrono::{Datelike, Month, NaiveDate, Weekday};
 
 /// Grammatical gender of the counted noun: it changes "один/одна/одно" and "два/две".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -330,4 +331,27 @@ pub fn weekday_accusative(weekday: Weekday) -> &'static str {
         Weekday::Sat => "в субботу",
         Weekday::Sun => "в воскресенье",
     }
+}
+
+/// The weekday's name, nominative, lower case ("понедельник" … "воскресенье").
+pub fn weekday_nominative(weekday: Weekday) -> &'static str {
+    match weekday {
+        Weekday::Mon => "понедельник",
+        Weekday::Tue => "вторник",
+        Weekday::Wed => "среда",
+        Weekday::Thu => "четверг",
+        Weekday::Fri => "пятница",
+        Weekday::Sat => "суббота",
+        Weekday::Sun => "воскресенье",
+    }
+}
+
+/// A date as read on a page, the day in figures and the month in the genitive: "8 декабря",
+/// "31 декабря" (no year).
+pub fn day_month(date: NaiveDate) -> String {
+    let month = u8::try_from(date.month())
+        .ok()
+        .and_then(|m| Month::try_from(m).ok())
+        .expect("a date's month is 1..=12");
+    format!("{} {}", date.day(), month_genitive(month))
 }

@@ -227,6 +227,21 @@ fn fallback_year_uses_plain_rules() {
     assert_eq!(YearData::predicted(2030).status, YearStatus::Predicted);
 }
 
+#[test]
+fn holiday_names_from_data_and_from_the_rules() {
+    let name = |s: &str| CAL.holiday_name(s.parse().expect("date"));
+    assert_eq!(name("2026-01-07"), Some("Рождество Христово"));
+    assert_eq!(name("2026-11-04"), Some("День народного единства"));
+    assert_eq!(name("2026-12-31"), None, "a moved day off is no holiday");
+    assert_eq!(name("2026-11-03"), None);
+    assert_eq!(
+        name("2030-06-12"),
+        Some("День России"),
+        "a year without data"
+    );
+    assert_eq!(name("2030-06-13"), None);
+}
+
 /// Where the plain rules differ from a real year, it is exactly the decree's doing.
 #[test]
 fn plain_rules_differ_from_real_years_only_by_decree() {

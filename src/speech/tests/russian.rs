@@ -1,10 +1,10 @@
 //! Numerals (nominative, accusative, genitive), plural forms, ordinals, months and weekdays.
 
-use chrono::{Month, Weekday};
+use chrono::{Datelike, Month, Weekday};
 
 use super::super::russian::{
-    Case, Gender, cardinal, cardinal_in, count, month_genitive, ordinal_genitive, plural,
-    weekday_accusative,
+    Case, Gender, cardinal, cardinal_in, count, day_month, month_genitive, ordinal_genitive,
+    plural, weekday_accusative, weekday_nominative,
 };
 
 const MINUTE: [&str; 3] = ["минута", "минуты", "минут"];
@@ -304,4 +304,46 @@ fn months_and_weekdays() {
             "в воскресенье"
         ]
     );
+}
+
+#[test]
+fn weekday_names_and_dates_as_read() {
+    let names: Vec<_> = (0..7)
+        .map(|i| weekday_nominative(Weekday::try_from(i as u8).unwrap()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "понедельник",
+            "вторник",
+            "среда",
+            "четверг",
+            "пятница",
+            "суббота",
+            "воскресенье"
+        ]
+    );
+    let d = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap();
+    for (date, read) in [
+        (d(2026, 12, 8), "8 декабря"),
+        (d(2026, 12, 31), "31 декабря"),
+        (d(2027, 1, 1), "1 января"),
+        (d(2027, 5, 9), "9 мая"),
+        (d(2028, 2, 29), "29 февраля"),
+    ] {
+        assert_eq!(day_month(date), read);
+    }
+}
+
+proptest::proptest! {
+    /// Read back, "D месяца" names the date's day and month.
+    #[test]
+    fn day_month_reads_back(days in 0i64..3_000) {
+        let date = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap() + chrono::TimeDelta::days(days);
+        let text = day_month(date);
+        let (day, month) = text.split_once(' ').unwrap();
+        proptest::prop_assert_eq!(day.parse::<u32>().unwrap(), date.day());
+        let m = (1..=12u8).find(|&m| month_genitive(Month::try_from(m).unwrap()) == month);
+        proptest::prop_assert_eq!(m.map(u32::from), Some(date.month()));
+    }
 }
