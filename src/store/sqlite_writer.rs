@@ -145,7 +145,7 @@ fn run(conn: Connection, rx: mpsc::Receiver<Work>) {
                 Err(_) => break,
             }
         }
-        let began = conn.execute_batch("begin immediate");
+        let began = exec_cached(&conn, "begin immediate");
         if let Err(e) = &began {
             tracing::error!(error = %e, "SQLite writer cannot begin a transaction; steps refused");
         }
@@ -155,7 +155,7 @@ fn run(conn: Connection, rx: mpsc::Receiver<Work>) {
                 finish(Ok(()));
                 continue;
             }
-            if conn.execute_batch("savepoint step").is_err() {
+            if exec_cached(&conn, "savepoint step").is_err() {
                 let (_, finish) = work(None);
                 finish(Ok(()));
                 continue;
@@ -165,9 +165,9 @@ fn run(conn: Connection, rx: mpsc::Receiver<Work>) {
             let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(Some(&conn))));
             let ok = matches!(ran, Ok((true, _)));
             if !ok {
-                let _ = conn.execute_batch("rollback to step");
+                let _ = exec_cached(&conn, "rollback to step");
             }
-            let _ = conn.execute_batch("release step");
+            let _ = exec_cached(&conn, "release step");
             if let Ok((_, finish)) = ran {
                 finishes.push(finish);
             }
@@ -175,7 +175,7 @@ fn run(conn: Connection, rx: mpsc::Receiver<Work>) {
         if began.is_err() {
             continue;
         }
-        let committed = conn.execute_batch("commit").map_err(|e| {
+        let committed = exec_cached(&conn, "commit").map_err(|e| {
             let _ = conn.execute_batch("rollback");
             tracing::error!(error = %e, "SQLite group commit failed; its steps are refused");
             e.to_string()
@@ -184,4 +184,10 @@ fn run(conn: Connection, rx: mpsc::Receiver<Work>) {
             finish(committed.clone());
         }
     }
+}
+
+/// Runs a statement through the connection's prepared-statement cache (the transaction control
+/// statements run several times per batch; parsing them each time is measurable).
+fn exec_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
