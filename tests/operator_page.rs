@@ -13,10 +13,11 @@ use futures::StreamExt;
 use perezvon::calendar::{Calendar, HotlineHours, MOSCOW};
 use perezvon::clock::Clock;
 use perezvon::domain::user::Role;
+use perezvon::store::AudioUpdate;
 use reqwest::Method;
 use serde_json::{Value, json};
 use support::TestDb;
-use support::web::{Session, WebApp};
+use support::web::{Session, WebApp, voicemail_request};
 
 const NUMBER: &str = "+79031234567";
 const OTHER: &str = "+79035550011";
@@ -128,7 +129,16 @@ async fn the_page_shows_presence_the_list_and_the_held_request() {
             .unwrap();
         assert_eq!(js.status(), 200);
 
-        // The held request comes back on the card, its number in full.
+        // The held request comes back on the card, its number in full, its recording playable.
+        let vm = app.store.callback_request(first).await.unwrap().unwrap().voicemail_ids[0];
+        let call_id = app.store.voicemail(vm).await.unwrap().unwrap().call_id;
+        let audio = AudioUpdate {
+            status: "stored".into(),
+            audio_path: Some("/nonexistent/vm.wav".into()),
+            has_speech: Some(true),
+            ..AudioUpdate::default()
+        };
+        app.store.set_voicemail_audio(call_id, &audio).await.unwrap();
         let (status, claimed) =
             json_of(&app, Method::POST, "/api/v1/callbacks/claim", &s, None).await;
         assert_eq!(status, 200, "{claimed}");
@@ -140,6 +150,13 @@ async fn the_page_shows_presence_the_list_and_the_held_request() {
         );
         assert!(html.contains(&format!(r#"href="tel:{NUMBER}">{NUMBER}</a>"#)));
         assert!(html.contains(&format!(r#"<tr data-request-id="{first}" class="mine">"#)));
+        assert!(
+            html.contains(&format!(r#"<audio id="voicemail-audio" controls preload="none" src="/api/v1/voicemails/{vm}/audio">"#)),
+            "{html}"
+        );
+        let (_, c) = json_of(&app, Method::GET, &format!("/api/v1/callbacks/{first}/contacts"), &s, None).await;
+        assert_eq!(c["audio_url"], format!("/api/v1/voicemails/{vm}/audio"));
+        assert_eq!(c["number"], NUMBER);
 
         // A supervisor without an operator profile sees the list only.
         let sup = app.sign_in("petrova").await;
@@ -441,8 +458,9 @@ async fn live_updates_tell_of_presence_and_list_changes() {
             "{ev}"
         );
 
-        // A new request in the database reaches the page.
-        app.voicemail_request("CA1", NUMBER, None).await;
+        // A request written by another instance reaches this page too.
+        let other = db.another_instance().await;
+        voicemail_request(&other, app.clock.now(), "CA1", NUMBER, None).await;
         let ev = next_event(&mut stream, &mut buf, "list", 5).await;
         assert!(ev.contains(r#""active":1"#), "{ev}");
         // So does a claim of it (same count, same instant on the test clock).
