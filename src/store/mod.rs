@@ -34,6 +34,7 @@ mod step_postgres;
 pub mod user_admin;
 pub mod users;
 pub mod voicemails;
+pub mod workspace;
 
 pub use audit::{AuditEntry, AuditStore, NewAuditEntry};
 pub use callbacks::{
@@ -52,6 +53,7 @@ pub use step::{
 pub use user_admin::{TokenInfo, UserAdminStore};
 pub use users::{NewUser, User, UserStore};
 pub use voicemails::{AudioUpdate, Voicemail, VoicemailStore};
+pub use workspace::{ListMark, NumberContacts, WorkspaceStore};
 
 /// A storage failure, classified for the caller.
 #[derive(Debug, thiserror::Error)]
@@ -126,6 +128,7 @@ pub trait Store:
     + CallbackStore
     + CallStepStore
     + ReconcileStore
+    + WorkspaceStore
     + Send
     + Sync
 {

@@ -40,7 +40,7 @@ pub struct Voicemail {
 }
 
 #[derive(sqlx::FromRow)]
-struct VoicemailRow {
+pub(super) struct VoicemailRow {
     id: i64,
     call_id: i64,
     callback_request_id: Option<i64>,
@@ -88,7 +88,7 @@ impl From<VoicemailRow> for Voicemail {
     }
 }
 
-const VM_COLS: &str = "select id, call_id, callback_request_id, callback_number, number_confirmed, caller_id, \
+pub(super) const VM_COLS: &str = "select id, call_id, callback_request_id, callback_number, number_confirmed, caller_id, \
      caller_category, recording_key, recording_url, recording_duration_ms, audio_status, audio_path, original_path, \
      duration_ms, sample_rate, sha256, has_speech, flags, received_at_ms from voicemails";
 pub(super) const START: &str = "insert into voicemails (call_id, callback_number, caller_id, audio_status, received_at_ms) \

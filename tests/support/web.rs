@@ -164,3 +164,53 @@ pub fn session_cookie(r: &reqwest::Response) -> Option<String> {
         .find_map(|v| v.strip_prefix("pzv_session="))
         .map(|v| v.split(';').next().unwrap_or("").to_owned())
 }
+
+impl WebApp {
+    /// A call from `number` that left a voicemail, attached to the number's callback request
+    /// (created due now); returns the request id.
+    pub async fn voicemail_request(&self, sid: &str, number: &str, category: Option<&str>) -> i64 {
+        voicemail_request(&self.store, self.clock.now(), sid, number, category).await
+    }
+}
+
+/// [`WebApp::voicemail_request`] through any store (another instance's, say).
+pub async fn voicemail_request(
+    store: &Arc<dyn Store>,
+    now: chrono::DateTime<Utc>,
+    sid: &str,
+    number: &str,
+    category: Option<&str>,
+) -> i64 {
+    let call = store
+        .ensure_call("twilio", sid, Some(number), Some("+74950000000"), now)
+        .await
+        .unwrap();
+    store
+        .start_voicemail(call.id, Some(number), now)
+        .await
+        .unwrap();
+    store
+        .set_voicemail_number(call.id, number, true)
+        .await
+        .unwrap();
+    if let Some(c) = category {
+        store.set_voicemail_category(call.id, c).await.unwrap();
+    }
+    let priority = perezvon::domain::callback::CallbackSettings::default().priority;
+    let a = perezvon::store::AttachVoicemail {
+        call_id: call.id,
+        number,
+        category,
+        now,
+        due: now,
+        deadline: now + chrono::TimeDelta::hours(8),
+        deadline_work_ms: 1_000,
+        priority: &priority,
+    };
+    store
+        .attach_voicemail(&a)
+        .await
+        .unwrap()
+        .unwrap()
+        .request_id()
+}

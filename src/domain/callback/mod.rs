@@ -275,8 +275,10 @@ pub fn next_after(
 
 mod reason;
 mod schedule;
+mod slots;
 #[cfg(test)]
 mod tests;
 
 pub use reason::{ReasonInput, reason};
 pub use schedule::{Eta, Staffing, eta_for_position, eta_range, etas, horizon_slots};
+pub use slots::{MAX_FOLLOW_UP_DAYS, follow_up_slots};

@@ -10,6 +10,8 @@ pub mod calendar;
 pub mod callback_actions;
 pub mod callbacks;
 pub mod calls;
+pub mod contacts;
+pub mod follow_up;
 pub mod me;
 pub mod operators;
 pub mod voicemails;
@@ -19,6 +21,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/calendar/next-window", get(calendar::next_window))
         .route("/calendar/days", get(calendar::days))
+        .route("/calendar/follow-up-slots", get(follow_up::slots))
         .route("/me", get(me::me))
         .route("/operators", get(operators::list))
         .route(
@@ -33,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/callbacks/schedule", get(callbacks::schedule))
         .route("/callbacks/claim", post(callbacks::claim))
         .route("/callbacks/{id}", get(callbacks::get))
+        .route("/callbacks/{id}/contacts", get(contacts::contacts))
         .route("/callbacks/{id}/dial", post(callback_actions::dial))
         .route("/callbacks/{id}/outcome", post(callback_actions::outcome))
         .route("/callbacks/{id}/release", post(callback_actions::release))
