@@ -35,7 +35,7 @@ pub mod user_admin;
 pub mod users;
 pub mod voicemails;
 
-pub use audit::{AuditEntry, AuditStore, NewAuditEntry};
+pub use audit::{AuditEntry, AuditFilter, AuditStore, NewAuditEntry};
 pub use callbacks::{
     AttachVoicemail, Attached, Attempt, CallbackRequest, CallbackStore, Claimed, DialStart,
     HistoryEntry, ListScope, OutcomeChange, OutcomeNext,
