@@ -17,10 +17,10 @@ use clap::{Parser, Subcommand};
 use crate::calendar::Calendar;
 use crate::clock::{Clock, OffsetClock, SystemClock};
 use crate::config::Config;
-use crate::domain::operator::{ContactKind, validate_contact};
+use crate::domain::operator::ContactKind;
 use crate::domain::user::{Role, validate_login};
 use crate::http::api::calendar::{moscow_rfc3339, parse_instant};
-use crate::store::{NewAuditEntry, NewOperator, NewUser};
+use crate::store::NewAuditEntry;
 
 /// Perezvon: the callback-queue service of the School Portal support hotline.
 #[derive(Parser, Debug)]
@@ -263,9 +263,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 (None, None, Some(e)) => (ContactKind::Extension, e),
                 _ => bail!("give exactly one of --phone, --sip, --extension"),
             };
-            let contact = validate_contact(kind, &value).map_err(anyhow::Error::msg)?;
-            validate_login(&login).map_err(anyhow::Error::msg)?;
-            rt.block_on(operator_add(&config, login, name, kind, contact))
+            rt.block_on(operator_add(&config, login, name, kind, value))
         }
         Command::Simulate(args) => rt.block_on(crate::simulate::run(&config, args)),
         Command::Calendar(_) => unreachable!("handled above"),
@@ -359,26 +357,27 @@ async fn user_add(
     hash: String,
 ) -> anyhow::Result<()> {
     let store = crate::store::connect(&config.database_url).await?;
-    let now = chrono::Utc::now();
-    let user = NewUser {
-        display_name: name.unwrap_or_else(|| login.clone()),
-        login,
-        role,
-        password_hash: hash,
+    let ctx = cli_ctx(&*store);
+    let name = match name {
+        Some(n) => crate::admin::checked_name(&n)?,
+        None => login.clone(),
     };
-    let created = store.create_user(&user, now).await?;
-    store
-        .audit(
-            &cli_audit("user.create", &created.login, role.as_str()),
-            now,
-        )
-        .await?;
+    let created = crate::admin::users::create_hashed(ctx, login, name, role, hash).await?;
     eprintln!(
         "created {} `{}` (id {})",
         created.role, created.login, created.id
     );
     store.close().await;
     Ok(())
+}
+
+/// The administration context of the command line: actor `cli`, the real clock.
+pub(crate) fn cli_ctx(store: &dyn crate::store::Store) -> crate::admin::Ctx<'_> {
+    crate::admin::Ctx {
+        store,
+        actor: "cli",
+        now: chrono::Utc::now(),
+    }
 }
 
 async fn token_create(
@@ -417,40 +416,13 @@ async fn operator_add(
     contact: String,
 ) -> anyhow::Result<()> {
     let store = crate::store::connect(&config.database_url).await?;
-    let now = chrono::Utc::now();
-    let user = match store.user_by_login(&login).await? {
-        Some(u) => u,
-        None => {
-            // No password yet: a random one nobody knows; the operator uses a token or gets a password set.
-            let (random, _) = crate::secrets::new_token();
-            let hash = crate::secrets::hash_password(&random).map_err(anyhow::Error::msg)?;
-            let new = NewUser {
-                login: login.clone(),
-                display_name: name.clone(),
-                role: Role::Operator,
-                password_hash: hash,
-            };
-            let u = store.create_user(&new, now).await?;
-            store
-                .audit(&cli_audit("user.create", &login, "operator"), now)
-                .await?;
-            u
-        }
+    let input = crate::admin::operators::NewOperatorInput {
+        login: login.clone(),
+        name,
+        contact_kind: kind,
+        contact,
     };
-    let op = store
-        .create_operator(
-            &NewOperator {
-                user_id: user.id,
-                name,
-                contact_kind: kind,
-                contact,
-            },
-            now,
-        )
-        .await?;
-    store
-        .audit(&cli_audit("operator.create", &login, kind.as_str()), now)
-        .await?;
+    let op = crate::admin::operators::create(cli_ctx(&*store), &input).await?;
     eprintln!("created operator `{login}` (id {}, {kind}, offline)", op.id);
     store.close().await;
     Ok(())

@@ -13,8 +13,11 @@
 //! - [`switchboard`]: applies routing decisions to the store and dispatches the hold queue.
 //! - [`speech`]: pure; what the hotline says, in Russian, as text and as recorded clips.
 //! - [`config`], [`clock`], [`secrets`]: configuration, the injected clock, passwords and tokens.
+//! - [`admin`]: user and operator administration and the calendar's status, shared by the
+//!   workspace pages, the API and the CLI.
 //! - [`cli`]: the `perezvon` subcommands; `main.rs` only parses and dispatches.
 
+pub mod admin;
 pub mod audio;
 pub mod calendar;
 pub mod callbacks;

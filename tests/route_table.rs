@@ -13,8 +13,7 @@ use reqwest::Method;
 use support::TestDb;
 use support::web::{Session, WebApp};
 
-/// Who may use a route. (`Admin` is unused while no route needs it.)
-#[allow(dead_code)]
+/// Who may use a route.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Access {
     /// Everyone, no sign-in.
@@ -41,6 +40,19 @@ const ROUTES: &[(&str, &str, &str, Access)] = &[
     ("GET", "/login", "/login", Access::Public),
     ("GET", "/", "/", Access::Signed),
     ("GET", "/events", "/events", Access::Signed),
+    ("GET", "/admin", "/admin", Access::Supervisor),
+    ("GET", "/admin/users", "/admin/users", Access::Admin),
+    ("POST", "/admin/users", "/admin/users", Access::Admin),
+    ("POST", "/admin/users/{login}/role", "/admin/users/nobody/role", Access::Admin),
+    ("POST", "/admin/users/{login}/disable", "/admin/users/nobody/disable", Access::Admin),
+    ("POST", "/admin/users/{login}/enable", "/admin/users/nobody/enable", Access::Admin),
+    ("POST", "/admin/users/{login}/password", "/admin/users/nobody/password", Access::Admin),
+    ("GET", "/admin/operators", "/admin/operators", Access::Supervisor),
+    ("POST", "/admin/operators", "/admin/operators", Access::Supervisor),
+    ("POST", "/admin/operators/{login}/contact", "/admin/operators/nobody/contact", Access::Supervisor),
+    ("POST", "/admin/operators/{login}/presence", "/admin/operators/nobody/presence", Access::Supervisor),
+    ("GET", "/admin/calendar", "/admin/calendar", Access::Supervisor),
+    ("GET", "/admin/audit", "/admin/audit", Access::Supervisor),
     ("GET", "/schedule", "/schedule", Access::Public),
     ("GET", "/schedule/embed", "/schedule/embed", Access::Public),
     ("GET", "/schedule.ics", "/schedule.ics", Access::Public),
@@ -50,7 +62,15 @@ const ROUTES: &[(&str, &str, &str, Access)] = &[
     ("GET", "/api/v1/calendar/next-window", "/api/v1/calendar/next-window", Access::Public),
     ("GET", "/api/v1/calendar/days", "/api/v1/calendar/days?from=2026-12-01&to=2026-12-31", Access::Public),
     ("GET", "/api/v1/calendar/follow-up-slots", "/api/v1/calendar/follow-up-slots", Access::Public),
+    ("GET", "/api/v1/calendar/status", "/api/v1/calendar/status", Access::Supervisor),
     ("GET", "/api/v1/me", "/api/v1/me", Access::Signed),
+    ("GET", "/api/v1/users", "/api/v1/users", Access::Admin),
+    ("POST", "/api/v1/users", "/api/v1/users", Access::Admin),
+    ("PUT", "/api/v1/users/{login}", "/api/v1/users/nobody", Access::Admin),
+    ("POST", "/api/v1/users/{login}/password", "/api/v1/users/nobody/password", Access::Admin),
+    ("POST", "/api/v1/operators", "/api/v1/operators", Access::Supervisor),
+    ("PUT", "/api/v1/operators/{login}", "/api/v1/operators/nobody", Access::Supervisor),
+    ("GET", "/api/v1/audit", "/api/v1/audit", Access::Supervisor),
     ("GET", "/api/v1/callbacks/{id}/contacts", "/api/v1/callbacks/999999/contacts", Access::Signed),
     ("GET", "/api/v1/operators", "/api/v1/operators", Access::Signed),
     ("PUT", "/api/v1/operators/{login}/presence", "/api/v1/operators/op/presence", Access::Signed),

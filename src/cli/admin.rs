@@ -5,45 +5,29 @@
 use anyhow::{Context, bail};
 use chrono::Utc;
 
-use super::cli_audit;
+use super::{cli_audit, cli_ctx};
 use crate::config::Config;
 use crate::http::api::calendar::moscow_rfc3339;
 
 /// `perezvon user password --login L`.
 pub(super) async fn user_password(config: &Config, login: &str, hash: &str) -> anyhow::Result<()> {
     let store = crate::store::connect(&config.database_url).await?;
-    let now = Utc::now();
-    let user = store
-        .user_by_login(login)
-        .await?
-        .with_context(|| format!("no user `{login}`"))?;
-    store.set_password(login, hash).await?;
-    let ended = store.revoke_user_sessions(user.id, now).await?;
-    store
-        .audit(&cli_audit("user.password", login, ""), now)
-        .await?;
+    let ctx = cli_ctx(&*store);
+    let user = crate::admin::users::existing(ctx, login).await?;
+    let ended = crate::admin::users::set_password_hashed(ctx, &user, hash).await?;
     eprintln!("password of `{login}` set; {ended} session(s) ended");
     store.close().await;
     Ok(())
 }
 
-/// `perezvon user disable|enable --login L`.
+/// `perezvon user disable|enable --login L` (the last enabled administrator stays enabled).
 pub(super) async fn user_disabled(
     config: &Config,
     login: &str,
     disabled: bool,
 ) -> anyhow::Result<()> {
     let store = crate::store::connect(&config.database_url).await?;
-    let now = Utc::now();
-    if !store.set_disabled(login, disabled, now).await? {
-        bail!("no user `{login}`");
-    }
-    let action = if disabled {
-        "user.disable"
-    } else {
-        "user.enable"
-    };
-    store.audit(&cli_audit(action, login, ""), now).await?;
+    crate::admin::users::set_disabled(cli_ctx(&*store), login, disabled).await?;
     if disabled {
         eprintln!("disabled `{login}`; their sessions and tokens no longer work");
     } else {

@@ -27,6 +27,26 @@ impl AuthUser {
     }
 }
 
+impl AuthUser {
+    /// 403 unless the user is an administrator.
+    pub fn require_admin(&self) -> Result<(), AppError> {
+        if self.0.role == crate::domain::user::Role::Admin {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden("this needs an administrator".into()))
+        }
+    }
+
+    /// The administration context of this user at `state`'s clock.
+    pub fn ctx<'a>(&'a self, state: &'a AppState) -> crate::admin::Ctx<'a> {
+        crate::admin::Ctx {
+            store: &*state.store,
+            actor: &self.0.login,
+            now: state.clock.now(),
+        }
+    }
+}
+
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = AppError;
 

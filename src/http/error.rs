@@ -59,6 +59,19 @@ impl From<StoreError> for AppError {
     }
 }
 
+impl From<crate::admin::AdminError> for AppError {
+    fn from(e: crate::admin::AdminError) -> AppError {
+        use crate::admin::{AdminError, ErrorClass};
+        match (e.class(), e) {
+            (_, AdminError::Store(s)) => s.into(),
+            (ErrorClass::Invalid, e) => AppError::BadRequest(e.to_string()),
+            (ErrorClass::NotFound, e) => AppError::NotFound(e.to_string()),
+            (ErrorClass::Conflict, e) => AppError::Conflict(e.to_string()),
+            (ErrorClass::Internal, e) => AppError::Internal(e.into()),
+        }
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();

@@ -36,7 +36,7 @@ pub mod users;
 pub mod voicemails;
 pub mod workspace;
 
-pub use audit::{AuditEntry, AuditStore, NewAuditEntry};
+pub use audit::{AuditEntry, AuditFilter, AuditStore, NewAuditEntry};
 pub use callbacks::{
     AttachVoicemail, Attached, Attempt, CallbackRequest, CallbackStore, Claimed, DialStart,
     HistoryEntry, ListScope, OutcomeChange, OutcomeNext,

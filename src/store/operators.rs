@@ -78,6 +78,7 @@ pub(super) const SELECT_OPERATOR: &str = "select o.id, o.user_id, u.login, o.nam
 pub(crate) const INSERT_OPERATOR: &str = "insert into operators \
      (user_id, name, contact_kind, contact, presence, presence_since_ms, created_at_ms) \
      values ($1, $2, $3, $4, 'offline', $5, $5) returning id";
+const SET_CONTACT: &str = "update operators set contact_kind = $2, contact = $3 where id = $1";
 /// Sets presence by hand (API); `idle_since` restarts when becoming available. Never while the
 /// operator is reserved for a call (that would free them for a second call while the first rings
 /// or talks): the call's own events, or the reconciler once it is over, free them.
@@ -172,6 +173,14 @@ pub trait OperatorStore {
         id: i64,
         presence: Presence,
         now: DateTime<Utc>,
+    ) -> Result<Option<Operator>, StoreError>;
+    /// Changes how a call reaches an operator (the contact is validated by the caller); returns
+    /// the updated operator, or `None` when there is no such operator.
+    async fn set_contact(
+        &self,
+        id: i64,
+        kind: ContactKind,
+        contact: &str,
     ) -> Result<Option<Operator>, StoreError>;
 }
 
@@ -323,6 +332,29 @@ macro_rules! impl_operator_store {
                 }
                 let row: OperatorRow = sqlx::query_as(&sql).bind(id).fetch_one(&mut *tx).await?;
                 tx.commit().await?;
+                Some(Operator::try_from(row)).transpose()
+            }
+
+            async fn set_contact(
+                &self,
+                id: i64,
+                kind: ContactKind,
+                contact: &str,
+            ) -> Result<Option<Operator>, StoreError> {
+                let r = sqlx::query(SET_CONTACT)
+                    .bind(id)
+                    .bind(kind.as_str())
+                    .bind(contact)
+                    .execute(self.writer())
+                    .await?;
+                if r.rows_affected() == 0 {
+                    return Ok(None);
+                }
+                let sql = format!("{SELECT_OPERATOR} where o.id = $1");
+                let row: OperatorRow = sqlx::query_as(&sql)
+                    .bind(id)
+                    .fetch_one(self.writer())
+                    .await?;
                 Some(Operator::try_from(row)).transpose()
             }
         }

@@ -155,6 +155,34 @@ impl WebApp {
     }
 }
 
+impl WebApp {
+    /// `POST path` as the session's HTML form: `fields` plus the `_csrf` field.
+    pub async fn post_form(
+        &self,
+        path: &str,
+        s: &Session,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut all = vec![("_csrf", s.csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.with_cookie(reqwest::Method::POST, path, s)
+            .form(&all)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `GET path` with the session; the status and the body.
+    pub async fn get_page(&self, path: &str, s: &Session) -> (u16, String) {
+        let r = self
+            .with_cookie(reqwest::Method::GET, path, s)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+}
+
 /// The value of the `pzv_session` cookie a response sets, if any (empty when it deletes it).
 pub fn session_cookie(r: &reqwest::Response) -> Option<String> {
     r.headers()

@@ -2,18 +2,22 @@
 //! is involved. One file per resource.
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 
 use super::AppState;
 
+pub mod audit;
 pub mod calendar;
+pub mod calendar_status;
 pub mod callback_actions;
 pub mod callbacks;
 pub mod calls;
 pub mod contacts;
 pub mod follow_up;
 pub mod me;
+pub mod operator_admin;
 pub mod operators;
+pub mod users;
 pub mod voicemails;
 
 /// Routes under `/api/v1`.
@@ -23,11 +27,17 @@ pub fn router() -> Router<AppState> {
         .route("/calendar/days", get(calendar::days))
         .route("/calendar/follow-up-slots", get(follow_up::slots))
         .route("/me", get(me::me))
-        .route("/operators", get(operators::list))
+        .route("/calendar/status", get(calendar_status::status))
         .route(
-            "/operators/{login}/presence",
-            axum::routing::put(operators::set_presence),
+            "/operators",
+            get(operators::list).post(operator_admin::create),
         )
+        .route("/operators/{login}", put(operator_admin::update))
+        .route("/operators/{login}/presence", put(operators::set_presence))
+        .route("/users", get(users::list).post(users::create))
+        .route("/users/{login}", put(users::update))
+        .route("/users/{login}/password", post(users::password))
+        .route("/audit", get(audit::list))
         .route("/calls", get(calls::list))
         .route("/voicemails", get(voicemails::list))
         .route("/voicemails/{id}/audio", get(voicemails::audio))

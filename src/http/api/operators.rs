@@ -13,7 +13,7 @@ use crate::domain::operator::Presence;
 use crate::domain::phone::mask;
 use crate::http::auth::AuthUser;
 use crate::http::{AppError, AppState};
-use crate::store::{NewAuditEntry, Operator};
+use crate::store::Operator;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -28,7 +28,8 @@ pub struct OperatorJson {
     operator: Operator,
 }
 
-fn shown(mut op: Operator, full: bool) -> OperatorJson {
+/// An operator as shown: the contact in full, or masked.
+pub fn shown(mut op: Operator, full: bool) -> OperatorJson {
     if !full {
         op.contact = mask(&op.contact);
     }
@@ -56,32 +57,22 @@ pub async fn set_presence(
         user.require_supervisor()?;
     }
     let Json(body) = body.map_err(|e| AppError::BadRequest(e.body_text()))?;
-    if body.state == Presence::OnCall {
-        return Err(AppError::BadRequest(
-            "`on_call` is set by calls, not by hand".into(),
-        ));
-    }
-    let op = state
-        .store
-        .operator_by_login(&login)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("no operator `{login}`")))?;
-    let now = state.clock.now();
-    let updated = state
-        .store
-        .set_presence(op.id, body.state, now)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("no operator `{login}`")))?;
-    let entry = NewAuditEntry {
-        actor: user.0.login.clone(),
-        action: "operator.presence".into(),
-        subject: format!("operator:{login}"),
-        detail: serde_json::json!({ "from": op.presence, "to": body.state }).to_string(),
-        request_id: None,
-    };
-    state.store.audit(&entry, now).await?;
-    if body.state == Presence::Available {
+    let updated = override_presence(&state, user.ctx(&state), &login, body.state).await?;
+    Ok(Json(shown(updated, true)))
+}
+
+/// Sets an operator's presence by hand (the API and the administration page): the rule and the
+/// audit entry of [`crate::admin::operators::set_presence`], then, when the operator became
+/// available, the hold-queue dispatcher is woken.
+pub async fn override_presence(
+    state: &AppState,
+    ctx: crate::admin::Ctx<'_>,
+    login: &str,
+    presence: Presence,
+) -> Result<Operator, crate::admin::AdminError> {
+    let updated = crate::admin::operators::set_presence(ctx, login, presence).await?;
+    if presence == Presence::Available {
         state.switchboard.wake_dispatcher();
     }
-    Ok(Json(shown(updated, true)))
+    Ok(updated)
 }

@@ -14,6 +14,7 @@ use super::error::AppError;
 use super::session::PageUser;
 use crate::domain::user::Role;
 
+pub mod admin;
 pub mod login;
 pub mod operator;
 
@@ -24,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/logout", axum::routing::post(login::logout))
         .route("/assets/{name}", get(asset))
         .merge(operator::routes())
+        .merge(admin::routes())
 }
 
 /// What every signed-in page's frame shows: who is signed in, what they may open, the CSRF token.
