@@ -149,20 +149,6 @@ fn notable(cal: &Calendar, d: NaiveDate) -> NotableDay {
 
 /// A date in Russian: `5 января 2027, вт`.
 pub fn ru_date(d: NaiveDate) -> String {
-    const MONTHS: [&str; 12] = [
-        "января",
-        "февраля",
-        "марта",
-        "апреля",
-        "мая",
-        "июня",
-        "июля",
-        "августа",
-        "сентября",
-        "октября",
-        "ноября",
-        "декабря",
-    ];
     let wd = match d.weekday() {
         Weekday::Mon => "пн",
         Weekday::Tue => "вт",
@@ -173,9 +159,8 @@ pub fn ru_date(d: NaiveDate) -> String {
         Weekday::Sun => "вс",
     };
     format!(
-        "{} {} {}, {wd}",
-        d.day(),
-        MONTHS[d.month0() as usize],
+        "{} {}, {wd}",
+        crate::speech::russian::day_month(d),
         d.year()
     )
 }

@@ -90,30 +90,6 @@ pub fn outcomes() -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
-const MONTHS: [&str; 12] = [
-    "января",
-    "февраля",
-    "марта",
-    "апреля",
-    "мая",
-    "июня",
-    "июля",
-    "августа",
-    "сентября",
-    "октября",
-    "ноября",
-    "декабря",
-];
-const WEEKDAYS: [&str; 7] = [
-    "понедельник",
-    "вторник",
-    "среда",
-    "четверг",
-    "пятница",
-    "суббота",
-    "воскресенье",
-];
-
 /// `01.12.2026 10:15` in Moscow time.
 pub fn moscow(t: DateTime<Utc>) -> String {
     t.with_timezone(&MOSCOW)
@@ -129,10 +105,9 @@ pub fn moscow_time(t: DateTime<Utc>) -> String {
 /// `вторник, 1 декабря`.
 pub fn day(d: NaiveDate) -> String {
     format!(
-        "{}, {} {}",
-        WEEKDAYS[d.weekday().num_days_from_monday() as usize],
-        d.day(),
-        MONTHS[d.month0() as usize]
+        "{}, {}",
+        crate::speech::russian::weekday_nominative(d.weekday()),
+        crate::speech::russian::day_month(d)
     )
 }
 
