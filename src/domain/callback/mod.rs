@@ -275,8 +275,10 @@ pub fn next_after(
 
 mod reason;
 mod schedule;
+pub mod supervise;
 #[cfg(test)]
 mod tests;
 
 pub use reason::{ReasonInput, reason};
 pub use schedule::{Eta, Staffing, eta_for_position, eta_range, etas, horizon_slots};
+pub use supervise::{CloseAs, Source};

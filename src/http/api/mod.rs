@@ -8,6 +8,7 @@ use super::AppState;
 
 pub mod calendar;
 pub mod callback_actions;
+pub mod callback_supervise;
 pub mod callbacks;
 pub mod calls;
 pub mod me;
@@ -36,4 +37,5 @@ pub fn router() -> Router<AppState> {
         .route("/callbacks/{id}/dial", post(callback_actions::dial))
         .route("/callbacks/{id}/outcome", post(callback_actions::outcome))
         .route("/callbacks/{id}/release", post(callback_actions::release))
+        .merge(callback_supervise::routes())
 }

@@ -15,6 +15,7 @@ use super::session::PageUser;
 use crate::domain::user::Role;
 
 pub mod login;
+pub mod supervise;
 
 /// Routes of the pages and their assets.
 pub fn router() -> Router<AppState> {
@@ -22,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", axum::routing::post(login::logout))
         .route("/assets/{name}", get(asset))
+        .merge(supervise::routes())
 }
 
 /// What every signed-in page's frame shows: who is signed in, what they may open, the CSRF token.
