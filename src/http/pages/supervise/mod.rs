@@ -18,6 +18,7 @@ use crate::http::AppState;
 use crate::http::session::{cookie, set_cookie};
 
 pub mod detail;
+pub mod history;
 pub mod list;
 
 /// The routes of the supervisor's callback pages.
