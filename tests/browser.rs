@@ -142,7 +142,40 @@ async fn an_administrator_adds_an_operator_who_signs_in() {
         .unwrap();
     b.wait_for("tr[data-login=smirnova]").await;
     b.screenshot("admin-operators").await;
+    // A supervisor's request by hand (a letter), seen on the request's page and later by the operator.
+    b.client
+        .goto(&format!("{base}/admin/callbacks/new"))
+        .await
+        .unwrap();
+    let form = b.wait_for("form#callback-new").await;
+    form.find(Locator::Css("[name=number]"))
+        .await
+        .unwrap()
+        .send_keys("8 916 765-43-21")
+        .await
+        .unwrap();
+    form.find(Locator::Css("[name=note]"))
+        .await
+        .unwrap()
+        .send_keys("Письмо: не видит оценки ребёнка")
+        .await
+        .unwrap();
+    form.find(Locator::Css("select[name=source] option[value=letter]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    form.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait_for("#history tr").await;
+    b.screenshot("admin-callback").await;
     for (page, shot) in [
+        ("/admin/callbacks", "admin-callbacks"),
         ("/admin", "admin"),
         ("/admin/calendar", "admin-calendar"),
         ("/admin/audit", "audit"),
@@ -160,8 +193,8 @@ async fn an_administrator_adds_an_operator_who_signs_in() {
         .unwrap();
     b.wait_for("input[name=login]").await;
     b.sign_in(&base, "smirnova", PASSWORD).await;
-    b.wait_for("#claim-next").await;
-    b.screenshot("operator-empty").await;
+    b.wait_for("table#queue tr[data-request-id]").await;
+    b.screenshot("operator-list-letter").await;
 
     // An operator is refused administration.
     b.client.goto(&format!("{base}/admin/users")).await.unwrap();

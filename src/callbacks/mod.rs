@@ -2,7 +2,8 @@
 //! outcomes, the schedule) with the store and the calendar. The switchboard attaches voicemails
 //! here, the recording worker refreshes a request when its audio is known, and the API lists,
 //! claims and records outcomes through it. Estimates come from the operators on duty and the
-//! handle time measured over the last dialed callbacks.
+//! handle time measured over the last dialed callbacks. A supervisor's actions (requests made by
+//! hand, reassigning, closing, releasing) are in `supervise`.
 
 use std::sync::Arc;
 
@@ -11,7 +12,7 @@ use serde::Serialize;
 
 use crate::calendar::{Calendar, Window};
 use crate::domain::callback::{
-    self, CallbackSettings, Eta, Next, Outcome, OutcomeError, ReasonInput, Staffing,
+    self, CallbackSettings, Eta, Next, Outcome, OutcomeError, ReasonInput, Source, Staffing,
 };
 use crate::domain::operator::Presence;
 use crate::domain::phone::PhoneNumber;
@@ -19,6 +20,9 @@ use crate::store::{
     AttachPlan, AttachVoicemail, Attached, CallbackRequest, Claimed, ListScope, OutcomeChange,
     OutcomeNext, Store, StoreError,
 };
+
+mod supervise;
+pub use supervise::{ByHandInput, Find, RELEASE_REASON, SuperviseError};
 
 /// Dialed callbacks the handle time is averaged over.
 pub const HANDLE_SAMPLE: i64 = 200;
@@ -179,6 +183,7 @@ impl Callbacks {
             misses: r.misses,
             max_attempts: self.settings.max_attempts,
             follow_up: r.follow_up,
+            source: r.source.parse().unwrap_or(Source::Voicemail),
         };
         let reason = if r.state == "closed" {
             String::new()

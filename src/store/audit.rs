@@ -117,7 +117,7 @@ fn entry(r: AuditRow) -> AuditEntry {
     }
 }
 
-const INSERT_AUDIT: &str = "insert into audit_log (at_ms, actor, action, subject, detail, request_id) \
+pub(crate) const INSERT_AUDIT: &str = "insert into audit_log (at_ms, actor, action, subject, detail, request_id) \
      values ($1, $2, $3, $4, $5, $6) returning id";
 const RECENT_AUDIT: &str = "select id, at_ms, actor, action, subject, detail, request_id from audit_log \
      order by id desc limit $1";

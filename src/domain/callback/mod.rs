@@ -276,9 +276,11 @@ pub fn next_after(
 mod reason;
 mod schedule;
 mod slots;
+pub mod supervise;
 #[cfg(test)]
 mod tests;
 
 pub use reason::{ReasonInput, reason};
 pub use schedule::{Eta, Staffing, eta_for_position, eta_range, etas, horizon_slots};
 pub use slots::{MAX_FOLLOW_UP_DAYS, follow_up_slots};
+pub use supervise::{CloseAs, Source};

@@ -1,10 +1,11 @@
 //! The short Russian explanation of a request's place in the list, shown to operators next to each
 //! item: "срок истекает через 35 мин; звонил 3 раза; сотрудник школы". Parts appear in a fixed
 //! order (deadline, when it may be called if not yet due, repeats, staff, missing message,
-//! attempts) and only when they apply.
+//! attempts, made by hand) and only when they apply.
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use super::Source;
 use crate::calendar::{Calendar, MOSCOW};
 
 /// What the explanation is made from.
@@ -20,6 +21,8 @@ pub struct ReasonInput {
     pub max_attempts: u32,
     /// Whether the due time was agreed with the caller (a follow-up).
     pub follow_up: bool,
+    /// Where the request came from (anything but a voicemail was made by hand).
+    pub source: Source,
 }
 
 /// "2 ч 15 мин", "35 мин", "3 ч", "менее минуты".
@@ -94,6 +97,9 @@ pub fn reason(r: &ReasonInput, cal: &Calendar, now: DateTime<Utc>) -> String {
             "попыток без ответа: {} из {}",
             r.misses, r.max_attempts
         ));
+    }
+    if r.source != Source::Voicemail {
+        parts.push(format!("создана вручную ({})", r.source.label()));
     }
     parts.join("; ")
 }

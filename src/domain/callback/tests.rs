@@ -174,6 +174,7 @@ fn explanations_in_russian() {
         misses: 0,
         max_attempts: 3,
         follow_up: false,
+        source: Source::Voicemail,
     };
     assert_eq!(
         reason(&base, &c, now),
@@ -209,6 +210,15 @@ fn explanations_in_russian() {
     assert_eq!(
         reason(&agreed, &c, now),
         "срок истекает через 1 ч 5 мин; договорились перезвонить 17:30"
+    );
+    let walk_in = ReasonInput {
+        repeat_count: 0,
+        source: Source::WalkIn,
+        ..base
+    };
+    assert_eq!(
+        reason(&walk_in, &c, now),
+        "срок истекает через 35 мин; создана вручную (личное обращение)"
     );
 }
 

@@ -192,23 +192,26 @@ pub async fn outcome(
 
 /// `POST /api/v1/callbacks/{id}/release`: 200 with the request, open again in the list. Only its
 /// holder releases a claim, or a supervisor or administrator (anyone's); 409 when the request is
-/// not claimed (by the caller), 404 when there is no such request.
+/// not claimed (by the caller), 404 when there is no such request. A supervisor's release is
+/// audited (`callback.release`).
 pub async fn release(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<i64>,
 ) -> Result<Json<CallbackItem>, AppError> {
-    let holder = if user.0.role.is_supervisor() {
-        None
-    } else {
-        Some(operator_of(&state, &user).await?.id)
-    };
     let now = state.clock.now();
-    let item = state
-        .switchboard
-        .callbacks()
-        .release(id, holder, &user.0.login, now)
-        .await?;
+    let callbacks = state.switchboard.callbacks();
+    let item = if user.0.role.is_supervisor() {
+        // Anyone's claim, audited (`callback.release`).
+        callbacks
+            .release_by_supervisor(id, None, &user.0.login, now)
+            .await?
+    } else {
+        let holder = operator_of(&state, &user).await?.id;
+        callbacks
+            .release(id, Some(holder), &user.0.login, now)
+            .await?
+    };
     tracing::info!(request = id, "callback claim released");
     Ok(Json(item))
 }

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod calendar;
 pub mod calendar_status;
 pub mod callback_actions;
+pub mod callback_supervise;
 pub mod callbacks;
 pub mod calls;
 pub mod contacts;
@@ -50,4 +51,5 @@ pub fn router() -> Router<AppState> {
         .route("/callbacks/{id}/dial", post(callback_actions::dial))
         .route("/callbacks/{id}/outcome", post(callback_actions::outcome))
         .route("/callbacks/{id}/release", post(callback_actions::release))
+        .merge(callback_supervise::routes())
 }

@@ -17,6 +17,7 @@ use crate::domain::user::Role;
 pub mod admin;
 pub mod login;
 pub mod operator;
+pub mod supervise;
 
 /// Routes of the pages and their assets.
 pub fn router() -> Router<AppState> {
@@ -26,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/assets/{name}", get(asset))
         .merge(operator::routes())
         .merge(admin::routes())
+        .merge(supervise::routes())
 }
 
 /// What every signed-in page's frame shows: who is signed in, what they may open, the CSRF token.

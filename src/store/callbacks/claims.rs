@@ -22,6 +22,17 @@ pub const LONGEST_CALL_MS: i64 = 4 * 3_600_000;
 pub(super) const TALKING: &str = "outcome is null and ended_at_ms is null and error is null \
      and call_status in ('in-progress', 'answered')";
 
+/// An attempt of a request still in progress (ringing or talking): without an end, error or
+/// outcome, and started after `$2` (the dial's hold before now), or connected and started after
+/// `$3` (the longest call before now). Columns of `callback_attempts`, unqualified; `$1` is left to
+/// the request.
+pub(super) static DIALING: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "outcome is null and ended_at_ms is null and error is null \
+         and (started_at_ms > $2 or ({TALKING} and started_at_ms > $3))"
+    )
+});
+
 /// The request the operator holds.
 const HELD: &str = "where state = 'claimed' and claimed_by = $1";
 
@@ -49,7 +60,7 @@ pub(super) const EXTEND_FOR_CALL: &str = "update callback_requests \
      and request_id = callback_requests.id and operator_id = callback_requests.claimed_by)";
 
 /// Back to the list by hand.
-const RELEASE_ONE: &str = "update callback_requests set state = 'open', \
+pub(super) const RELEASE_ONE: &str = "update callback_requests set state = 'open', \
      claimed_by = null, lease_until_ms = null, updated_at_ms = $2 where id = $1 and state = 'claimed'";
 
 macro_rules! impl_claims {

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::claims::{EXTEND, EXTEND_FOR_CALL, LONGEST_CALL_MS, TALKING};
+use super::claims::{DIALING, EXTEND, EXTEND_FOR_CALL, LONGEST_CALL_MS};
 use super::{
     AttachVoicemail, Attached, Attempt, CallbackRequest, CallbackStore, Claimed, DialStart,
     HistoryEntry, ListScope, OutcomeChange, OutcomeNext, RequestRow,
@@ -14,12 +14,12 @@ use crate::domain::callback::Priority;
 use crate::store::{StoreError, from_ms, to_ms};
 
 pub(super) const COLS: &str = "id, callback_number, caller_category, state, outcome, topic, note, \
-     repeat_count, attempts, misses, follow_up, silent, created_at_ms, due_at_ms, deadline_at_ms, \
+     source, summary, repeat_count, attempts, misses, follow_up, silent, created_at_ms, due_at_ms, deadline_at_ms, \
      deadline_work_ms, rank_ms, claimed_by, lease_until_ms, closed_at_ms, updated_at_ms";
 /// The list order: rank, then requests with a message, then arrival.
 pub(super) const ORDER: &str = "rank_ms, silent, created_at_ms, id";
 const ATTEMPT_COLS: &str = "id, request_id, operator_id, idempotency_key, provider_call_id, \
-     call_status, error, started_at_ms, ended_at_ms, outcome";
+     call_status, error, started_at_ms, ended_at_ms, outcome, note";
 
 pub(crate) const VOICEMAIL_OF_CALL: &str =
     "select id, callback_request_id from voicemails where call_id = $1";
@@ -94,6 +94,7 @@ pub(super) struct AttemptRow {
     started_at_ms: i64,
     ended_at_ms: Option<i64>,
     outcome: Option<String>,
+    note: Option<String>,
 }
 
 impl From<AttemptRow> for Attempt {
@@ -109,6 +110,7 @@ impl From<AttemptRow> for Attempt {
             started_at: from_ms(r.started_at_ms),
             ended_at: r.ended_at_ms.map(from_ms),
             outcome: r.outcome,
+            note: r.note,
         }
     }
 }
@@ -371,9 +373,8 @@ macro_rules! impl_callback_store {
                 }
                 let sql = format!(
                     "select {ATTEMPT_COLS} from callback_attempts where request_id = $1 \
-                     and outcome is null and ended_at_ms is null and error is null \
-                     and (started_at_ms > $2 or ({TALKING} and started_at_ms > $3)) \
-                     order by id desc limit 1"
+                     and {} order by id desc limit 1",
+                    *DIALING
                 );
                 let busy: Option<AttemptRow> = sqlx::query_as(&sql)
                     .bind(request_id)

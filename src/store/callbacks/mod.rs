@@ -14,10 +14,14 @@ use crate::domain::callback::Priority;
 
 mod claims;
 mod imp;
+mod supervise;
 pub use claims::LONGEST_CALL_MS;
 pub(crate) use imp::SILENT_BY_CALL;
 pub(crate) use imp::{
     ATTACH, HISTORY, INSERT_REQUEST, MERGE, REFRESH, VOICEMAIL_OF_CALL, history_detail, rank_update,
+};
+pub use supervise::{
+    CallbackFilter, HandRequest, Refusal, SuperviseStore, Supervised, Supervision,
 };
 
 /// A callback request as stored.
@@ -34,6 +38,10 @@ pub struct CallbackRequest {
     pub outcome: Option<String>,
     pub topic: Option<String>,
     pub note: Option<String>,
+    /// Where it came from: `voicemail`, or by hand `walk_in`, `letter`, `phone_note`.
+    pub source: String,
+    /// What a request made by hand is about (personal data).
+    pub summary: Option<String>,
     /// Calls after the first that joined this request.
     pub repeat_count: i64,
     /// Outcomes recorded.
@@ -100,6 +108,8 @@ struct RequestRow {
     outcome: Option<String>,
     topic: Option<String>,
     note: Option<String>,
+    source: String,
+    summary: Option<String>,
     repeat_count: i64,
     attempts: i64,
     misses: i64,
@@ -126,6 +136,8 @@ impl From<RequestRow> for CallbackRequest {
             outcome: r.outcome,
             topic: r.topic,
             note: r.note,
+            source: r.source,
+            summary: r.summary,
             repeat_count: r.repeat_count,
             attempts: r.attempts,
             misses: r.misses,
@@ -202,6 +214,8 @@ pub struct Attempt {
     pub started_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
     pub outcome: Option<String>,
+    /// The operator's note with the outcome.
+    pub note: Option<String>,
 }
 
 /// The answer to [`CallbackStore::begin_dial`].
@@ -257,14 +271,15 @@ pub struct HistoryEntry {
     pub at: DateTime<Utc>,
     /// A user's login, or `system`.
     pub actor: String,
-    /// `created`, `merged`, `claimed`, `released`, `dialed`, `dial_failed`, `outcome`.
+    /// `created`, `merged`, `claimed`, `released`, `dialed`, `dial_failed`, `outcome`,
+    /// `reassigned`, `closed`.
     pub action: String,
     pub detail: serde_json::Value,
 }
 
-/// Callback requests.
+/// Callback requests. A supervisor's changes are in [`SuperviseStore`].
 #[async_trait::async_trait]
-pub trait CallbackStore {
+pub trait CallbackStore: SuperviseStore {
     /// Attaches the call's voicemail to the active request for its number, creating one if there
     /// is none (history `created` or `merged`). Nothing happens if the call has no voicemail.
     async fn attach_voicemail(
