@@ -1,7 +1,7 @@
 //! The workspace in headless Chromium, against the real `perezvon` binary started as the README
 //! says (a config file, `perezvon user add` for the first administrator, `perezvon serve`), with
 //! Twilio's REST API faked by a local server. Skipped with `SKIPPED (browser)` when Chromium or
-//! chromedriver is missing (CI installs them and sets `PEREZVON_REQUIRE_BROWSER=1`). Screenshots
+//! chromedriver is missing (CI installs them and sets `PEREZVON_TEST_REQUIRE_BROWSER=1`). Screenshots
 //! of each main page are written under `target/screenshots/`.
 
 mod support;
@@ -186,11 +186,7 @@ async fn an_administrator_adds_an_operator_who_signs_in() {
     }
 
     // Sign out, and the new operator signs in.
-    b.wait_for("form[action='/logout'] button")
-        .await
-        .click()
-        .await
-        .unwrap();
+    b.click("form[action='/logout'] button").await;
     b.wait_for("input[name=login]").await;
     b.sign_in(&base, "smirnova", PASSWORD).await;
     b.wait_for("table#queue tr[data-request-id]").await;
@@ -364,17 +360,14 @@ async fn an_operator_works_a_voicemail_request() {
     b.sign_in(&base, "ivanova", PASSWORD).await;
     b.wait_for("#claim-next").await;
     // The request is on the list.
-    let row = b.wait_for("table#queue tr[data-request-id]").await;
-    let id = row.attr("data-request-id").await.unwrap().unwrap();
-    b.wait_for("button[data-presence=available]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    let id = b
+        .attr("table#queue tr[data-request-id]", "data-request-id")
+        .await;
+    b.click("button[data-presence=available]").await;
     b.wait_text("#presence-state", |t| t.contains("на линии"))
         .await;
     b.screenshot("operator-list").await;
-    b.wait_for("#claim-next").await.click().await.unwrap();
+    b.click("#claim-next").await;
     b.wait_for(&format!("#card[data-request-id='{id}']")).await;
     b.wait_text("#card-number", |t| t.contains("916")).await;
     // The voicemail plays from the authenticated audio endpoint: its duration is known and > 0
@@ -410,7 +403,7 @@ async fn an_operator_works_a_voicemail_request() {
     b.screenshot("operator-card").await;
 
     // Click-to-call through the fake Twilio API.
-    b.wait_for("#dial").await.click().await.unwrap();
+    b.click("#dial").await;
     b.wait_text("#dial-status", |t| !t.trim().is_empty()).await;
     let mut placed = 0;
     for _ in 0..50 {
@@ -443,11 +436,7 @@ async fn an_operator_works_a_voicemail_request() {
         .send_keys("Подсказала, где журнал")
         .await
         .unwrap();
-    b.wait_for("button[data-outcome=resolved]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    b.click("button[data-outcome=resolved]").await;
     for _ in 0..100 {
         let still = b
             .client

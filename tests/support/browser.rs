@@ -1,6 +1,6 @@
 //! Headless Chromium for the workspace's browser tests, driven through Debian's chromedriver with
 //! the fantoccini WebDriver client. [`Browser::start`] returns `None` (and prints
-//! `SKIPPED (browser)`) when no browser is installed, unless `PEREZVON_REQUIRE_BROWSER=1` (CI),
+//! `SKIPPED (browser)`) when no browser is installed, unless `PEREZVON_TEST_REQUIRE_BROWSER=1` (CI),
 //! where a missing browser fails the test. Screenshots go to `target/screenshots/`.
 
 use std::path::{Path, PathBuf};
@@ -33,13 +33,13 @@ impl Browser {
     /// Starts chromedriver and a headless Chromium at 1366×768.
     pub async fn start() -> Option<Browser> {
         let chromium = find(
-            "PEREZVON_CHROMIUM",
+            "PEREZVON_TEST_CHROMIUM",
             &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
         );
-        let driver = find("PEREZVON_CHROMEDRIVER", &["/usr/bin/chromedriver"]);
+        let driver = find("PEREZVON_TEST_CHROMEDRIVER", &["/usr/bin/chromedriver"]);
         let (Some(chromium), Some(driver)) = (chromium, driver) else {
-            if std::env::var("PEREZVON_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
-                panic!("PEREZVON_REQUIRE_BROWSER=1 but chromium or chromedriver is missing");
+            if std::env::var("PEREZVON_TEST_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
+                panic!("PEREZVON_TEST_REQUIRE_BROWSER=1 but chromium or chromedriver is missing");
             }
             eprintln!("SKIPPED (browser): install chromium and chromium-driver to run this test");
             return None;
@@ -98,6 +98,41 @@ impl Browser {
             .for_element(Locator::Css(css))
             .await
             .unwrap_or_else(|e| panic!("no element `{css}`: {e}"))
+    }
+
+    /// Clicks the element matching `css`, finding it again when the page re-rendered it between
+    /// finding and clicking (up to 10 s).
+    pub async fn click(&self, css: &str) {
+        let mut last = String::new();
+        for _ in 0..100 {
+            match self.client.find(Locator::Css(css)).await {
+                Ok(e) => match e.click().await {
+                    Ok(()) => return,
+                    Err(err) => last = err.to_string(),
+                },
+                Err(err) => last = err.to_string(),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("cannot click `{css}`: {last}");
+    }
+
+    /// The attribute `name` of the first element matching `css`, once there is one (up to 10 s).
+    pub async fn attr(&self, css: &str, name: &str) -> String {
+        let script = "const e = document.querySelector(arguments[0]); \
+                      return e ? e.getAttribute(arguments[1]) : null;";
+        for _ in 0..100 {
+            let v = self
+                .client
+                .execute(script, vec![css.into(), name.into()])
+                .await
+                .unwrap();
+            if let Some(v) = v.as_str().filter(|v| !v.is_empty()) {
+                return v.to_owned();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no `{css}` with attribute {name}");
     }
 
     /// Waits (up to 10 s) until `check` holds for the page's text of `css`.
