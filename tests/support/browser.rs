@@ -3,6 +3,7 @@
 //! `SKIPPED (browser)`) when no browser is installed, unless `PEREZVON_TEST_REQUIRE_BROWSER=1` (CI),
 //! where a missing browser fails the test. Screenshots go to `target/screenshots/`.
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -46,7 +47,10 @@ impl Browser {
         };
         let _ = rustls::crypto::ring::default_provider().install_default();
         let port = free_port();
+        // Its own process group, so that stopping it also stops the Chromium it started, even
+        // when a test panics before closing the session.
         let child = Command::new(driver)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -171,8 +175,15 @@ impl Browser {
     }
 
     /// Ends the browser session and stops chromedriver.
-    pub async fn close(mut self) {
+    pub async fn close(self) {
         let _ = self.client.clone().close().await;
+    }
+
+    /// Kills chromedriver and every process of its group (the browser).
+    fn stop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -180,6 +191,6 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
+        self.stop();
     }
 }
