@@ -83,6 +83,8 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Re
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {} (config key `listen`)", config.listen))?;
+    // Signal handlers go in before anything can connect: a SIGTERM from now on shuts down cleanly.
+    let shutdown = http::shutdown_signal();
     tracing::info!(listen = %config.listen, public_url = %config.public_url, "perezvon is serving");
     let calendar = Arc::new(calendar);
     let twilio_client = match &config.twilio {
@@ -189,7 +191,7 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Re
         clock,
         switchboard,
     };
-    http::serve(listener, state, http::shutdown_signal()).await?;
+    http::serve(listener, state, shutdown).await?;
     let _ = stop_tx.send(true);
     for task in background {
         let _ = task.await;
