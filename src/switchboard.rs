@@ -185,7 +185,8 @@ impl Switchboard {
             };
             let d = decide(&view, &kind, &s);
             let text = renderer(&d.reply).map_err(|e| format!("{e:#}"))?;
-            let (p, wake) = ctx.plan(input.call, &view, d, text);
+            let (mut p, wake) = ctx.plan(input.call, &view, d, text);
+            p.mark = plan::facts_mark(&kind, view.state, calendar.is_open(now), &ctx.settings);
             woken.store(wake, Ordering::Relaxed);
             Ok(Some(p))
         };

@@ -88,6 +88,7 @@ async fn voicemail(
         deadline: at + TimeDelta::hours(8),
         deadline_work_ms,
         priority: &p,
+        source: "voicemail",
     };
     let attached = store.attach_voicemail(&a).await.unwrap().unwrap();
     (call.id, attached)
@@ -115,6 +116,7 @@ async fn one_request_per_number(db: &TestDb) {
         deadline: later,
         deadline_work_ms: 0,
         priority: &p,
+        source: "voicemail",
     };
     assert_eq!(
         s.attach_voicemail(&again).await.unwrap(),

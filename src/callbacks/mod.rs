@@ -112,6 +112,7 @@ impl Callbacks {
             deadline: plan.deadline,
             deadline_work_ms: plan.deadline_work_ms,
             priority: &self.settings.priority,
+            source: plan.source,
         };
         self.store.attach_voicemail(&a).await
     }
@@ -128,6 +129,7 @@ impl Callbacks {
             deadline_work_ms: callback::work_ms(cal, deadline),
             priority: self.settings.priority,
             usable: |n| PhoneNumber::parse(n).is_ok(),
+            source: "voicemail",
         }
     }
 

@@ -22,6 +22,7 @@ pub(super) struct RawCallbacks {
     share_percent: Option<NumOrStr>,
     planned_operators: Option<NumOrStr>,
     topics: Option<Vec<RawTopic>>,
+    abandoned_join_after_secs: Option<NumOrStr>,
 }
 
 #[derive(Deserialize)]
@@ -113,6 +114,14 @@ pub(super) fn callbacks_from_raw(raw: &RawCallbacks) -> Result<CallbackSettings,
         1000,
     )? {
         s.planned_operators = n as u32;
+    }
+    if let Some(n) = int(
+        &raw.abandoned_join_after_secs,
+        "callbacks.abandoned_join_after_secs",
+        0,
+        3600,
+    )? {
+        s.abandoned_join_after = TimeDelta::seconds(n);
     }
     if let Some(topics) = &raw.topics {
         let key = "callbacks.topics";

@@ -5,6 +5,7 @@
 
 pub mod call;
 pub mod callback;
+pub mod facts;
 pub mod operator;
 pub mod phone;
 pub mod routing;

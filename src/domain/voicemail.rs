@@ -28,6 +28,9 @@ impl CallerCategory {
 pub const FLAG_NUMBER_UNCONFIRMED: &str = "number_unconfirmed";
 /// The caller hung up or nothing was recorded: a callback is still due.
 pub const FLAG_NO_RECORDING: &str = "no_recording";
+/// No message: the caller hung up waiting in the queue and joined the callback list by their
+/// caller ID (`callbacks.abandoned_join_after_secs`).
+pub const FLAG_ABANDONED_IN_QUEUE: &str = "abandoned_in_queue";
 /// The voicemail has no number that can be called back (the caller ID was hidden and none typed).
 pub const FLAG_NO_CALLBACK_NUMBER: &str = "no_callback_number";
 

@@ -164,8 +164,8 @@ const EVENT_COLS: &str = "select id, call_id, event_key, kind, sequence, payload
 const INSERT_CALL: &str = "insert into calls (provider, provider_call_id, from_number, to_number, state, \
      started_at_ms, updated_at_ms) values ($1, $2, $3, $4, $5, $6, $6) \
      on conflict (provider, provider_call_id) do nothing";
-pub(super) const INSERT_EVENT: &str = "insert into call_events (call_id, event_key, kind, sequence, payload, reply, received_at_ms) \
-     values ($1, $2, $3, $4, $5, $6, $7) on conflict (call_id, event_key) do nothing returning id";
+pub(super) const INSERT_EVENT: &str = "insert into call_events (call_id, event_key, kind, sequence, payload, reply, received_at_ms, state, mark) \
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict (call_id, event_key) do nothing returning id";
 /// Moves a call after a new event: state, operator, tried operators; stamps the queue entry and the end.
 pub(super) const UPDATE_CALL: &str = "update calls set state = $2, operator_id = $3, tried_operators = $4, updated_at_ms = $5, \
      version = version + 1, \
@@ -266,6 +266,8 @@ macro_rules! impl_call_store {
                     .bind(&ev.payload)
                     .bind(&ev.reply)
                     .bind(now_ms)
+                    .bind(&ev.state)
+                    .bind(None::<String>)
                     .fetch_optional(&mut *tx)
                     .await?;
                 let call_id = call.id;

@@ -21,6 +21,7 @@ use crate::config::DatabaseUrl;
 pub mod audit;
 pub mod callbacks;
 pub mod calls;
+pub mod facts;
 pub mod jobs;
 pub mod operators;
 pub mod postgres;
@@ -42,6 +43,7 @@ pub use callbacks::{
     HistoryEntry, ListScope, OutcomeChange, OutcomeNext,
 };
 pub use calls::{Call, CallEvent, CallStore, NewCallEvent, RecordedEvent};
+pub use facts::FactsStore;
 pub use jobs::{Job, JobState, JobStore, NewJob};
 pub use operators::{NewOperator, Operator, OperatorStore};
 pub use reconcile::{ReconcileStore, Repairs};
@@ -127,6 +129,7 @@ pub trait Store:
     + AuditStore
     + CallbackStore
     + CallStepStore
+    + FactsStore
     + ReconcileStore
     + WorkspaceStore
     + Send

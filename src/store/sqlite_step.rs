@@ -42,8 +42,9 @@ pub(crate) struct OwnedRequest {
     pub queued: bool,
 }
 
-const NAMES: [&str; 12] = [
-    "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12",
+const NAMES: [&str; 17] = [
+    "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14", "$15",
+    "$16", "$17",
 ];
 
 fn db(e: rusqlite::Error) -> StoreError {
@@ -265,7 +266,12 @@ pub(crate) fn call_step(
             call.id, call.version
         )));
     };
-    let ev: [&dyn ToSql; 7] = [
+    let delta = super::facts::step_delta(&call, &p, req.now)?;
+    if let Some(row) = &delta {
+        exec(conn, super::facts::MERGE.as_str(), &row.sqlite_values())?;
+    }
+    let mark = p.mark.to_stored();
+    let ev: [&dyn ToSql; 9] = [
         &call.id,
         &req.event_key,
         &req.kind,
@@ -273,6 +279,8 @@ pub(crate) fn call_step(
         &req.payload,
         &p.reply,
         &now,
+        &p.state,
+        &mark,
     ];
     one(conn, INSERT_EVENT, &ev, |r| r.get::<_, i64>(0))?;
     Ok(StepDone::Applied(Box::new(Applied {
@@ -378,13 +386,14 @@ fn join(
             Attached::Merged(id)
         }
         None => {
-            let p: [&dyn ToSql; 6] = [
+            let p: [&dyn ToSql; 7] = [
                 &number,
                 &category,
                 &at,
                 &to_ms(j.due),
                 &to_ms(j.deadline),
                 &j.deadline_work_ms,
+                &j.source,
             ];
             let id: i64 = one(conn, INSERT_REQUEST, &p, |r| r.get(0))?
                 .ok_or_else(|| StoreError::Step("no id for a new callback request".into()))?;

@@ -97,6 +97,9 @@ pub struct AttachPlan {
     pub priority: Priority,
     /// Whether a stored callback number can be called back (a caller ID may be "anonymous").
     pub usable: fn(&str) -> bool,
+    /// Where a new request comes from (`voicemail`, or `abandoned` for a caller who hung up in
+    /// the queue).
+    pub source: &'static str,
 }
 
 /// What the step does, decided by the caller's pure plan from a [`StepInput`].
@@ -122,6 +125,8 @@ pub struct StepPlan {
     pub jobs: Vec<NewJob>,
     /// The reply given to the event (stored with it for re-deliveries).
     pub reply: Option<String>,
+    /// What routing knew, for the call's statistical facts (stored with the event).
+    pub mark: crate::domain::facts::Mark,
 }
 
 impl StepPlan {
@@ -140,6 +145,7 @@ impl StepPlan {
             refresh: None,
             jobs: Vec::new(),
             reply,
+            mark: Default::default(),
         }
     }
 }

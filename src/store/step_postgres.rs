@@ -49,10 +49,11 @@ static PG_LOCK: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 static PG_FINISH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "with u as ({}), e as (insert into call_events \
-         (call_id, event_key, kind, sequence, payload, reply, received_at_ms) \
-         select id, $7, $8, $9, $10, $11, $5 from u on conflict (call_id, event_key) do nothing) \
-         select * from u",
-        CAS_UPDATE.as_str()
+         (call_id, event_key, kind, sequence, payload, reply, received_at_ms, state, mark) \
+         select id, $7, $8, $9, $10, $11, $5, $2, $12 from u on conflict (call_id, event_key) do nothing), \
+         f as ({}) select * from u",
+        CAS_UPDATE.as_str(),
+        super::facts::merge_sql("u.id", 13, " from u", "$29", true)
     )
 });
 /// PostgreSQL: a new call's whole first step in one statement (see `new_call_at_once`); no row
@@ -66,10 +67,12 @@ static PG_NEW_CALL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
          on conflict (provider, provider_call_id) do nothing returning {}), \
          v as (insert into voicemails (call_id, callback_number, caller_id, audio_status, received_at_ms) \
          select id, $9, $9, 'none', $7 from c where $8 on conflict (call_id) do nothing), \
-         e as (insert into call_events (call_id, event_key, kind, sequence, payload, reply, received_at_ms) \
-         select id, $10, $11, $12, $13, $14, $7 from c) \
+         e as (insert into call_events (call_id, event_key, kind, sequence, payload, reply, received_at_ms, state, mark) \
+         select id, $10, $11, $12, $13, $14, $7, $5, $15 from c), \
+         f as ({}) \
          select * from c",
-        call_fields!()
+        call_fields!(),
+        super::facts::merge_sql("c.id", 16, " from c", "$32", true)
     )
 });
 
@@ -217,8 +220,10 @@ macro_rules! impl_call_step_store {
                     enqueued += usize::from(id.is_some());
                 }
                 let tried = p.tried.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-                // One round trip: the compare-and-set of the call and its event.
-                let after: Option<CallRow> = sqlx::query_as(PG_FINISH.as_str())
+                let delta = super::facts::step_delta(&call, &p, req.now)?;
+                let facts_row = delta.clone().unwrap_or_else(super::facts::FactsRow::empty);
+                // One round trip: the compare-and-set of the call, its event and its facts.
+                let after = sqlx::query_as(PG_FINISH.as_str())
                     .bind(call.id)
                     .bind(&p.state)
                     .bind(p.operator_id)
@@ -230,6 +235,8 @@ macro_rules! impl_call_step_store {
                     .bind(req.sequence)
                     .bind(req.payload)
                     .bind(&p.reply)
+                    .bind(p.mark.to_stored());
+                let after: Option<CallRow> = facts_row.bind(after).bind(delta.is_some())
                     .fetch_optional(&mut *tx)
                     .await?;
                 let Some(after) = after else {
@@ -308,7 +315,9 @@ macro_rules! impl_call_step_store {
                     return Ok(None);
                 }
                 let tried = p.tried.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-                let row: Option<CallRow> = sqlx::query_as(PG_NEW_CALL.as_str())
+                let delta = super::facts::step_delta(&fresh, &p, req.now)?;
+                let facts_row = delta.clone().unwrap_or_else(super::facts::FactsRow::empty);
+                let row = sqlx::query_as(PG_NEW_CALL.as_str())
                     .bind(req.provider)
                     .bind(req.provider_call_id)
                     .bind(req.from)
@@ -323,6 +332,10 @@ macro_rules! impl_call_step_store {
                     .bind(req.sequence)
                     .bind(req.payload)
                     .bind(&p.reply)
+                    .bind(p.mark.to_stored());
+                let row: Option<CallRow> = facts_row
+                    .bind(row)
+                    .bind(delta.is_some())
                     .fetch_optional(self.writer())
                     .await?;
                 Ok(row.map(|after| {
@@ -447,6 +460,7 @@ macro_rules! impl_call_step_store {
                     deadline: j.deadline,
                     deadline_work_ms: j.deadline_work_ms,
                     priority: &j.priority,
+                    source: j.source,
                 };
                 // Two first voicemails from one number at once (PostgreSQL): the loser of the
                 // unique index joins the winner's request on the second pass, inside a savepoint so

@@ -9,10 +9,14 @@ use chrono::{DateTime, Utc};
 
 use super::CallbackEstimate;
 use crate::callbacks::Callbacks;
+use crate::domain::call::CallState;
+use crate::domain::facts::Mark;
 use crate::domain::routing::{CallView, Decision, Effect, RoutingSettings, VoicemailChange};
-use crate::domain::voicemail::{FLAG_NO_RECORDING, FLAG_NUMBER_UNCONFIRMED};
-use crate::store::{Call, NewJob, StepPlan, VoicemailWrite};
-use crate::telephony::RecordingStatus;
+use crate::domain::voicemail::{
+    FLAG_ABANDONED_IN_QUEUE, FLAG_NO_RECORDING, FLAG_NUMBER_UNCONFIRMED,
+};
+use crate::store::{AttachPlan, Call, NewJob, StepPlan, VoicemailWrite};
+use crate::telephony::{DialOutcome, EventKind, RecordingStatus, Step};
 
 /// What a plan needs besides the call and the decision (owned: the plan may run on another thread).
 pub(super) struct PlanContext {
@@ -60,9 +64,29 @@ impl PlanContext {
         }
         if d.state.is_final() {
             // A caller who hung up before settling a number is still someone to call back.
-            p.join = Some(self.callbacks.attach_plan(self.now));
+            let mut join = self.callbacks.attach_plan(self.now);
+            if d.state == CallState::Abandoned && self.abandoned_joins(call, view, &join) {
+                p.voicemail.push(VoicemailWrite::Start {
+                    caller_id: call.from_number.clone(),
+                });
+                p.voicemail
+                    .push(VoicemailWrite::Flag(FLAG_ABANDONED_IN_QUEUE));
+                join.source = "abandoned";
+            }
+            p.join = Some(join);
         }
         (p, dispatch)
+    }
+
+    /// Whether a caller who hung up while waiting for an operator joins the callback list: they
+    /// waited at least `callbacks.abandoned_join_after_secs` (0: never) and their caller ID can be
+    /// called back.
+    fn abandoned_joins(&self, call: &Call, view: &CallView, join: &AttachPlan) -> bool {
+        let after = self.callbacks.settings().abandoned_join_after;
+        view.state.is_waiting()
+            && after > chrono::TimeDelta::zero()
+            && self.now - call.started_at >= after
+            && call.from_number.as_deref().is_some_and(join.usable)
     }
 
     fn voicemail(&self, call: &Call, change: VoicemailChange, p: &mut StepPlan) {
@@ -142,4 +166,36 @@ impl PlanContext {
             self.now,
         ))
     }
+}
+
+/// What routing knew at this step, for the call's statistical facts: whether the hotline was
+/// open, an answered dial's talk time and the wrap-up that follows it, and a queued caller's
+/// choice of voicemail (the queue menu's key 1).
+pub(super) fn facts_mark(
+    kind: &EventKind,
+    state: CallState,
+    open: bool,
+    settings: &RoutingSettings,
+) -> Mark {
+    let mut m = Mark {
+        open: Some(open),
+        ..Mark::default()
+    };
+    match kind {
+        EventKind::DialEnded {
+            outcome: DialOutcome::Answered,
+            talk,
+        } => {
+            m.talk_ms = Some(talk.num_milliseconds());
+            m.wrap_up_ms = Some(settings.wrap_up.num_milliseconds());
+        }
+        EventKind::Digits {
+            step: Step::QueueMenu,
+            digits,
+        } if state == CallState::Queued && digits.as_deref() == Some("1") => {
+            m.chose_voicemail = true;
+        }
+        _ => {}
+    }
+    m
 }

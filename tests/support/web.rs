@@ -234,6 +234,7 @@ pub async fn voicemail_request(
         deadline: now + chrono::TimeDelta::hours(8),
         deadline_work_ms: 1_000,
         priority: &priority,
+        source: "voicemail",
     };
     store
         .attach_voicemail(&a)

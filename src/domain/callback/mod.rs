@@ -138,6 +138,9 @@ pub struct CallbackSettings {
     /// registered operator.
     pub planned_operators: u32,
     pub topics: Vec<Topic>,
+    /// A caller with a usable number who waited in the queue at least this long and hung up
+    /// joins the list as a request without a message; zero never.
+    pub abandoned_join_after: TimeDelta,
 }
 
 impl Default for CallbackSettings {
@@ -156,6 +159,7 @@ impl Default for CallbackSettings {
             share_percent: 50,
             planned_operators: 0,
             topics: default_topics(),
+            abandoned_join_after: TimeDelta::seconds(10),
         }
     }
 }

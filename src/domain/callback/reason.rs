@@ -98,8 +98,10 @@ pub fn reason(r: &ReasonInput, cal: &Calendar, now: DateTime<Utc>) -> String {
             r.misses, r.max_attempts
         ));
     }
-    if r.source != Source::Voicemail {
-        parts.push(format!("создана вручную ({})", r.source.label()));
+    match r.source {
+        Source::Voicemail => {}
+        Source::Abandoned => parts.push("положил трубку, не дождавшись ответа".into()),
+        s => parts.push(format!("создана вручную ({})", s.label())),
     }
     parts.join("; ")
 }

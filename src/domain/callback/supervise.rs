@@ -20,6 +20,9 @@ named_enum! {
         Letter = "letter",
         /// A phone note taken outside the hotline.
         PhoneNote = "phone_note",
+        /// A caller who hung up waiting in the queue (no message; see
+        /// `callbacks.abandoned_join_after_secs`).
+        Abandoned = "abandoned",
     }
 }
 
@@ -34,6 +37,7 @@ impl Source {
             Source::WalkIn => "личное обращение",
             Source::Letter => "письмо",
             Source::PhoneNote => "телефонограмма",
+            Source::Abandoned => "не дождался ответа в очереди",
         }
     }
 }

@@ -24,8 +24,8 @@ const ATTEMPT_COLS: &str = "id, request_id, operator_id, idempotency_key, provid
 pub(crate) const VOICEMAIL_OF_CALL: &str =
     "select id, callback_request_id from voicemails where call_id = $1";
 pub(crate) const INSERT_REQUEST: &str = "insert into callback_requests (callback_number, caller_category, \
-     state, created_at_ms, due_at_ms, deadline_at_ms, deadline_work_ms, rank_ms, updated_at_ms) \
-     values ($1, $2, 'open', $3, $4, $5, $6, 0, $3) returning id";
+     state, created_at_ms, due_at_ms, deadline_at_ms, deadline_work_ms, rank_ms, updated_at_ms, source) \
+     values ($1, $2, 'open', $3, $4, $5, $6, 0, $3, $7) returning id";
 /// A new voicemail joins: one more repeat, staff wins, and an open request becomes due no later
 /// than a new one would be.
 pub(crate) const MERGE: &str = "update callback_requests set repeat_count = repeat_count + 1, \
@@ -674,6 +674,7 @@ macro_rules! impl_callback_store {
                             .bind(to_ms(a.due))
                             .bind(to_ms(a.deadline))
                             .bind(a.deadline_work_ms)
+                            .bind(a.source)
                             .fetch_one(&mut *tx)
                             .await
                             .map_err(|e| StoreError::unique(e, "an active request for this number"))?;

@@ -170,6 +170,8 @@ pub struct AttachVoicemail<'a> {
     pub deadline: DateTime<Utc>,
     pub deadline_work_ms: i64,
     pub priority: &'a Priority,
+    /// Where a new request comes from (`voicemail` or `abandoned`).
+    pub source: &'a str,
 }
 
 /// What attaching did.

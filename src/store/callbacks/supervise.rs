@@ -167,6 +167,7 @@ macro_rules! impl_supervise_store {
                     .bind(to_ms(r.due))
                     .bind(to_ms(r.deadline))
                     .bind(r.deadline_work_ms)
+                    .bind(r.source)
                     .fetch_one(&mut *tx)
                     .await;
                 let id = match inserted {

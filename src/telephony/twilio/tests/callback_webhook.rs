@@ -83,6 +83,7 @@ async fn fixture(from_number: Option<&str>) -> Fixture {
         deadline: t0() + TimeDelta::hours(8),
         deadline_work_ms: 1_000,
         priority: &priority,
+        source: "voicemail",
     };
     let request_id = store
         .attach_voicemail(&attach)
