@@ -55,6 +55,7 @@ struct RawConfig {
     callbacks: callbacks::RawCallbacks,
     web: web::RawWeb,
     schedule: schedule::RawSchedule,
+    stats: stats::RawStats,
 }
 
 #[derive(Deserialize, Default)]
@@ -267,6 +268,8 @@ pub struct Config {
     pub web: web::WebSettings,
     /// The public schedule page (`[schedule]`).
     pub schedule: ScheduleConfig,
+    /// Statistics (`[stats]`).
+    pub stats: crate::stats::StatsSettings,
 }
 
 impl Default for Config {
@@ -414,7 +417,9 @@ impl Config {
         let callbacks = callbacks::callbacks_from_raw(&raw.callbacks)?;
         let web = web::web_from_raw(&raw.web, &public_url)?;
         let schedule = schedule::schedule_from_raw(&raw.schedule, twilio.as_ref())?;
+        let stats = stats::stats_from_raw(&raw.stats)?;
         Ok(Config {
+            stats,
             web,
             callbacks,
             schedule,
@@ -644,6 +649,7 @@ fn insert_path(table: &mut toml::Table, path: &[String], value: String) -> Resul
 
 mod callbacks;
 mod schedule;
+mod stats;
 pub use schedule::ScheduleConfig;
 #[cfg(test)]
 mod tests;

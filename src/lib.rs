@@ -30,6 +30,7 @@ pub mod jobs;
 pub mod secrets;
 pub mod simulate;
 pub mod speech;
+pub mod stats;
 pub mod store;
 pub mod switchboard;
 pub mod telephony;

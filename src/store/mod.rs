@@ -28,6 +28,7 @@ pub mod postgres;
 pub mod reconcile;
 pub mod sessions;
 pub mod sqlite;
+pub mod stats;
 mod sqlite_step;
 pub mod sqlite_writer;
 pub mod step;
@@ -44,6 +45,7 @@ pub use callbacks::{
 };
 pub use calls::{Call, CallEvent, CallStore, NewCallEvent, RecordedEvent};
 pub use facts::FactsStore;
+pub use stats::StatsStore;
 pub use jobs::{Job, JobState, JobStore, NewJob};
 pub use operators::{NewOperator, Operator, OperatorStore};
 pub use reconcile::{ReconcileStore, Repairs};
@@ -130,6 +132,7 @@ pub trait Store:
     + CallbackStore
     + CallStepStore
     + FactsStore
+    + StatsStore
     + ReconcileStore
     + WorkspaceStore
     + Send

@@ -88,6 +88,10 @@ pub(crate) const SET_PRESENCE: &str = "update operators set presence = $2, prese
      consecutive_misses = case when $2 = 'available' and presence <> 'available' then 0 else consecutive_misses end \
      where id = $1 and not (presence = 'on_call' and current_call_id is not null)";
 
+/// An operator's own presence change (or an autopause), for occupancy statistics.
+pub(crate) const LOG_PRESENCE: &str =
+    "insert into presence_log (operator_id, presence, at_ms) values ($1, $2, $3)";
+
 /// Reserves a free operator (available, or wrap-up begun before $3) for call $2; atomic, so two
 /// instances never reserve the same operator.
 pub(super) const RESERVE: &str = "update operators set presence = 'on_call', presence_since_ms = $4, idle_since_ms = null, \
@@ -330,6 +334,12 @@ macro_rules! impl_operator_store {
                         ))),
                     };
                 }
+                sqlx::query(LOG_PRESENCE)
+                    .bind(id)
+                    .bind(presence.as_str())
+                    .bind(to_ms(now))
+                    .execute(&mut *tx)
+                    .await?;
                 let row: OperatorRow = sqlx::query_as(&sql).bind(id).fetch_one(&mut *tx).await?;
                 tx.commit().await?;
                 Some(Operator::try_from(row)).transpose()

@@ -12,7 +12,7 @@ use super::callbacks::{
     history_detail, rank_update,
 };
 use super::calls::{CallRow, INSERT_EVENT};
-use super::operators::{OperatorRow, RELEASE, RESERVE, WRAP_UP};
+use super::operators::{LOG_PRESENCE, OperatorRow, RELEASE, RESERVE, WRAP_UP};
 use super::step::{
     AttachPlan, CAS_UPDATE, CallStepStore, EVENT_REPLY, FIND_CALL, MAX_PLANS, OPERATORS,
     QUEUED_OTHERS, StepRequest, UPSERT_CALL, VOICEMAIL_NUMBER,
@@ -210,6 +210,7 @@ pub(crate) fn call_step(
             |r| r.get::<_, String>(0),
         )?;
         if presence.as_deref() == Some("break") {
+            exec(conn, LOG_PRESENCE, &[&op, &"break", &now])?;
             paused.push(op);
         }
     }

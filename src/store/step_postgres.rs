@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 
 use super::calls::{CallRow, call_fields};
-use super::operators::{OperatorRow, RELEASE, RESERVE, WRAP_UP};
+use super::operators::{LOG_PRESENCE, OperatorRow, RELEASE, RESERVE, WRAP_UP};
 use super::step::{
     AttachPlan, CAS_UPDATE, CallStepStore, MAX_PLANS, OPERATORS, SharedPlanner, StepDone,
     StepInput, StepRequest, UPSERT_CALL, VOICEMAIL_NUMBER, VoicemailWrite, prefixed,
@@ -175,6 +175,12 @@ macro_rules! impl_call_step_store {
                         .await?;
                     if let Some(s) = presence {
                         if parse_col::<Presence>(&s, "operators.presence")? == Presence::Break {
+                            sqlx::query(LOG_PRESENCE)
+                                .bind(op)
+                                .bind("break")
+                                .bind(now)
+                                .execute(&mut *tx)
+                                .await?;
                             paused.push(op);
                         }
                     }

@@ -18,6 +18,7 @@ pub mod follow_up;
 pub mod me;
 pub mod operator_admin;
 pub mod operators;
+pub mod stats;
 pub mod users;
 pub mod voicemails;
 
@@ -51,5 +52,10 @@ pub fn router() -> Router<AppState> {
         .route("/callbacks/{id}/dial", post(callback_actions::dial))
         .route("/callbacks/{id}/outcome", post(callback_actions::outcome))
         .route("/callbacks/{id}/release", post(callback_actions::release))
+        .route("/stats/summary", get(stats::summary))
+        .route("/stats/hourly", get(stats::hourly))
+        .route("/stats/daily", get(stats::daily))
+        .route("/stats/operators", get(stats::operators))
+        .route("/stats/abandoned", get(stats::abandoned))
         .merge(callback_supervise::routes())
 }
