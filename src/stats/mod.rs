@@ -91,21 +91,14 @@ pub struct Stats {
     store: Arc<dyn Store>,
     calendar: Arc<Calendar>,
     settings: StatsSettings,
-    callback_sla: TimeDelta,
 }
 
 impl Stats {
-    pub fn new(
-        store: Arc<dyn Store>,
-        calendar: Arc<Calendar>,
-        settings: StatsSettings,
-        callback_sla: TimeDelta,
-    ) -> Stats {
+    pub fn new(store: Arc<dyn Store>, calendar: Arc<Calendar>, settings: StatsSettings) -> Stats {
         Stats {
             store,
             calendar,
             settings,
-            callback_sla,
         }
     }
 
@@ -141,7 +134,10 @@ impl Stats {
     /// Each operator's time on the line (available, on a call or wrapping up) within the range,
     /// from their logged presence changes (milliseconds by operator).
     pub async fn staffed(&self, range: &Range) -> Result<BTreeMap<i64, i64>, StoreError> {
-        let (lo, hi) = (range.start().timestamp_millis(), range.end().timestamp_millis());
+        let (lo, hi) = (
+            range.start().timestamp_millis(),
+            range.end().timestamp_millis(),
+        );
         let changes = self.store.presence_changes(lo, hi).await?;
         Ok(staffed_ms(&changes, lo, hi))
     }
@@ -156,15 +152,12 @@ impl Stats {
         let staffed: i64 = self.staffed(range).await?.values().sum();
         let requests = self
             .store
-            .requests_between(range.start().timestamp_millis(), range.end().timestamp_millis())
+            .requests_between(
+                range.start().timestamp_millis(),
+                range.end().timestamp_millis(),
+            )
             .await?;
-        let cb = callbacks::callback_figures(
-            &requests,
-            range.start(),
-            range.end(),
-            &self.calendar,
-            self.callback_sla,
-        );
+        let cb = callbacks::callback_figures(&requests, range.start(), range.end(), &self.calendar);
         let oldest = self.store.oldest_open_request().await?;
         Ok(report::Summary::new(
             *range,
@@ -177,10 +170,16 @@ impl Stats {
     }
 
     /// The callers who hung up waiting in the range, and what became of them.
-    pub async fn abandoned(&self, range: &Range) -> Result<Vec<report::AbandonedCaller>, StoreError> {
+    pub async fn abandoned(
+        &self,
+        range: &Range,
+    ) -> Result<Vec<report::AbandonedCaller>, StoreError> {
         let (from, to) = range.days();
         let rows = self.store.abandoned(&from, &to, 10_000).await?;
-        Ok(rows.into_iter().map(report::AbandonedCaller::from).collect())
+        Ok(rows
+            .into_iter()
+            .map(report::AbandonedCaller::from)
+            .collect())
     }
 }
 

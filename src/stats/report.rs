@@ -205,9 +205,15 @@ mod tests {
         let comma = to_csv(&t, b',');
         assert!(comma.starts_with(b"\xEF\xBB\xBF"));
         let text = String::from_utf8(comma[3..].to_vec()).unwrap();
-        assert_eq!(text, "hour,service_level,note\r\n9,0.75,\"звонки; \"\"ок\"\"\"\r\n");
+        assert_eq!(
+            text,
+            "hour,service_level,note\r\n9,0.75,\"звонки; \"\"ок\"\"\"\r\n"
+        );
         let semi = String::from_utf8(to_csv(&t, b';')[3..].to_vec()).unwrap();
-        assert_eq!(semi, "hour;service_level;note\r\n9;0,75;\"звонки; \"\"ок\"\"\"\r\n");
+        assert_eq!(
+            semi,
+            "hour;service_level;note\r\n9;0,75;\"звонки; \"\"ок\"\"\"\r\n"
+        );
         let empty = Table {
             header: vec!["x"],
             rows: vec![vec![Cell::Num(None)]],

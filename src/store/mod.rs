@@ -28,9 +28,9 @@ pub mod postgres;
 pub mod reconcile;
 pub mod sessions;
 pub mod sqlite;
-pub mod stats;
 mod sqlite_step;
 pub mod sqlite_writer;
+pub mod stats;
 pub mod step;
 mod step_postgres;
 pub mod user_admin;
@@ -45,11 +45,11 @@ pub use callbacks::{
 };
 pub use calls::{Call, CallEvent, CallStore, NewCallEvent, RecordedEvent};
 pub use facts::FactsStore;
-pub use stats::StatsStore;
 pub use jobs::{Job, JobState, JobStore, NewJob};
 pub use operators::{NewOperator, Operator, OperatorStore};
 pub use reconcile::{ReconcileStore, Repairs};
 pub use sessions::{NewSession, SessionStore, WebSession};
+pub use stats::StatsStore;
 pub use step::{
     Applied, AttachPlan, CallStepStore, Planner, SharedPlanner, StepDone, StepInput, StepPlan,
     StepRequest, VoicemailWrite, planner,

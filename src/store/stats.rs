@@ -103,17 +103,17 @@ pub struct AbandonedRow {
 }
 
 const ABANDONED: &str = "select f.call_id, f.started_at_ms, f.abandoned_at_ms, c.from_number as number, \
-     case when exists (select 1 from calls l join call_facts lf on lf.call_id = l.id \
+     cast(case when exists (select 1 from calls l join call_facts lf on lf.call_id = l.id \
          where l.from_number = c.from_number and l.started_at_ms > f.started_at_ms \
-         and lf.answered_at_ms is not null) then 1 else 0 end as got_through, \
-     case when exists (select 1 from calls l join call_facts lf on lf.call_id = l.id \
+         and lf.answered_at_ms is not null) then 1 else 0 end as bigint) as got_through, \
+     cast(case when exists (select 1 from calls l join call_facts lf on lf.call_id = l.id \
          where l.from_number = c.from_number and l.started_at_ms > f.started_at_ms \
-         and lf.voicemail_left_at_ms is not null) then 1 else 0 end as left_voicemail, \
-     case when exists (select 1 from callback_requests r where r.callback_number = c.from_number \
+         and lf.voicemail_left_at_ms is not null) then 1 else 0 end as bigint) as left_voicemail, \
+     cast(case when exists (select 1 from callback_requests r where r.callback_number = c.from_number \
          and r.created_at_ms >= f.started_at_ms and r.state = 'closed' \
-         and r.outcome in ('resolved', 'rejected_insufficient_info', 'rejected_unclear')) then 1 else 0 end as called_back, \
-     case when exists (select 1 from callback_requests r where r.callback_number = c.from_number \
-         and r.created_at_ms >= f.started_at_ms and r.state <> 'closed') then 1 else 0 end as on_list \
+         and r.outcome in ('resolved', 'rejected_insufficient_info', 'rejected_unclear')) then 1 else 0 end as bigint) as called_back, \
+     cast(case when exists (select 1 from callback_requests r where r.callback_number = c.from_number \
+         and r.created_at_ms >= f.started_at_ms and r.state <> 'closed') then 1 else 0 end as bigint) as on_list \
      from call_facts f join calls c on c.id = f.call_id \
      where f.day >= $1 and f.day <= $2 and f.abandoned_at_ms is not null \
      order by f.started_at_ms, f.call_id limit $3";
@@ -130,12 +130,13 @@ pub struct RequestRow {
     pub attempts: i64,
     pub created_at_ms: i64,
     pub due_at_ms: i64,
+    pub deadline_at_ms: i64,
     pub closed_at_ms: Option<i64>,
 }
 
 /// Requests that existed at some time in `[$1, $2)`: made before its end, not closed before it.
 const REQUESTS: &str = "select id, state, outcome, topic, caller_category, source, attempts, \
-     created_at_ms, due_at_ms, closed_at_ms from callback_requests \
+     created_at_ms, due_at_ms, deadline_at_ms, closed_at_ms from callback_requests \
      where created_at_ms < $2 and (closed_at_ms is null or closed_at_ms >= $1) order by id";
 const OLDEST_OPEN: &str =
     "select min(created_at_ms) from callback_requests where state <> 'closed'";
@@ -161,11 +162,18 @@ pub trait StatsStore {
         short_ms: i64,
     ) -> Result<Vec<Tally>, StoreError>;
     /// Callers who hung up waiting, oldest first (at most `limit`).
-    async fn abandoned(&self, from: &str, to: &str, limit: i64)
-    -> Result<Vec<AbandonedRow>, StoreError>;
+    async fn abandoned(
+        &self,
+        from: &str,
+        to: &str,
+        limit: i64,
+    ) -> Result<Vec<AbandonedRow>, StoreError>;
     /// Callback requests that existed at some time in `[from_ms, to_ms)`.
-    async fn requests_between(&self, from_ms: i64, to_ms: i64)
-    -> Result<Vec<RequestRow>, StoreError>;
+    async fn requests_between(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<RequestRow>, StoreError>;
     /// When the oldest request not closed was made.
     async fn oldest_open_request(&self) -> Result<Option<i64>, StoreError>;
     /// Presence changes in `[from_ms, to_ms)` with each operator's last one before:

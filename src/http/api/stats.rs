@@ -65,7 +65,6 @@ pub fn stats_of(state: &AppState) -> Stats {
         state.store.clone(),
         state.calendar.clone(),
         state.config.stats.clone(),
-        state.config.callbacks.sla,
     )
 }
 
@@ -191,7 +190,14 @@ pub async fn operators(
     user: AuthUser,
     q: Result<Query<StatsQuery>, QueryRejection>,
 ) -> Result<Response, AppError> {
-    grouped(state, user, q, GroupBy::Operator, ("operators", "operator_id")).await
+    grouped(
+        state,
+        user,
+        q,
+        GroupBy::Operator,
+        ("operators", "operator_id"),
+    )
+    .await
 }
 
 /// `GET /api/v1/stats/abandoned`: the callers who hung up waiting, oldest first.
