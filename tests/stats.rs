@@ -319,7 +319,7 @@ async fn a_known_day_of_calls(db: &TestDb) {
         ops.as_array()
             .unwrap()
             .iter()
-            .find(|r| r["key"] == id.to_string())
+            .find(|r| r["key"] == id.to_string().as_str())
             .unwrap()
             .clone()
     };
