@@ -5,6 +5,7 @@
 
 pub mod call;
 pub mod callback;
+pub mod forecast;
 pub mod operator;
 pub mod phone;
 pub mod routing;
