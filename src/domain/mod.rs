@@ -6,6 +6,7 @@
 pub mod call;
 pub mod callback;
 pub mod facts;
+pub mod forecast;
 pub mod operator;
 pub mod phone;
 pub mod routing;
