@@ -18,7 +18,11 @@ use support::TestDb;
 use support::twilio::{self, msk};
 use support::web::{Session, WebApp};
 
-on_both_backends!(a_known_day_of_calls, the_api_refuses_and_rejects);
+on_both_backends!(
+    a_known_day_of_calls,
+    the_api_refuses_and_rejects,
+    the_forecast_from_four_tuesdays
+);
 
 const N: [&str; 10] = [
     "",
@@ -437,4 +441,54 @@ async fn the_api_refuses_and_rejects(db: &TestDb) {
     assert_eq!(v["offered"], 0);
     assert!(v["service_level"].is_null());
     assert!(v["abandon_rate"].is_null());
+}
+
+/// Four calls at 10:xx on each of four Tuesdays (the service's first weeks), nothing else: next
+/// Tuesday at 10 expects 4 calls; nothing was answered, so the handle time is the configured 6
+/// minutes: 0.4 Erlang, and Erlang C needs 2 operators for 80 % within 20 s (1 gives 61 %).
+async fn the_forecast_from_four_tuesdays(db: &TestDb) {
+    let app = WebApp::spawn_with(db, twilio::config("http://127.0.0.1:9")).await;
+    let d = Day { app };
+    d.app.user("boss", Role::Supervisor).await;
+    for (i, day) in [10, 17, 24]
+        .iter()
+        .map(|d| (11, *d))
+        .chain([(12, 1)])
+        .enumerate()
+    {
+        for c in 0..4 {
+            d.at(msk(2026, day.0, day.1, 10, c * 10)).await;
+            d.voice(&format!("F{i}-{c}"), N[1 + c as usize]).await;
+        }
+    }
+    d.at(msk(2026, 12, 3, 12, 0)).await; // Thursday
+    let boss = d.app.sign_in("boss").await;
+    let (s, f) = d.api(&boss, "/stats/forecast").await;
+    assert_eq!(s, 200, "{f}");
+    assert_eq!(f["week_start"], "2026-12-07");
+    assert_eq!(f["aht_measured"], false);
+    close(&f["aht_secs"], 360.0);
+    let rows = f["rows"].as_array().unwrap();
+    // Five working days of nine hours (no holiday that week).
+    assert_eq!(rows.len(), 45);
+    let row = |date: &str, hour: u64| {
+        rows.iter()
+            .find(|r| r["date"] == date && r["hour"] == hour)
+            .unwrap()
+            .clone()
+    };
+    let tue = row("2026-12-08", 10);
+    close(&tue["expected_arrivals"], 4.0);
+    close(&tue["traffic_erlangs"], 0.4);
+    assert_eq!(tue["agents_needed"], 2);
+    assert_eq!(row("2026-12-08", 11)["agents_needed"], 0);
+    assert_eq!(row("2026-12-09", 10)["agents_needed"], 0);
+    let r = d
+        .app
+        .with_cookie(Method::GET, "/api/v1/stats/forecast?format=csv", &boss)
+        .send()
+        .await
+        .unwrap();
+    let text = r.text().await.unwrap();
+    assert!(text.contains("2026-12-08,10,1,4,0.4,2,"), "{text}");
 }

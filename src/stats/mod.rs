@@ -19,6 +19,7 @@ pub mod callbacks;
 pub mod figures;
 pub mod report;
 
+pub use crate::domain::forecast::Forecast;
 pub use figures::{Figures, figures};
 
 /// Statistics settings (`[stats]` in the configuration).
@@ -166,6 +167,71 @@ impl Stats {
             staffed,
             cb,
             oldest.map(crate::store::from_ms),
+        ))
+    }
+
+    /// The staffing forecast for the next working week: arrivals from the same hours of the last
+    /// `stats.forecast_weeks` weeks, operators needed by Erlang C with the handle time measured
+    /// over those weeks, beside the operators planned (`planned` per working hour; 0: none).
+    pub async fn forecast(
+        &self,
+        today: NaiveDate,
+        planned: u32,
+        default_handle: TimeDelta,
+    ) -> Result<Forecast, StoreError> {
+        use crate::domain::forecast::{self as fc, ForecastSettings, HourCount, PlannedHour};
+        let weeks = self.settings.forecast_weeks;
+        let history = Range {
+            from: today - TimeDelta::weeks(i64::from(weeks)),
+            to: today - TimeDelta::days(1),
+        };
+        let (from, to) = history.days();
+        let arrivals: Vec<HourCount> = self
+            .store
+            .arrivals(&from, &to)
+            .await?
+            .into_iter()
+            .filter_map(|(day, hour, calls)| {
+                Some(HourCount {
+                    date: day.parse().ok()?,
+                    hour: u32::try_from(hour).ok()?,
+                    arrivals: u32::try_from(calls).ok()?,
+                })
+            })
+            .collect();
+        let measured = self
+            .table(&history, GroupBy::Nothing)
+            .await?
+            .pop()
+            .and_then(|f| f.aht_secs);
+        let settings = ForecastSettings {
+            weeks,
+            default_aht_secs: default_handle.num_seconds() as f64,
+            target_sl: self.settings.forecast_target,
+            threshold_secs: self.settings.sl_threshold.num_seconds() as f64,
+            max_occupancy: self.settings.max_occupancy,
+        };
+        let monday = fc::next_monday(today);
+        let plan: Vec<PlannedHour> = if planned == 0 {
+            Vec::new()
+        } else {
+            (0..7)
+                .flat_map(|d| {
+                    (0..24).map(move |hour| PlannedHour {
+                        date: monday + TimeDelta::days(d),
+                        hour,
+                        operators: planned,
+                    })
+                })
+                .collect()
+        };
+        Ok(fc::forecast(
+            &self.calendar,
+            today,
+            &arrivals,
+            measured,
+            &plan,
+            &settings,
         ))
     }
 

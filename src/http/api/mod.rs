@@ -57,5 +57,6 @@ pub fn router() -> Router<AppState> {
         .route("/stats/daily", get(stats::daily))
         .route("/stats/operators", get(stats::operators))
         .route("/stats/abandoned", get(stats::abandoned))
+        .route("/stats/forecast", get(stats::forecast))
         .merge(callback_supervise::routes())
 }

@@ -230,3 +230,63 @@ pub async fn abandoned(
         }
     })
 }
+
+/// The operators planned per working hour for the forecast: `callbacks.planned_operators`, or
+/// every registered operator when that is 0.
+pub async fn planned_operators(state: &AppState) -> Result<u32, AppError> {
+    let configured = state.config.callbacks.planned_operators;
+    if configured > 0 {
+        return Ok(configured);
+    }
+    Ok(u32::try_from(state.store.operators().await?.len()).unwrap_or(u32::MAX))
+}
+
+/// `GET /api/v1/stats/forecast`: the staffing forecast for the next working week.
+pub async fn forecast(
+    State(state): State<AppState>,
+    user: AuthUser,
+    q: Result<Query<StatsQuery>, QueryRejection>,
+) -> Result<Response, AppError> {
+    let (stats, _, csv) = open(&state, &user, q)?;
+    let today = moscow_date(state.clock.now());
+    let planned = planned_operators(&state).await?;
+    let f = stats
+        .forecast(today, planned, state.config.routing.average_handle)
+        .await?;
+    Ok(match csv {
+        None => axum::Json(f).into_response(),
+        Some(sep) => {
+            let t = Table {
+                header: vec![
+                    "date",
+                    "hour",
+                    "open_fraction",
+                    "expected_arrivals",
+                    "traffic_erlangs",
+                    "agents_needed",
+                    "planned",
+                    "expected_sl_with_planned",
+                ],
+                rows: f
+                    .rows
+                    .iter()
+                    .map(|r| {
+                        vec![
+                            Cell::Text(r.date.to_string()),
+                            Cell::Int(i64::from(r.hour)),
+                            Cell::Num(Some(r.open_fraction)),
+                            Cell::Num(Some(r.expected_arrivals)),
+                            Cell::Num(Some(r.traffic_erlangs)),
+                            Cell::Int(i64::from(r.agents_needed)),
+                            Cell::Num(r.planned.map(f64::from)),
+                            Cell::Num(r.expected_sl_with_planned),
+                        ]
+                    })
+                    .collect(),
+            };
+            let range = Range::new(f.week_start, f.week_start + chrono::TimeDelta::days(6))
+                .map_err(AppError::BadRequest)?;
+            csv_response("forecast", &range, &t, sep)
+        }
+    })
+}
