@@ -16,7 +16,9 @@ use crate::store::stats::GroupBy;
 use crate::store::{Store, StoreError};
 
 pub mod callbacks;
+pub mod charts;
 pub mod figures;
+pub mod live;
 pub mod report;
 
 pub use crate::domain::forecast::Forecast;

@@ -149,6 +149,21 @@ const PRESENCE: &str = "select operator_id, presence, at_ms from presence_log p 
 const ARRIVALS: &str = "select day, cast(hour as bigint), cast(count(*) as bigint) from call_facts \
      where day >= $1 and day <= $2 group by day, hour order by day, hour";
 
+/// Callers on the line waiting for an operator now, longest waiting first: (call, number, state,
+/// started).
+const WAITING: &str = "select id, from_number, state, started_at_ms from calls \
+     where state in ('incoming', 'queued', 'connecting', 'ringing_operator') and ended_at_ms is null \
+     order by started_at_ms, id limit 200";
+/// Open requests due by `$1` (the end of today), those past their deadline at `$2` (now), and
+/// the earliest due time among those due by `$2`.
+const DUES: &str = "select cast(coalesce(sum(case when due_at_ms < $1 then 1 else 0 end), 0) as bigint), \
+     cast(coalesce(sum(case when deadline_at_ms <= $2 then 1 else 0 end), 0) as bigint), \
+     min(case when due_at_ms <= $2 then due_at_ms end) \
+     from callback_requests where state <> 'closed'";
+
+/// A caller waiting now.
+pub type WaitingRow = (i64, Option<String>, String, i64);
+
 /// Statistics queries.
 #[async_trait::async_trait]
 pub trait StatsStore {
@@ -185,6 +200,15 @@ pub trait StatsStore {
     ) -> Result<Vec<(i64, String, i64)>, StoreError>;
     /// Calls per Moscow date and hour over `from..=to`: (day, hour, calls).
     async fn arrivals(&self, from: &str, to: &str) -> Result<Vec<(String, i64, i64)>, StoreError>;
+    /// Callers waiting for an operator now, longest waiting first.
+    async fn waiting_calls(&self) -> Result<Vec<WaitingRow>, StoreError>;
+    /// Open requests due before `end_ms`, past their deadline at `now_ms`, and the earliest due
+    /// time of those due at `now_ms`.
+    async fn callback_dues(
+        &self,
+        end_ms: i64,
+        now_ms: i64,
+    ) -> Result<(i64, i64, Option<i64>), StoreError>;
 }
 
 macro_rules! impl_stats_store {
@@ -261,6 +285,22 @@ macro_rules! impl_stats_store {
                     .bind(from)
                     .bind(to)
                     .fetch_all(self.reader())
+                    .await?)
+            }
+
+            async fn waiting_calls(&self) -> Result<Vec<WaitingRow>, StoreError> {
+                Ok(sqlx::query_as(WAITING).fetch_all(self.reader()).await?)
+            }
+
+            async fn callback_dues(
+                &self,
+                end_ms: i64,
+                now_ms: i64,
+            ) -> Result<(i64, i64, Option<i64>), StoreError> {
+                Ok(sqlx::query_as(DUES)
+                    .bind(end_ms)
+                    .bind(now_ms)
+                    .fetch_one(self.reader())
                     .await?)
             }
         }

@@ -58,5 +58,6 @@ pub fn router() -> Router<AppState> {
         .route("/stats/operators", get(stats::operators))
         .route("/stats/abandoned", get(stats::abandoned))
         .route("/stats/forecast", get(stats::forecast))
+        .route("/stats/live", get(stats::live))
         .merge(callback_supervise::routes())
 }

@@ -290,3 +290,12 @@ pub async fn forecast(
         }
     })
 }
+
+/// `GET /api/v1/stats/live`: the live board's snapshot.
+pub async fn live(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<axum::Json<crate::stats::live::LiveBoard>, AppError> {
+    user.require_supervisor()?;
+    Ok(axum::Json(stats_of(&state).live(state.clock.now()).await?))
+}
