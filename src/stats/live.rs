@@ -37,6 +37,8 @@ pub struct WaitingCaller {
     /// Masked: the board may hang on a wall.
     pub number: String,
     pub state: String,
+    /// The state in Russian.
+    pub label: &'static str,
     pub since: String,
     pub waited_secs: i64,
 }
@@ -47,8 +49,26 @@ pub struct OperatorNow {
     pub id: i64,
     pub name: String,
     pub state: &'static str,
+    /// The state in Russian.
+    pub label: &'static str,
     pub since: String,
     pub secs_in_state: i64,
+}
+
+/// The Russian name of a caller's or an operator's state on the board.
+pub fn state_ru(s: &str) -> &'static str {
+    match s {
+        "available" => "свободен",
+        "on_call" => "в разговоре",
+        "wrap_up" => "обработка",
+        "break" => "перерыв",
+        "offline" => "не в сети",
+        "queued" => "в очереди",
+        "ringing_operator" => "звонит оператору",
+        "connecting" => "переводится к оператору",
+        "incoming" => "приветствие",
+        _ => "—",
+    }
 }
 
 impl Stats {
@@ -76,6 +96,7 @@ impl Stats {
                     .as_deref()
                     .map(mask)
                     .unwrap_or_else(|| "скрыт".into()),
+                label: state_ru(&state),
                 state,
                 since: moscow_time(crate::store::from_ms(started)),
                 waited_secs: secs(started),
@@ -90,6 +111,7 @@ impl Stats {
                 id: o.id,
                 name: o.name,
                 state: o.presence.as_str(),
+                label: state_ru(o.presence.as_str()),
                 since: moscow_time(o.presence_since),
                 secs_in_state: secs(o.presence_since.timestamp_millis()),
             })

@@ -17,6 +17,7 @@ use crate::domain::user::Role;
 pub mod admin;
 pub mod login;
 pub mod operator;
+pub mod stats;
 pub mod supervise;
 
 /// Routes of the pages and their assets.
@@ -28,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .merge(operator::routes())
         .merge(admin::routes())
         .merge(supervise::routes())
+        .merge(stats::routes())
 }
 
 /// What every signed-in page's frame shows: who is signed in, what they may open, the CSRF token.
