@@ -22,6 +22,7 @@ pub mod audit;
 pub mod callbacks;
 pub mod calls;
 pub mod jobs;
+pub mod metrics;
 pub mod operators;
 pub mod postgres;
 pub mod reconcile;
@@ -43,6 +44,7 @@ pub use callbacks::{
 };
 pub use calls::{Call, CallEvent, CallStore, NewCallEvent, RecordedEvent};
 pub use jobs::{Job, JobState, JobStore, NewJob};
+pub use metrics::{JobCount, MetricsStore};
 pub use operators::{NewOperator, Operator, OperatorStore};
 pub use reconcile::{ReconcileStore, Repairs};
 pub use sessions::{NewSession, SessionStore, WebSession};
@@ -129,6 +131,7 @@ pub trait Store:
     + CallStepStore
     + ReconcileStore
     + WorkspaceStore
+    + MetricsStore
     + Send
     + Sync
 {
