@@ -42,6 +42,7 @@ fn key_err(key: &str, message: impl Into<String>) -> ConfigError {
 #[serde(deny_unknown_fields, default)]
 struct RawConfig {
     listen: Option<String>,
+    metrics_listen: Option<String>,
     public_url: Option<String>,
     database_url: Option<String>,
     data_dir: Option<String>,
@@ -243,6 +244,8 @@ pub struct TwilioConfig {
 pub struct Config {
     /// Address the HTTP server binds to.
     pub listen: SocketAddr,
+    /// A separate address serving only `/metrics`; `None`: `/metrics` is on `listen`.
+    pub metrics_listen: Option<SocketAddr>,
     /// The base URL providers see (webhook signatures are computed over it); no trailing slash.
     pub public_url: String,
     /// `sqlite://...` or `postgres://...`.
@@ -337,6 +340,21 @@ impl Config {
                 format!("`{listen_s}` is not an address like 127.0.0.1:8080"),
             )
         })?;
+        let metrics_listen = match raw.metrics_listen.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(s) => {
+                let addr: SocketAddr = s.parse().map_err(|_| {
+                    key_err(
+                        "metrics_listen",
+                        format!("`{s}` is not an address like 127.0.0.1:9090"),
+                    )
+                })?;
+                if addr == listen && addr.port() != 0 {
+                    return Err(key_err("metrics_listen", "must differ from `listen`"));
+                }
+                Some(addr)
+            }
+        };
         let public_url = match raw.public_url {
             Some(u) => {
                 let parsed = url::Url::parse(&u)
@@ -424,6 +442,7 @@ impl Config {
             callbacks,
             schedule,
             listen,
+            metrics_listen,
             public_url,
             database_url: DatabaseUrl(database_url),
             data_dir,

@@ -84,9 +84,21 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Re
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {} (config key `listen`)", config.listen))?;
+    let metrics_listener = match config.metrics_listen {
+        Some(addr) => {
+            let bound = tokio::net::TcpListener::bind(addr).await;
+            Some(bound.with_context(|| {
+                format!("cannot listen on {addr} (config key `metrics_listen`)")
+            })?)
+        }
+        None => None,
+    };
     // Signal handlers go in before anything can connect: a SIGTERM from now on shuts down cleanly.
     let shutdown = http::shutdown_signal();
     tracing::info!(listen = %config.listen, public_url = %config.public_url, "perezvon is serving");
+    if let Some(addr) = config.metrics_listen {
+        tracing::info!(metrics_listen = %addr, "/metrics is served on its own address only");
+    }
     let calendar = Arc::new(calendar);
     let twilio_client = match &config.twilio {
         Some(t) => Some(
@@ -192,6 +204,22 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Re
         clock,
         switchboard,
     };
+    if let Some(l) = metrics_listener {
+        let mut rx = stop_rx.clone();
+        let state = state.clone();
+        background.push(tokio::spawn(async move {
+            let stop = async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            };
+            if let Err(e) = http::metrics::serve(l, state, stop).await {
+                tracing::error!(error = %e, "the metrics server failed");
+            }
+        }));
+    }
+    let mut rx = stop_rx.clone();
+    background.push(tokio::spawn(http::metrics::upkeep(async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    })));
     http::serve(listener, state, shutdown).await?;
     let _ = stop_tx.send(true);
     for task in background {

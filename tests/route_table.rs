@@ -35,6 +35,7 @@ enum Access {
 const ROUTES: &[(&str, &str, &str, Access)] = &[
     ("GET", "/healthz", "/healthz", Access::Public),
     ("GET", "/readyz", "/readyz", Access::Public),
+    ("GET", "/metrics", "/metrics", Access::Public),
     ("GET", "/audio/prompts/{*path}", "/audio/prompts/ru/static/greeting.wav", Access::Public),
     ("GET", "/assets/{name}", "/assets/app.css", Access::Public),
     ("GET", "/login", "/login", Access::Public),
@@ -121,6 +122,7 @@ const ROUTER_FILES: &[(&str, &str)] = &[
     ("src/http/api/callback_supervise.rs", "/api/v1"),
     ("src/http/schedule.rs", ""),
     ("src/http/schedule/mod.rs", ""),
+    ("src/http/metrics/mod.rs", ""),
 ];
 
 /// `(METHOD, path)` of every `.route("path", get(..).post(..))` in the router files.

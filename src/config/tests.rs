@@ -404,3 +404,36 @@ fn web_section_defaults_overrides_and_errors_name_the_key() {
     .to_string();
     assert!(e.contains("web.session_idle_minutes"), "{e}");
 }
+
+#[test]
+fn metrics_listen_is_optional_and_errors_name_the_key() {
+    let c = Config::load_with_env(None, env(&[])).unwrap();
+    assert_eq!(c.metrics_listen, None);
+    let f = write("metrics_listen = \"127.0.0.1:9090\"\n");
+    let c = Config::load_with_env(Some(f.path()), env(&[])).unwrap();
+    assert_eq!(c.metrics_listen, Some("127.0.0.1:9090".parse().unwrap()));
+    let c = Config::load_with_env(
+        Some(f.path()),
+        env(&[("PEREZVON_METRICS_LISTEN", "0.0.0.0:9100")]),
+    )
+    .unwrap();
+    assert_eq!(c.metrics_listen.unwrap().to_string(), "0.0.0.0:9100");
+    let c = Config::load_with_env(Some(f.path()), env(&[("PEREZVON_METRICS_LISTEN", "")])).unwrap();
+    assert_eq!(
+        c.metrics_listen, None,
+        "an empty variable unsets the file's value"
+    );
+    let e = err_of(None, &[("PEREZVON_METRICS_LISTEN", "everywhere")]);
+    assert!(
+        e.contains("`metrics_listen`") && e.contains("everywhere"),
+        "{e}"
+    );
+    let e = err_of(Some("metrics_listen = 9090"), &[]);
+    assert!(e.contains("metrics_listen"), "{e}");
+    let same = "listen = \"127.0.0.1:8080\"\nmetrics_listen = \"127.0.0.1:8080\"\n";
+    let e = err_of(Some(same), &[]);
+    assert!(
+        e.contains("`metrics_listen`") && e.contains("differ"),
+        "{e}"
+    );
+}

@@ -1,7 +1,8 @@
 //! The HTTP layer: one axum `Router` built from per-area routers (health, REST API, webhooks, the
 //! public schedule; UI comes with a later issue), wrapped in the same middleware everywhere: a
 //! request id (taken from `X-Request-Id` or made up, and echoed back), a tracing span per request
-//! carrying it, a body-size limit (413 beyond it), and JSON errors for unknown routes.
+//! carrying it, a body-size limit (413 beyond it), JSON errors for unknown routes, and a count of
+//! every request for `/metrics` (served here unless `metrics_listen` gives it its own address).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -31,6 +32,7 @@ pub mod audio;
 pub mod auth;
 pub mod error;
 pub mod health;
+pub mod metrics;
 pub mod pages;
 pub mod schedule;
 pub mod session;
@@ -62,7 +64,8 @@ pub fn router(state: AppState) -> Router {
         tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
     })
     .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(LatencyUnit::Micros));
-    Router::new()
+    metrics::handle();
+    let app = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/audio/prompts/{*path}", get(audio::prompt))
@@ -76,8 +79,13 @@ pub fn router(state: AppState) -> Router {
                 )),
         )
         .merge(webhooks::router())
-        .merge(schedule::router())
-        .fallback(|| async { AppError::NotFound("no such route".into()) })
+        .merge(schedule::router());
+    let app = match state.config.metrics_listen {
+        None => app.merge(metrics::router()),
+        Some(_) => app,
+    };
+    app.fallback(|| async { AppError::NotFound("no such route".into()) })
+        .layer(axum::middleware::from_fn(metrics::count_requests))
         .layer(DefaultBodyLimit::max(limit))
         .layer(
             ServiceBuilder::new()

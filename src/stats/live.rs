@@ -87,7 +87,7 @@ impl Stats {
         let secs = |t: i64| (now.timestamp_millis() - t).max(0) / 1000;
         let waiting = self
             .store
-            .waiting_calls()
+            .waiting_callers()
             .await?
             .into_iter()
             .map(|(id, number, state, started)| WaitingCaller {

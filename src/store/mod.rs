@@ -23,6 +23,7 @@ pub mod callbacks;
 pub mod calls;
 pub mod facts;
 pub mod jobs;
+pub mod metrics;
 pub mod operators;
 pub mod postgres;
 pub mod reconcile;
@@ -46,6 +47,7 @@ pub use callbacks::{
 pub use calls::{Call, CallEvent, CallStore, NewCallEvent, RecordedEvent};
 pub use facts::FactsStore;
 pub use jobs::{Job, JobState, JobStore, NewJob};
+pub use metrics::{JobCount, MetricsStore};
 pub use operators::{NewOperator, Operator, OperatorStore};
 pub use reconcile::{ReconcileStore, Repairs};
 pub use sessions::{NewSession, SessionStore, WebSession};
@@ -135,6 +137,7 @@ pub trait Store:
     + StatsStore
     + ReconcileStore
     + WorkspaceStore
+    + MetricsStore
     + Send
     + Sync
 {

@@ -201,7 +201,7 @@ pub trait StatsStore {
     /// Calls per Moscow date and hour over `from..=to`: (day, hour, calls).
     async fn arrivals(&self, from: &str, to: &str) -> Result<Vec<(String, i64, i64)>, StoreError>;
     /// Callers waiting for an operator now, longest waiting first.
-    async fn waiting_calls(&self) -> Result<Vec<WaitingRow>, StoreError>;
+    async fn waiting_callers(&self) -> Result<Vec<WaitingRow>, StoreError>;
     /// Open requests due before `end_ms`, past their deadline at `now_ms`, and the earliest due
     /// time of those due at `now_ms`.
     async fn callback_dues(
@@ -288,7 +288,7 @@ macro_rules! impl_stats_store {
                     .await?)
             }
 
-            async fn waiting_calls(&self) -> Result<Vec<WaitingRow>, StoreError> {
+            async fn waiting_callers(&self) -> Result<Vec<WaitingRow>, StoreError> {
                 Ok(sqlx::query_as(WAITING).fetch_all(self.reader()).await?)
             }
 

@@ -26,6 +26,6 @@ pub use callback::{TwilioDialer, connect_twiml, dial_error, dial_to, is_final_st
 pub use control::TwilioControl;
 pub use parse::{ParseError, event_key, parse};
 pub use rest::{CreateCall, TwilioClient, TwilioError};
-pub use routes::{Route, route_for_step, route_from_path, route_path};
+pub use routes::{Route, route_for_step, route_from_path, route_path, route_template};
 pub use signature::{expected_signature, validate, validate_json};
 pub use twiml::{RenderError, SpeechMode, render};

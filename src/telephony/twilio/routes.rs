@@ -111,6 +111,24 @@ pub fn route_path(route: &Route) -> String {
     format!("{PREFIX}{tail}")
 }
 
+/// The route's path template without ids or query, e.g. `/webhooks/twilio/gather/{step}`: what
+/// metrics label a request with (a bounded set, unlike the paths themselves).
+pub fn route_template(route: &Route) -> &'static str {
+    match route {
+        Route::Voice => "/webhooks/twilio/voice",
+        Route::Status => "/webhooks/twilio/status",
+        Route::DialResult => "/webhooks/twilio/dial",
+        Route::QueueWait => "/webhooks/twilio/queue/wait",
+        Route::QueueLeft => "/webhooks/twilio/queue/left",
+        Route::Gather(_) => "/webhooks/twilio/gather/{step}",
+        Route::Recorded => "/webhooks/twilio/record",
+        Route::RecordingReady => "/webhooks/twilio/recording",
+        Route::Connect { .. } => "/webhooks/twilio/connect",
+        Route::CallbackConnect { .. } => "/webhooks/twilio/callback/connect",
+        Route::CallbackStatus { .. } => "/webhooks/twilio/callback/status",
+    }
+}
+
 /// The first value of `name` in a query string, parsed as an id.
 fn query_id(query: Option<&str>, name: &str) -> Option<i64> {
     form_urlencoded::parse(query?.as_bytes())

@@ -1,7 +1,7 @@
 //! The route table: every route's path, and mapping request paths back to routes.
 
 use crate::telephony::Step;
-use crate::telephony::twilio::{Route, route_from_path, route_path};
+use crate::telephony::twilio::{Route, route_from_path, route_path, route_template};
 
 #[test]
 fn route_paths_round_trip() {
@@ -49,4 +49,28 @@ fn route_paths_round_trip() {
     assert_eq!(route_from_path("/webhooks/twilio/voice/", None), None);
     assert_eq!(route_from_path("/webhooks/twilio/gather/nope", None), None);
     assert_eq!(route_from_path("/webhooks/zadarma/voice", None), None);
+}
+
+#[test]
+fn route_templates_drop_ids_and_steps() {
+    let routes = [
+        Route::Voice,
+        Route::Status,
+        Route::DialResult,
+        Route::QueueWait,
+        Route::QueueLeft,
+        Route::Recorded,
+        Route::RecordingReady,
+        Route::Connect { operator_id: 42 },
+        Route::CallbackConnect { attempt_id: 7 },
+        Route::CallbackStatus { attempt_id: 7 },
+    ];
+    for route in routes {
+        let path = route_path(&route);
+        let bare = path.split_once('?').map_or(path.as_str(), |(p, _)| p);
+        assert_eq!(route_template(&route), bare, "{route:?}");
+    }
+    let gather = Route::Gather(Step::VoicemailNumber { attempt: 2 });
+    assert!(route_path(&gather).starts_with("/webhooks/twilio/gather/voicemail-number"));
+    assert_eq!(route_template(&gather), "/webhooks/twilio/gather/{step}");
 }
