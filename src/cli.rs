@@ -1,6 +1,7 @@
 //! The `perezvon` command line. `serve` (the default) runs the service; `migrate` applies database
 //! migrations; `calendar` answers questions about opening hours (its output formats are an interface
-//! scripts rely on); `user` and `token` manage who may use the API; `operator` who answers calls. Every subcommand takes
+//! scripts rely on); `user` and `token` manage who may use the API; `operator` who answers calls;
+//! `stats rebuild` recomputes the statistics' facts from the stored events. Every subcommand takes
 //! `--config FILE` (or `PEREZVON_CONFIG`).
 
 mod admin;
@@ -53,6 +54,16 @@ pub enum Command {
     Operator(OperatorCmd),
     /// Play realistic Twilio traffic against an instance and report throughput and latency.
     Simulate(crate::simulate::SimulateArgs),
+    /// Queue statistics.
+    #[command(subcommand)]
+    Stats(StatsCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StatsCmd {
+    /// Recompute every call's statistical facts from its stored events (they are kept up to date
+    /// as events arrive; this is for checking, or after restoring events from elsewhere).
+    Rebuild,
 }
 
 /// Options of `perezvon serve`.
@@ -266,6 +277,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             rt.block_on(operator_add(&config, login, name, kind, value))
         }
         Command::Simulate(args) => rt.block_on(crate::simulate::run(&config, args)),
+        Command::Stats(StatsCmd::Rebuild) => rt.block_on(async {
+            let store = crate::store::connect(&config.database_url).await?;
+            let calls = store.rebuild_facts().await?;
+            eprintln!("statistics: facts of {calls} calls rebuilt from their events");
+            store.close().await;
+            Ok(())
+        }),
         Command::Calendar(_) => unreachable!("handled above"),
     }
 }

@@ -64,7 +64,9 @@ fn frame(title: &str, labels: &[String], max: f64, percent: bool, body: &str) ->
         );
     }
     let step = (W - LEFT) / labels.len().max(1) as f64;
-    let every = (labels.len() / 16).max(1);
+    // Every n-th label, so that labels (about 6 px per character) never overlap.
+    let widest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(1) as f64;
+    let every = ((widest * 6.0 + 10.0) / step).ceil().max(1.0) as usize;
     for (i, l) in labels.iter().enumerate().filter(|(i, _)| i % every == 0) {
         let _ = write!(
             s,
@@ -89,7 +91,8 @@ pub fn stacked_bars(title: &str, labels: &[String], series: &[Series<'_>]) -> St
                 .sum()
         })
         .collect();
-    let max = nice(totals.iter().copied().fold(0.0, f64::max));
+    // Counts: at least 4 on the axis, so its quarter ticks are whole numbers.
+    let max = nice(totals.iter().copied().fold(0.0, f64::max)).max(4.0);
     let plot_h = H - BOTTOM - TOP;
     let step = (W - LEFT) / labels.len().max(1) as f64;
     let mut body = String::new();
@@ -169,6 +172,7 @@ mod tests {
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
         assert!(svg.contains("&lt;10&gt;") && !svg.contains("<10>"));
         // Max total 4 → axis to 5; the first bar's two parts: 3/5 and 1/5 of the plot height.
+        // (Labels: 2 of them, 340 px each: both shown.)
         let plot_h = H - BOTTOM - TOP;
         assert!(svg.contains(&format!("height=\"{:.1}\"", plot_h * 3.0 / 5.0)));
         assert!(svg.contains(&format!("height=\"{:.1}\"", plot_h / 5.0)));
