@@ -83,6 +83,16 @@ fn frame(title: &str, labels: &[String], max: f64, percent: bool, body: &str) ->
 
 /// Stacked bars: one bar per label, the series stacked bottom up.
 pub fn stacked_bars(title: &str, labels: &[String], series: &[Series<'_>]) -> String {
+    bars_and_line(title, labels, series, None)
+}
+
+/// Stacked bars with a line over them (e.g. operators needed, and the line of those planned).
+pub fn bars_and_line(
+    title: &str,
+    labels: &[String],
+    series: &[Series<'_>],
+    line: Option<&Series<'_>>,
+) -> String {
     let totals: Vec<f64> = (0..labels.len())
         .map(|i| {
             series
@@ -90,6 +100,7 @@ pub fn stacked_bars(title: &str, labels: &[String], series: &[Series<'_>]) -> St
                 .map(|s| s.values.get(i).copied().unwrap_or(0.0))
                 .sum()
         })
+        .chain(line.iter().flat_map(|l| l.values.iter().copied()))
         .collect();
     // Counts: at least 4 on the axis, so its quarter ticks are whole numbers.
     let max = nice(totals.iter().copied().fold(0.0, f64::max)).max(4.0);
@@ -117,6 +128,24 @@ pub fn stacked_bars(title: &str, labels: &[String], series: &[Series<'_>]) -> St
             );
             base += v;
         }
+    }
+    if let Some(l) = line {
+        let points: Vec<String> = l
+            .values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let x = LEFT + step * (i as f64 + 0.5);
+                format!("{x:.1},{:.1}", TOP + plot_h - plot_h * v / max)
+            })
+            .collect();
+        let _ = write!(
+            body,
+            "<polyline class=\"{c}\" fill=\"none\" points=\"{p}\"><title>{n}</title></polyline>",
+            c = esc(l.class),
+            p = points.join(" "),
+            n = esc(l.name)
+        );
     }
     frame(title, labels, max, false, &body)
 }
@@ -180,6 +209,27 @@ mod tests {
         assert_eq!(nice(0.0), 1.0);
         assert_eq!(nice(7.0), 10.0);
         assert_eq!(nice(120.0), 200.0);
+    }
+
+    #[test]
+    fn a_line_over_the_bars_raises_the_axis() {
+        let labels: Vec<String> = (9..12).map(|h| h.to_string()).collect();
+        let bars = Series {
+            name: "нужно",
+            class: "a",
+            values: vec![1.0, 2.0, 3.0],
+        };
+        let line = Series {
+            name: "план",
+            class: "p",
+            values: vec![6.0, 6.0, 6.0],
+        };
+        let svg = bars_and_line("t", &labels, &[bars], Some(&line));
+        // The line's 6 sets the axis to 10: it sits at 6/10 of the plot height from the bottom.
+        let plot_h = H - BOTTOM - TOP;
+        let y = TOP + plot_h - plot_h * 0.6;
+        assert!(svg.contains(&format!("<polyline class=\"p\"")));
+        assert_eq!(svg.matches(&format!(",{y:.1}")).count(), 3);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::http::api::stats::{planned_operators, stats_of};
 use crate::http::pages::{Chrome, PageError, render};
 use crate::http::session::PageUser;
 use crate::http::{AppError, AppState};
-use crate::stats::charts::{Series, stacked_bars};
+use crate::stats::charts::{Series, bars_and_line};
 
 struct Line {
     date: String,
@@ -74,14 +74,27 @@ pub async fn page(State(state): State<AppState>, user: PageUser) -> Result<Respo
         .iter()
         .map(|l| format!("{} {}", l.date, l.hour))
         .collect();
-    let chart = stacked_bars(
-        "Нужно операторов по часам",
+    let planned_line = Series {
+        name: "запланировано операторов",
+        class: "s-planned",
+        values: f
+            .rows
+            .iter()
+            .map(|r| f64::from(r.planned.unwrap_or(0)))
+            .collect(),
+    };
+    let chart = bars_and_line(
+        "Нужно операторов по часам и запланировано",
         &labels,
         &[Series {
             name: "нужно операторов",
             class: "s-answered",
             values: f.rows.iter().map(|r| f64::from(r.agents_needed)).collect(),
         }],
+        f.rows
+            .iter()
+            .any(|r| r.planned.is_some())
+            .then_some(&planned_line),
     );
     Ok(render(&ForecastPage {
         chrome: Chrome::new(&user, "forecast"),
