@@ -667,6 +667,21 @@ fn insert_path(table: &mut toml::Table, path: &[String], value: String) -> Resul
 }
 
 mod callbacks;
+/// An optional integer key within `min..=max`; the error names the key.
+fn int_in_range(
+    v: &Option<NumOrStr>,
+    key: &str,
+    min: i64,
+    max: i64,
+) -> Result<Option<i64>, ConfigError> {
+    let Some(v) = v else { return Ok(None) };
+    let n = v.to_i64(key)?;
+    if !(min..=max).contains(&n) {
+        return Err(key_err(key, format!("must be between {min} and {max}")));
+    }
+    Ok(Some(n))
+}
+
 mod schedule;
 mod stats;
 pub use schedule::ScheduleConfig;

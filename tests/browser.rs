@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use fantoccini::Locator;
 use perezvon::telephony::Step;
-use perezvon::telephony::twilio::{Route, expected_signature, route_path};
+use perezvon::telephony::twilio::Route;
 use support::browser::Browser;
-use support::service::Service;
+use support::service::{Service, ok};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -31,30 +31,7 @@ fn twilio_toml(api: &str) -> String {
 
 /// Posts a webhook to the service signed as Twilio signs it.
 async fn hook(svc: &Service, route: &Route, form: &[(&str, &str)]) -> u16 {
-    let p = route_path(route);
-    let params: Vec<(String, String)> = form
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let sig = expected_signature(TOKEN, &format!("{}{p}", svc.base), &params);
-    reqwest::Client::new()
-        .post(format!("{}{p}", svc.base))
-        .header("X-Twilio-Signature", sig)
-        .form(&params)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
-fn ok(o: &std::process::Output) {
-    assert!(
-        o.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    svc.twilio_hook(TOKEN, route, form).await
 }
 
 /// The README's first steps: create the first administrator with the CLI, sign in, add a user and

@@ -8,39 +8,17 @@ mod support;
 
 use std::time::Duration;
 
-use perezvon::telephony::twilio::{Route, expected_signature, route_path};
+use perezvon::telephony::twilio::Route;
 use serde_json::Value;
 use support::browser::Browser;
-use support::service::Service;
+use support::service::{Service, ok};
 
 const SID: &str = "AC0123456789abcdef0123456789abcdef";
 const TOKEN: &str = "test-auth-token";
 const PASSWORD: &str = "correct horse battery";
 
 async fn hook(svc: &Service, route: &Route, form: &[(&str, &str)]) {
-    let p = route_path(route);
-    let params: Vec<(String, String)> = form
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let sig = expected_signature(TOKEN, &format!("{}{p}", svc.base), &params);
-    let r = reqwest::Client::new()
-        .post(format!("{}{p}", svc.base))
-        .header("X-Twilio-Signature", sig)
-        .form(&params)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200, "{route:?}");
-}
-
-fn ok(o: &std::process::Output) {
-    assert!(
-        o.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_eq!(svc.twilio_hook(TOKEN, route, form).await, 200, "{route:?}");
 }
 
 /// Runs `fetch` in the page (with its session cookie and CSRF token) and returns the JSON.

@@ -5,7 +5,7 @@
 use chrono::TimeDelta;
 use serde::Deserialize;
 
-use super::{ConfigError, NumOrStr, key_err};
+use super::{ConfigError, NumOrStr, int_in_range as int, key_err};
 use crate::domain::callback::{CallbackSettings, Topic};
 
 #[derive(Deserialize, Default)]
@@ -30,15 +30,6 @@ pub(super) struct RawCallbacks {
 struct RawTopic {
     code: String,
     label: String,
-}
-
-fn int(v: &Option<NumOrStr>, key: &str, min: i64, max: i64) -> Result<Option<i64>, ConfigError> {
-    let Some(v) = v else { return Ok(None) };
-    let n = v.to_i64(key)?;
-    if !(min..=max).contains(&n) {
-        return Err(key_err(key, format!("must be between {min} and {max}")));
-    }
-    Ok(Some(n))
 }
 
 pub(super) fn callbacks_from_raw(raw: &RawCallbacks) -> Result<CallbackSettings, ConfigError> {

@@ -4,7 +4,7 @@
 use chrono::TimeDelta;
 use serde::Deserialize;
 
-use super::{ConfigError, NumOrStr, key_err};
+use super::{ConfigError, NumOrStr, int_in_range as int};
 use crate::stats::StatsSettings;
 
 #[derive(Deserialize, Default)]
@@ -15,15 +15,6 @@ pub(super) struct RawStats {
     forecast_target_percent: Option<NumOrStr>,
     forecast_weeks: Option<NumOrStr>,
     max_occupancy_percent: Option<NumOrStr>,
-}
-
-fn int(v: &Option<NumOrStr>, key: &str, min: i64, max: i64) -> Result<Option<i64>, ConfigError> {
-    let Some(v) = v else { return Ok(None) };
-    let n = v.to_i64(key)?;
-    if !(min..=max).contains(&n) {
-        return Err(key_err(key, format!("must be between {min} and {max}")));
-    }
-    Ok(Some(n))
 }
 
 pub(super) fn stats_from_raw(raw: &RawStats) -> Result<StatsSettings, ConfigError> {

@@ -6,7 +6,7 @@
 use chrono::TimeDelta;
 use serde::Deserialize;
 
-use super::{ConfigError, NumOrStr, key_err};
+use super::{ConfigError, NumOrStr, int_in_range as int, key_err};
 
 /// Settings of the web workspace.
 #[derive(Debug, Clone)]
@@ -56,15 +56,6 @@ pub(super) struct RawWeb {
     login_window_minutes: Option<NumOrStr>,
     token_days: Option<NumOrStr>,
     client_ip_header: Option<String>,
-}
-
-fn int(v: &Option<NumOrStr>, key: &str, min: i64, max: i64) -> Result<Option<i64>, ConfigError> {
-    let Some(v) = v else { return Ok(None) };
-    let n = v.to_i64(key)?;
-    if !(min..=max).contains(&n) {
-        return Err(key_err(key, format!("must be between {min} and {max}")));
-    }
-    Ok(Some(n))
 }
 
 pub(super) fn web_from_raw(raw: &RawWeb, public_url: &str) -> Result<WebSettings, ConfigError> {

@@ -228,7 +228,7 @@ mod tests {
         // The line's 6 sets the axis to 10: it sits at 6/10 of the plot height from the bottom.
         let plot_h = H - BOTTOM - TOP;
         let y = TOP + plot_h - plot_h * 0.6;
-        assert!(svg.contains(&format!("<polyline class=\"p\"")));
+        assert!(svg.contains("<polyline class=\"p\""));
         assert_eq!(svg.matches(&format!(",{y:.1}")).count(), 3);
     }
 

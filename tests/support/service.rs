@@ -116,3 +116,40 @@ impl Drop for Service {
         }
     }
 }
+
+impl Service {
+    /// Posts a webhook to the service signed as Twilio signs it with `token`; the status.
+    pub async fn twilio_hook(
+        &self,
+        token: &str,
+        route: &perezvon::telephony::twilio::Route,
+        form: &[(&str, &str)],
+    ) -> u16 {
+        use perezvon::telephony::twilio::{expected_signature, route_path};
+        let p = route_path(route);
+        let params: Vec<(String, String)> = form
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let sig = expected_signature(token, &format!("{}{p}", self.base), &params);
+        reqwest::Client::new()
+            .post(format!("{}{p}", self.base))
+            .header("X-Twilio-Signature", sig)
+            .form(&params)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+}
+
+/// Asserts a CLI command succeeded, showing its output when it did not.
+pub fn ok(o: &Output) {
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
