@@ -90,6 +90,7 @@ const ROUTES: &[(&str, &str, &str, Access)] = &[
     ("GET", "/api/v1/stats/abandoned", "/api/v1/stats/abandoned", Access::Supervisor),
     ("GET", "/api/v1/stats/forecast", "/api/v1/stats/forecast", Access::Supervisor),
     ("GET", "/api/v1/stats/live", "/api/v1/stats/live", Access::Supervisor),
+    ("GET", "/api/v1/stats/callbacks", "/api/v1/stats/callbacks", Access::Supervisor),
     ("POST", "/api/v1/callbacks", "/api/v1/callbacks", Access::Supervisor),
     ("POST", "/api/v1/callbacks/{id}/reassign", "/api/v1/callbacks/999999/reassign", Access::Supervisor),
     ("POST", "/api/v1/callbacks/{id}/close", "/api/v1/callbacks/999999/close", Access::Supervisor),

@@ -297,6 +297,51 @@ async fn a_known_day_of_calls(db: &TestDb) {
             .unwrap()
             .contains("SL2")
     );
+    // The oldest request still open is C7's, made when its caller hung up at 23:59:30.
+    assert_eq!(sum["callbacks_oldest_open_at"], "2026-12-01T23:59:30+03:00");
+    // Nobody chose a category on the keypad; the three done were about grades, all in the week
+    // of Monday 30 November.
+    let cb = &sum["callbacks"];
+    assert_eq!(cb["by_category"]["unknown"]["created"], 5);
+    assert_eq!(cb["by_category"]["unknown"]["done"], 3);
+    assert_eq!(cb["by_topic"]["grades"], 3);
+    assert_eq!(cb["by_topic_weekly"]["2026-11-30"]["grades"], 3);
+    let (_, cb_api) = d.api(&boss, &format!("/stats/callbacks?{range}")).await;
+    assert_eq!(&cb_api, cb);
+    let r = d
+        .app
+        .with_cookie(
+            Method::GET,
+            &format!("/api/v1/stats/callbacks?{range}&format=csv"),
+            &boss,
+        )
+        .send()
+        .await
+        .unwrap();
+    let text = r.text().await.unwrap();
+    assert!(
+        text.contains("\r\ntopic_week,2026-11-30,grades,,3,\r\n"),
+        "{text}"
+    );
+    assert!(text.contains("\r\ncategory,unknown,,5,3,\r\n"), "{text}");
+
+    // The live board at 00:01:30 on Wednesday: nobody waits; C8 arrived off hours; C7's and
+    // C8's requests are due at 09:00 today, neither past its deadline nor due yet.
+    let (_, live) = d.api(&boss, "/stats/live").await;
+    assert_eq!(live["open"], false);
+    assert_eq!(live["waiting"].as_array().unwrap().len(), 0);
+    assert_eq!(live["today"]["calls"], 1);
+    assert_eq!(live["today"]["off_hours"], 1);
+    assert_eq!(live["callbacks_due_today"], 2);
+    assert_eq!(live["callbacks_overdue"], 0);
+    assert!(live["oldest_due_at"].is_null());
+    let states: Vec<&str> = live["operators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["свободен", "перерыв"]);
 
     let (_, hourly) = d.api(&boss, &format!("/stats/hourly?{range}")).await;
     let hourly = hourly.as_array().unwrap();

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::{Figures, Range, Stats, report::moscow_time};
 use crate::calendar::hours::moscow_to_utc;
 use crate::calendar::moscow_date;
+use crate::domain::operator::Presence;
 use crate::domain::phone::mask;
 use crate::store::StoreError;
 use crate::store::stats::GroupBy;
@@ -72,8 +73,13 @@ pub fn state_ru(s: &str) -> &'static str {
 }
 
 impl Stats {
-    /// The board at `now`.
-    pub async fn live(&self, now: DateTime<Utc>) -> Result<LiveBoard, StoreError> {
+    /// The board at `now`. An operator whose wrap-up (`wrap_up` long) is over is shown available
+    /// from its end, as routing sees them, even before the reconciler stores it.
+    pub async fn live(
+        &self,
+        now: DateTime<Utc>,
+        wrap_up: TimeDelta,
+    ) -> Result<LiveBoard, StoreError> {
         let today = moscow_date(now);
         let range = Range {
             from: today,
@@ -107,13 +113,21 @@ impl Stats {
             .operators()
             .await?
             .into_iter()
-            .map(|o| OperatorNow {
-                id: o.id,
-                name: o.name,
-                state: o.presence.as_str(),
-                label: state_ru(o.presence.as_str()),
-                since: moscow_time(o.presence_since),
-                secs_in_state: secs(o.presence_since.timestamp_millis()),
+            .map(|o| {
+                let (state, since) = match o.presence {
+                    Presence::WrapUp if o.presence_since + wrap_up <= now => {
+                        (Presence::Available, o.presence_since + wrap_up)
+                    }
+                    p => (p, o.presence_since),
+                };
+                OperatorNow {
+                    id: o.id,
+                    name: o.name,
+                    state: state.as_str(),
+                    label: state_ru(state.as_str()),
+                    since: moscow_time(since),
+                    secs_in_state: secs(since.timestamp_millis()),
+                }
             })
             .collect();
         let end = moscow_to_utc(today + TimeDelta::days(1), NaiveTime::MIN);

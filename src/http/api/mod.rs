@@ -59,5 +59,6 @@ pub fn router() -> Router<AppState> {
         .route("/stats/abandoned", get(stats::abandoned))
         .route("/stats/forecast", get(stats::forecast))
         .route("/stats/live", get(stats::live))
+        .route("/stats/callbacks", get(stats::callbacks))
         .merge(callback_supervise::routes())
 }

@@ -1,5 +1,5 @@
 //! Statistics over the API, for supervisors and administrators (operators 403, no credentials
-//! 401): `GET /api/v1/stats/summary|hourly|daily|operators|abandoned?from=YYYY-MM-DD&to=YYYY-MM-DD`
+//! 401): `GET /api/v1/stats/summary|hourly|daily|operators|abandoned|callbacks?from=YYYY-MM-DD&to=YYYY-MM-DD`
 //! (Moscow dates, both included; default: today) and `?format=csv` on each, with `sep=;` (or
 //! `sep=semicolon`) for Excel in a Russian locale. The tables list every hour (0–23) and every day
 //! of the range, empty ones included, so charts and spreadsheets line up.
@@ -297,5 +297,65 @@ pub async fn live(
     user: AuthUser,
 ) -> Result<axum::Json<crate::stats::live::LiveBoard>, AppError> {
     user.require_supervisor()?;
-    Ok(axum::Json(stats_of(&state).live(state.clock.now()).await?))
+    Ok(axum::Json(
+        stats_of(&state)
+            .live(state.clock.now(), state.config.routing.wrap_up)
+            .await?,
+    ))
+}
+
+/// `GET /api/v1/stats/callbacks`: the callback figures of the range — JSON as in the summary's
+/// `callbacks`; as CSV one table of `(table, key, topic, created, done, open_requests)` rows:
+/// the backlog at each working day's opening, created and done by caller category, done by
+/// topic per ISO week.
+pub async fn callbacks(
+    State(state): State<AppState>,
+    user: AuthUser,
+    q: Result<Query<StatsQuery>, QueryRejection>,
+) -> Result<Response, AppError> {
+    let (stats, range, csv) = open(&state, &user, q)?;
+    let cb = stats.summary(&range).await?.callbacks;
+    let Some(sep) = csv else {
+        return Ok(axum::Json(cb).into_response());
+    };
+    let mut rows = Vec::new();
+    let text = |s: &str| Cell::Text(s.to_owned());
+    let none = || Cell::Text(String::new());
+    for b in &cb.backlog {
+        rows.push(vec![
+            text("backlog"),
+            text(&b.day.to_string()),
+            none(),
+            none(),
+            none(),
+            Cell::Int(b.open_requests),
+        ]);
+    }
+    for (category, n) in &cb.by_category {
+        rows.push(vec![
+            text("category"),
+            text(category),
+            none(),
+            Cell::Int(n.created),
+            Cell::Int(n.done),
+            none(),
+        ]);
+    }
+    for (week, topics) in &cb.by_topic_weekly {
+        for (topic, n) in topics {
+            rows.push(vec![
+                text("topic_week"),
+                text(&week.to_string()),
+                text(topic),
+                none(),
+                Cell::Int(*n),
+                none(),
+            ]);
+        }
+    }
+    let t = Table {
+        header: vec!["table", "key", "topic", "created", "done", "open_requests"],
+        rows,
+    };
+    Ok(csv_response("callbacks", &range, &t, sep))
 }

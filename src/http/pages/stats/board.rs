@@ -39,7 +39,7 @@ struct BoardPage {
 pub async fn page(State(state): State<AppState>, user: PageUser) -> Result<Response, PageError> {
     user.require_supervisor()?;
     let board = stats_of(&state)
-        .live(state.clock.now())
+        .live(state.clock.now(), state.config.routing.wrap_up)
         .await
         .map_err(AppError::from)?;
     let today = shown(&board.today)
@@ -99,7 +99,10 @@ pub async fn events(
                 tokio::time::sleep(POLL).await;
             }
             let now = w.state.clock.now();
-            match stats_of(&w.state).live(now).await {
+            match stats_of(&w.state)
+                .live(now, w.state.config.routing.wrap_up)
+                .await
+            {
                 Ok(b) => {
                     let key = essence(&b);
                     if w.last.as_deref() != Some(key.as_str()) {
