@@ -313,6 +313,44 @@ fn schedule_phone_defaults_to_the_twilio_number() {
 }
 
 #[test]
+fn stats_section_and_abandoned_join() {
+    let c = Config::load_with_env(None, env(&[])).unwrap();
+    assert_eq!(c.stats, crate::stats::StatsSettings::default());
+    assert_eq!(c.callbacks.abandoned_join_after, TimeDelta::seconds(10));
+    let f = write(
+        "[stats]\nsl_threshold_secs = 30\nshort_abandon_secs = 3\nforecast_target_percent = 90\n\
+         forecast_weeks = 4\nmax_occupancy_percent = 85\n[callbacks]\nabandoned_join_after_secs = 0\n",
+    );
+    let c = Config::load_with_env(Some(f.path()), env(&[])).unwrap();
+    assert_eq!(c.stats.sl_threshold, TimeDelta::seconds(30));
+    assert_eq!(c.stats.short_abandon, TimeDelta::seconds(3));
+    assert_eq!(c.stats.forecast_target, 0.9);
+    assert_eq!(c.stats.forecast_weeks, 4);
+    assert_eq!(c.stats.max_occupancy, Some(0.85));
+    assert_eq!(c.callbacks.abandoned_join_after, TimeDelta::zero());
+    for (var, key) in [
+        (
+            "PEREZVON_STATS__SL_THRESHOLD_SECS",
+            "stats.sl_threshold_secs",
+        ),
+        ("PEREZVON_STATS__FORECAST_WEEKS", "stats.forecast_weeks"),
+        (
+            "PEREZVON_STATS__FORECAST_TARGET_PERCENT",
+            "stats.forecast_target_percent",
+        ),
+        (
+            "PEREZVON_CALLBACKS__ABANDONED_JOIN_AFTER_SECS",
+            "callbacks.abandoned_join_after_secs",
+        ),
+    ] {
+        let e = err_of(None, &[(var, "0.5x")]);
+        assert!(e.contains(key), "{var}: {e}");
+        let e = err_of(None, &[(var, "100000")]);
+        assert!(e.contains(key) && e.contains("between"), "{var}: {e}");
+    }
+}
+
+#[test]
 fn schedule_errors_name_the_key() {
     for bad in [
         "+7 495 ABC",
