@@ -57,7 +57,8 @@ pub const FORMULAS: &[(&str, &str)] = &[
 /// The queue figures of a group of calls.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Figures {
-    /// The group: empty, the hour, the day or the operator's id.
+    /// The group: the hour, the day or the operator's id (none in a summary).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub key: String,
     pub calls: i64,
     pub offered: i64,
