@@ -674,7 +674,7 @@ const OPS: [(Op, &str, bool); 8] = [
     (Op::Table(GroupBy::Day), "table by day", false),
     (Op::Table(GroupBy::Operator), "table by operator", false),
     (Op::Tally, "  summary's call tally (store)", false),
-    (Op::Requests, "  summary's callback requests (store)", false),
+    (Op::Requests, "  summary's callback counts (store)", false),
     (Op::Presence, "  summary's presence changes (store)", false),
     (
         Op::OldestOpen,
@@ -713,7 +713,15 @@ async fn run(op: Op, stats: &Stats, store: &Arc<dyn Store>, r: &Range) -> Result
                 .await?;
         }
         Op::Requests => {
-            store.requests_between(lo, hi).await?;
+            let cal = Calendar::builtin(HotlineHours::default());
+            let (a, b) = (r.start(), r.end());
+            let openings: Vec<i64> = perezvon::stats::callbacks::openings(&cal, a, b)
+                .iter()
+                .map(|t| t.timestamp_millis())
+                .collect();
+            store
+                .callback_tally(lo, hi, &perezvon::stats::callbacks::weeks(a, b), &openings)
+                .await?;
         }
         Op::Presence => {
             store.presence_changes(lo, hi).await?;

@@ -34,3 +34,6 @@ create table presence_log (
     at_ms        bigint  not null
 );
 create index presence_log_at on presence_log (at_ms);
+create index presence_log_operator on presence_log (operator_id, at_ms);
+-- The callback figures count requests made in a range (closed ones: callback_requests_closed).
+create index callback_requests_created on callback_requests (created_at_ms);

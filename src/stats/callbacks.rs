@@ -1,5 +1,6 @@
-//! Callback figures for a range, worked out from the requests that existed in it. Pure (the
-//! calendar is data). Definitions, shown on the statistics page:
+//! Callback figures for a range, from the counts the store makes in SQL
+//! ([`crate::store::stats_callbacks::CallbackTallyStore`]) over the range's ISO weeks and working-day openings, which this module
+//! works out on the Moscow calendar. Pure. Definitions, shown on the statistics page:
 //! - *created*: requests made in the range; *done*: closed in the range with the caller reached
 //!   (resolved, or rejected on a ground of the regulation after talking to them);
 //! - *first-attempt success*: done requests that needed at most one call;
@@ -11,12 +12,13 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeDelta, Utc};
 use serde::Serialize;
 
-use crate::calendar::Calendar;
-use crate::domain::callback::Outcome;
-use crate::store::stats::RequestRow;
+use crate::calendar::hours::moscow_to_utc;
+use crate::calendar::{Calendar, moscow_date};
+use crate::store::from_ms;
+use crate::store::stats_callbacks::CallbackTally;
 
 /// The callback figures of a range.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -50,75 +52,117 @@ pub struct CreatedDone {
     pub done: i64,
 }
 
-/// Whether a stored outcome means the caller was reached.
-fn reached(outcome: Option<&str>) -> bool {
-    outcome
-        .and_then(|o| o.parse::<Outcome>().ok())
-        .is_some_and(|o| o.reached() && o != Outcome::FollowUp)
+/// The first instant of each ISO week (Moscow Monday midnight) overlapping `[from, to)`, with
+/// the first instant of the next, clipped to the range.
+pub fn weeks(from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<(i64, i64)> {
+    let mut out = Vec::new();
+    let first = moscow_date(from);
+    let mut monday = first - TimeDelta::days(i64::from(first.weekday().num_days_from_monday()));
+    loop {
+        let start = moscow_to_utc(monday, NaiveTime::MIN).max(from);
+        if start >= to {
+            return out;
+        }
+        let next = monday + TimeDelta::days(7);
+        let end = moscow_to_utc(next, NaiveTime::MIN).min(to);
+        out.push((start.timestamp_millis(), end.timestamp_millis()));
+        monday = next;
+    }
 }
 
-/// The figures of `requests` over `[from, to)`.
-pub fn callback_figures(
-    requests: &[RequestRow],
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    cal: &Calendar,
-) -> CallbackFigures {
-    let (lo, hi) = (from.timestamp_millis(), to.timestamp_millis());
-    let inside = |ms: i64| lo <= ms && ms < hi;
+/// The opening (first window's start) of each working day within `[from, to)`.
+pub fn openings(cal: &Calendar, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<DateTime<Utc>> {
+    let mut out: Vec<DateTime<Utc>> = Vec::new();
+    for w in cal.windows(from, to) {
+        let day = moscow_date(w.start);
+        if w.start < from || out.last().is_some_and(|t| moscow_date(*t) == day) {
+            continue;
+        }
+        out.push(w.start);
+    }
+    out
+}
+
+/// The figures from the counts of `CallbackTallyStore::callback_tally` over `weeks` and
+/// `openings` (as given to it).
+pub fn callback_figures(t: &CallbackTally) -> CallbackFigures {
     let mut f = CallbackFigures::default();
-    for r in requests {
-        let category = r
-            .caller_category
-            .clone()
-            .unwrap_or_else(|| "unknown".into());
-        if inside(r.created_at_ms) {
-            f.created += 1;
-            f.by_category.entry(category.clone()).or_default().created += 1;
-        }
-        let Some(closed) = r.closed_at_ms.filter(|&c| inside(c)) else {
-            continue;
-        };
-        if r.state != "closed" || !reached(r.outcome.as_deref()) {
-            continue;
-        }
-        f.done += 1;
-        f.by_category.entry(category).or_default().done += 1;
-        if r.attempts <= 1 {
-            f.first_attempt += 1;
-        }
-        if closed <= r.deadline_at_ms {
-            f.sla_met += 1;
-        }
-        let topic = r.topic.clone().unwrap_or_else(|| "none".into());
-        *f.by_topic.entry(topic.clone()).or_default() += 1;
-        let day = crate::calendar::moscow_date(crate::store::from_ms(closed));
-        let monday = day - TimeDelta::days(i64::from(day.weekday().num_days_from_monday()));
+    for c in &t.by_category {
+        f.created += c.created;
+        f.done += c.done;
+        f.first_attempt += c.first_attempt;
+        f.sla_met += c.sla_met;
+        f.by_category.insert(
+            c.category.clone(),
+            CreatedDone {
+                created: c.created,
+                done: c.done,
+            },
+        );
+    }
+    for (week, topic, n) in &t.by_topic_week {
+        let monday = moscow_date(from_ms(*week));
+        let monday = monday - TimeDelta::days(i64::from(monday.weekday().num_days_from_monday()));
+        *f.by_topic.entry(topic.clone()).or_default() += n;
         *f.by_topic_weekly
             .entry(monday)
             .or_default()
-            .entry(topic)
-            .or_default() += 1;
+            .entry(topic.clone())
+            .or_default() += n;
     }
     f.first_attempt_rate = (f.done > 0).then(|| f.first_attempt as f64 / f.done as f64);
     f.sla_met_rate = (f.done > 0).then(|| f.sla_met as f64 / f.done as f64);
-    let mut last_day = None;
-    for w in cal.windows(from, to) {
-        let day = crate::calendar::moscow_date(w.start);
-        if w.start < from || last_day == Some(day) {
-            continue;
-        }
-        last_day = Some(day);
-        let at = w.start.timestamp_millis();
-        let open_requests = requests
-            .iter()
-            .filter(|r| r.created_at_ms < at && r.closed_at_ms.is_none_or(|c| c > at))
-            .count() as i64;
-        f.backlog.push(Backlog {
-            day,
-            opened_at: w.start,
+    f.backlog = t
+        .backlog
+        .iter()
+        .map(|&(at, open_requests)| Backlog {
+            day: moscow_date(from_ms(at)),
+            opened_at: from_ms(at),
             open_requests,
-        });
-    }
+        })
+        .collect();
     f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::{HotlineHours, MOSCOW};
+    use chrono::TimeZone;
+
+    fn msk(y: i32, m: u32, d: u32) -> DateTime<Utc> {
+        MOSCOW
+            .with_ymd_and_hms(y, m, d, 0, 0, 0)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn weeks_are_moscow_mondays_clipped_to_the_range() {
+        // Thursday 26 November to Wednesday 9 December 2026 (end exclusive: the 10th).
+        let w = weeks(msk(2026, 11, 26), msk(2026, 12, 10));
+        let at = |t: DateTime<Utc>| t.timestamp_millis();
+        assert_eq!(
+            w,
+            [
+                (at(msk(2026, 11, 26)), at(msk(2026, 11, 30))),
+                (at(msk(2026, 11, 30)), at(msk(2026, 12, 7))),
+                (at(msk(2026, 12, 7)), at(msk(2026, 12, 10))),
+            ]
+        );
+    }
+
+    #[test]
+    fn openings_skip_days_off() {
+        let cal = Calendar::builtin(HotlineHours::default());
+        // 30 Dec 2026 to 12 Jan 2027: 31 December is a day off in 2026 and the New Year
+        // holidays and the weekend run to 10 January.
+        let o = openings(&cal, msk(2026, 12, 30), msk(2027, 1, 13));
+        let days: Vec<String> = o.iter().map(|t| moscow_date(*t).to_string()).collect();
+        assert_eq!(days, ["2026-12-30", "2027-01-11", "2027-01-12"]);
+        assert!(
+            o.iter()
+                .all(|t| t.with_timezone(&MOSCOW).format("%H:%M").to_string() == "09:00")
+        );
+    }
 }

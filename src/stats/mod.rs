@@ -153,14 +153,21 @@ impl Stats {
             .pop()
             .unwrap_or_default();
         let staffed: i64 = self.staffed(range).await?.values().sum();
-        let requests = self
+        let (lo, hi) = (range.start(), range.end());
+        let openings: Vec<i64> = callbacks::openings(&self.calendar, lo, hi)
+            .iter()
+            .map(|t| t.timestamp_millis())
+            .collect();
+        let tally = self
             .store
-            .requests_between(
-                range.start().timestamp_millis(),
-                range.end().timestamp_millis(),
+            .callback_tally(
+                lo.timestamp_millis(),
+                hi.timestamp_millis(),
+                &callbacks::weeks(lo, hi),
+                &openings,
             )
             .await?;
-        let cb = callbacks::callback_figures(&requests, range.start(), range.end(), &self.calendar);
+        let cb = callbacks::callback_figures(&tally);
         let oldest = self.store.oldest_open_request().await?;
         Ok(report::Summary::new(
             *range,

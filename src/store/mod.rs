@@ -32,6 +32,7 @@ pub mod sqlite;
 mod sqlite_step;
 pub mod sqlite_writer;
 pub mod stats;
+pub mod stats_callbacks;
 pub mod step;
 mod step_postgres;
 pub mod user_admin;
@@ -135,6 +136,7 @@ pub trait Store:
     + CallStepStore
     + FactsStore
     + StatsStore
+    + stats_callbacks::CallbackTallyStore
     + ReconcileStore
     + WorkspaceStore
     + MetricsStore

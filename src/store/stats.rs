@@ -118,26 +118,6 @@ const ABANDONED: &str = "select f.call_id, f.started_at_ms, f.abandoned_at_ms, c
      where f.day >= $1 and f.day <= $2 and f.abandoned_at_ms is not null \
      order by f.started_at_ms, f.call_id limit $3";
 
-/// A callback request as the statistics see it.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct RequestRow {
-    pub id: i64,
-    pub state: String,
-    pub outcome: Option<String>,
-    pub topic: Option<String>,
-    pub caller_category: Option<String>,
-    pub source: String,
-    pub attempts: i64,
-    pub created_at_ms: i64,
-    pub due_at_ms: i64,
-    pub deadline_at_ms: i64,
-    pub closed_at_ms: Option<i64>,
-}
-
-/// Requests that existed at some time in `[$1, $2)`: made before its end, not closed before it.
-const REQUESTS: &str = "select id, state, outcome, topic, caller_category, source, attempts, \
-     created_at_ms, due_at_ms, deadline_at_ms, closed_at_ms from callback_requests \
-     where created_at_ms < $2 and (closed_at_ms is null or closed_at_ms >= $1) order by id";
 const OLDEST_OPEN: &str =
     "select min(created_at_ms) from callback_requests where state <> 'closed'";
 /// Presence changes up to `$2`, with each operator's last one before `$1` (the state the range
@@ -183,12 +163,6 @@ pub trait StatsStore {
         to: &str,
         limit: i64,
     ) -> Result<Vec<AbandonedRow>, StoreError>;
-    /// Callback requests that existed at some time in `[from_ms, to_ms)`.
-    async fn requests_between(
-        &self,
-        from_ms: i64,
-        to_ms: i64,
-    ) -> Result<Vec<RequestRow>, StoreError>;
     /// When the oldest request not closed was made.
     async fn oldest_open_request(&self) -> Result<Option<i64>, StoreError>;
     /// Presence changes in `[from_ms, to_ms)` with each operator's last one before:
@@ -242,18 +216,6 @@ macro_rules! impl_stats_store {
                     .bind(from)
                     .bind(to)
                     .bind(limit)
-                    .fetch_all(self.reader())
-                    .await?)
-            }
-
-            async fn requests_between(
-                &self,
-                from_ms: i64,
-                to_ms: i64,
-            ) -> Result<Vec<RequestRow>, StoreError> {
-                Ok(sqlx::query_as(REQUESTS)
-                    .bind(from_ms)
-                    .bind(to_ms)
                     .fetch_all(self.reader())
                     .await?)
             }
