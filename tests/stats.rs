@@ -363,6 +363,14 @@ async fn a_known_day_of_calls(db: &TestDb) {
     assert_eq!(day("2026-12-02")["calls"], 1);
     assert_eq!(day("2026-11-20")["calls"], 0);
 
+    // One-day ranges split the 23:59 and 00:01 calls.
+    for (day, calls) in [("2026-12-01", 7), ("2026-12-02", 1), ("2026-12-03", 0)] {
+        let (_, s) = d
+            .api(&boss, &format!("/stats/summary?from={day}&to={day}"))
+            .await;
+        assert_eq!(s["calls"], calls, "{day}");
+    }
+
     let (_, ops) = d.api(&boss, &format!("/stats/operators?{range}")).await;
     let row = |id: i64| {
         ops.as_array()

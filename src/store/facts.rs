@@ -34,7 +34,7 @@ pub(crate) const COLUMNS: [&str; 17] = [
 
 /// The upsert of a facts row: `call_id` is an SQL expression (a parameter, or a column of
 /// `from`), the other values are parameters from `$first` on, and the row is written only when
-/// `guard` (an SQL boolean) holds. `merge`: a known fact is kept (a step's delta); otherwise every
+/// `guard` (an SQL boolean) holds; with neither `from` nor `guard`, a plain `values` row. `merge`: a known fact is kept (a step's delta); otherwise every
 /// column is replaced (a rebuild).
 pub(crate) fn merge_sql(
     call_id: &str,
@@ -56,6 +56,13 @@ pub(crate) fn merge_sql(
         })
         .collect::<Vec<_>>()
         .join(", ");
+    if from.is_empty() && guard.is_empty() {
+        // A plain `values` row: SQLite runs it without the `select`'s coroutine.
+        return format!(
+            "insert into call_facts ({cols}) values ({values}) \
+             on conflict (call_id) do update set {set}"
+        );
+    }
     format!(
         "insert into call_facts ({cols}) select {values}{from} where {guard} \
          on conflict (call_id) do update set {set}"
@@ -64,10 +71,10 @@ pub(crate) fn merge_sql(
 
 /// SQLite's merge of a step's delta (a statement of its own on the writer thread).
 pub(crate) static MERGE: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| merge_sql("$1", 2, "", "1 = 1", true));
+    std::sync::LazyLock::new(|| merge_sql("$1", 2, "", "", true));
 /// A rebuilt row replaces the stored one.
 pub(crate) static REPLACE: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| merge_sql("$1", 2, "", "1 = 1", false));
+    std::sync::LazyLock::new(|| merge_sql("$1", 2, "", "", false));
 /// A batch of calls and their marked events, for a rebuild (calls after `$1`, `$2` at most).
 pub(crate) const REBUILD_BATCH: &str = "select c.id, c.started_at_ms, e.received_at_ms, \
      coalesce(e.state, c.state), e.mark \

@@ -67,6 +67,36 @@ const TALLY: &str = "cast(count(*) as bigint) as calls, \
      cast(coalesce(sum(case when answered_at_ms is not null then talk_ms end), 0) as bigint) as talk_ms, \
      cast(coalesce(sum(case when answered_at_ms is not null then wrap_up_ms end), 0) as bigint) as wrap_up_ms";
 
+/// The facts of calls that started on Moscow dates `$1..=$2`, found without an index of their
+/// own: call ids grow with the calls' start (ids are given in commit order, a step commits within
+/// milliseconds of its start), so the rows lie in the id range of the calls started from an hour
+/// before the range to an hour after it (`$lo`, `$hi`: instants; `calls_started` finds the ends),
+/// and the dates filter that range exactly. `p` prefixes the columns.
+fn in_range(p: &str, lo: usize, hi: usize) -> String {
+    format!(
+        "{p}call_id >= coalesce((select id from calls where started_at_ms >= ${lo} \
+         order by started_at_ms, id limit 1), 0) \
+         and {p}call_id <= coalesce((select id from calls where started_at_ms < ${hi} \
+         order by started_at_ms desc, id desc limit 1), -1) \
+         and {p}day >= $1 and {p}day <= $2"
+    )
+}
+
+/// The instants bounding [`in_range`]'s id range for Moscow dates `from..=to`: an hour before
+/// the first midnight and an hour after the last.
+pub(crate) fn id_bounds(from: &str, to: &str) -> Result<(i64, i64), StoreError> {
+    let date = |s: &str| {
+        s.parse::<chrono::NaiveDate>()
+            .map_err(|_| StoreError::Step(format!("not a date: {s}")))
+    };
+    let midnight = |d| crate::calendar::moscow_to_utc(d, chrono::NaiveTime::MIN).timestamp_millis();
+    let hour = 3_600_000;
+    Ok((
+        midnight(date(from)?) - hour,
+        midnight(date(to)? + chrono::TimeDelta::days(1)) + hour,
+    ))
+}
+
 fn tally_sql(by: GroupBy) -> String {
     let (key, filter, group) = match by {
         GroupBy::Nothing => ("''", "", ""),
@@ -79,8 +109,8 @@ fn tally_sql(by: GroupBy) -> String {
         ),
     };
     format!(
-        "select {key} as k, {TALLY} from call_facts \
-         where day >= $1 and day <= $2{filter}{group}"
+        "select {key} as k, {TALLY} from call_facts where {}{filter}{group}",
+        in_range("", 5, 6)
     )
 }
 
@@ -102,7 +132,9 @@ pub struct AbandonedRow {
     pub on_list: i64,
 }
 
-const ABANDONED: &str = "select f.call_id, f.started_at_ms, f.abandoned_at_ms, c.from_number as number, \
+static ABANDONED: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "select f.call_id, f.started_at_ms, f.abandoned_at_ms, c.from_number as number, \
      cast(case when exists (select 1 from calls l join call_facts lf on lf.call_id = l.id \
          where l.from_number = c.from_number and l.started_at_ms > f.started_at_ms \
          and lf.answered_at_ms is not null) then 1 else 0 end as bigint) as got_through, \
@@ -115,8 +147,11 @@ const ABANDONED: &str = "select f.call_id, f.started_at_ms, f.abandoned_at_ms, c
      cast(case when exists (select 1 from callback_requests r where r.callback_number = c.from_number \
          and r.created_at_ms >= f.started_at_ms and r.state <> 'closed') then 1 else 0 end as bigint) as on_list \
      from call_facts f join calls c on c.id = f.call_id \
-     where f.day >= $1 and f.day <= $2 and f.abandoned_at_ms is not null \
-     order by f.started_at_ms, f.call_id limit $3";
+     where {} and f.abandoned_at_ms is not null \
+     order by f.started_at_ms, f.call_id limit $3",
+        in_range("f.", 4, 5)
+    )
+});
 
 const OLDEST_OPEN: &str =
     "select min(created_at_ms) from callback_requests where state <> 'closed'";
@@ -126,8 +161,13 @@ const PRESENCE: &str = "select operator_id, presence, at_ms from presence_log p 
      where at_ms < $2 and (at_ms >= $1 or id = (select max(q.id) from presence_log q \
      where q.operator_id = p.operator_id and q.at_ms < $1)) order by operator_id, at_ms, id";
 /// Calls per Moscow date and hour (in hours or not), for the forecast.
-const ARRIVALS: &str = "select day, cast(hour as bigint), cast(count(*) as bigint) from call_facts \
-     where day >= $1 and day <= $2 group by day, hour order by day, hour";
+static ARRIVALS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "select day, cast(hour as bigint), cast(count(*) as bigint) from call_facts \
+         where {} group by day, hour order by day, hour",
+        in_range("", 3, 4)
+    )
+});
 
 /// Callers on the line waiting for an operator now, longest waiting first: (call, number, state,
 /// started).
@@ -197,11 +237,14 @@ macro_rules! impl_stats_store {
                 sl_ms: i64,
                 short_ms: i64,
             ) -> Result<Vec<Tally>, StoreError> {
+                let (lo, hi) = id_bounds(from, to)?;
                 Ok(sqlx::query_as(&tally_sql(by))
                     .bind(from)
                     .bind(to)
                     .bind(sl_ms)
                     .bind(short_ms)
+                    .bind(lo)
+                    .bind(hi)
                     .fetch_all(self.reader())
                     .await?)
             }
@@ -212,10 +255,13 @@ macro_rules! impl_stats_store {
                 to: &str,
                 limit: i64,
             ) -> Result<Vec<AbandonedRow>, StoreError> {
-                Ok(sqlx::query_as(ABANDONED)
+                let (lo, hi) = id_bounds(from, to)?;
+                Ok(sqlx::query_as(ABANDONED.as_str())
                     .bind(from)
                     .bind(to)
                     .bind(limit)
+                    .bind(lo)
+                    .bind(hi)
                     .fetch_all(self.reader())
                     .await?)
             }
@@ -243,9 +289,12 @@ macro_rules! impl_stats_store {
                 from: &str,
                 to: &str,
             ) -> Result<Vec<(String, i64, i64)>, StoreError> {
-                Ok(sqlx::query_as(ARRIVALS)
+                let (lo, hi) = id_bounds(from, to)?;
+                Ok(sqlx::query_as(ARRIVALS.as_str())
                     .bind(from)
                     .bind(to)
+                    .bind(lo)
+                    .bind(hi)
                     .fetch_all(self.reader())
                     .await?)
             }
