@@ -21,7 +21,8 @@ use support::web::{Session, WebApp};
 on_both_backends!(
     a_known_day_of_calls,
     the_api_refuses_and_rejects,
-    the_forecast_from_four_tuesdays
+    the_forecast_from_four_tuesdays,
+    a_clock_set_back_loses_no_call
 );
 
 const N: [&str; 10] = [
@@ -544,4 +545,39 @@ async fn the_forecast_from_four_tuesdays(db: &TestDb) {
         .unwrap();
     let text = r.text().await.unwrap();
     assert!(text.contains("2026-12-08,10,1,4,0.4,2,"), "{text}");
+}
+
+/// Facts are found by the id range of the calls started in the dates asked for, so calls whose
+/// ids do not follow their start (a service restarted with its clock set back) all count.
+async fn a_clock_set_back_loses_no_call(db: &TestDb) {
+    let app = WebApp::spawn_with(db, twilio::config("http://127.0.0.1:9")).await;
+    let d = Day { app };
+    d.app.user("boss", Role::Supervisor).await;
+    for (sid, at) in [
+        ("K1", msk(2026, 12, 7, 10, 0)),
+        ("K2", msk(2026, 12, 7, 10, 5)),
+        ("K3", msk(2026, 12, 7, 9, 30)),
+        ("K4", msk(2026, 12, 1, 11, 0)),
+        ("K5", msk(2026, 12, 7, 10, 2)),
+    ] {
+        d.at(at).await;
+        d.voice(sid, N[1]).await;
+    }
+    d.at(msk(2026, 12, 7, 12, 0)).await;
+    let boss = d.app.sign_in("boss").await;
+    for (range, calls) in [
+        ("from=2026-12-07&to=2026-12-07", 4),
+        ("from=2026-12-01&to=2026-12-01", 1),
+        ("from=2026-12-02&to=2026-12-06", 0),
+        ("from=2026-12-01&to=2026-12-07", 5),
+    ] {
+        let (s, sum) = d.api(&boss, &format!("/stats/summary?{range}")).await;
+        assert_eq!(s, 200);
+        assert_eq!(sum["calls"], calls, "{range}");
+    }
+    let (_, hourly) = d
+        .api(&boss, "/stats/hourly?from=2026-12-07&to=2026-12-07")
+        .await;
+    assert_eq!(hourly[9]["calls"], 1);
+    assert_eq!(hourly[10]["calls"], 3);
 }

@@ -68,32 +68,31 @@ const TALLY: &str = "cast(count(*) as bigint) as calls, \
      cast(coalesce(sum(case when answered_at_ms is not null then wrap_up_ms end), 0) as bigint) as wrap_up_ms";
 
 /// The facts of calls that started on Moscow dates `$1..=$2`, found without an index of their
-/// own: call ids grow with the calls' start (ids are given in commit order, a step commits within
-/// milliseconds of its start), so the rows lie in the id range of the calls started from an hour
-/// before the range to an hour after it (`$lo`, `$hi`: instants; `calls_started` finds the ends),
-/// and the dates filter that range exactly. `p` prefixes the columns.
+/// own: they lie between the smallest and the largest id of the calls started in `[$lo, $hi)`
+/// (the dates' first instant and the next day's; `calls_started` holds both the start and the
+/// id, so each end is one covering range scan), and the dates filter that id range exactly.
+/// Whatever order ids and starts came in (a clock set back, two instances), nothing is missed.
+/// `p` prefixes the columns.
 fn in_range(p: &str, lo: usize, hi: usize) -> String {
     format!(
-        "{p}call_id >= coalesce((select id from calls where started_at_ms >= ${lo} \
-         order by started_at_ms, id limit 1), 0) \
-         and {p}call_id <= coalesce((select id from calls where started_at_ms < ${hi} \
-         order by started_at_ms desc, id desc limit 1), -1) \
+        "{p}call_id >= coalesce((select min(id) from calls where started_at_ms >= ${lo} \
+         and started_at_ms < ${hi}), 0) \
+         and {p}call_id <= coalesce((select max(id) from calls where started_at_ms >= ${lo} \
+         and started_at_ms < ${hi}), -1) \
          and {p}day >= $1 and {p}day <= $2"
     )
 }
 
-/// The instants bounding [`in_range`]'s id range for Moscow dates `from..=to`: an hour before
-/// the first midnight and an hour after the last.
+/// The instants bounding [`in_range`]'s calls for Moscow dates `from..=to`.
 pub(crate) fn id_bounds(from: &str, to: &str) -> Result<(i64, i64), StoreError> {
     let date = |s: &str| {
         s.parse::<chrono::NaiveDate>()
             .map_err(|_| StoreError::Step(format!("not a date: {s}")))
     };
     let midnight = |d| crate::calendar::moscow_to_utc(d, chrono::NaiveTime::MIN).timestamp_millis();
-    let hour = 3_600_000;
     Ok((
-        midnight(date(from)?) - hour,
-        midnight(date(to)? + chrono::TimeDelta::days(1)) + hour,
+        midnight(date(from)?),
+        midnight(date(to)? + chrono::TimeDelta::days(1)),
     ))
 }
 
