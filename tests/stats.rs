@@ -22,7 +22,8 @@ on_both_backends!(
     a_known_day_of_calls,
     the_api_refuses_and_rejects,
     the_forecast_from_four_tuesdays,
-    a_clock_set_back_loses_no_call
+    a_clock_set_back_loses_no_call,
+    why_callers_went_to_voicemail
 );
 
 const N: [&str; 10] = [
@@ -580,4 +581,76 @@ async fn a_clock_set_back_loses_no_call(db: &TestDb) {
         .await;
     assert_eq!(hourly[9]["calls"], 1);
     assert_eq!(hourly[10]["calls"], 3);
+}
+
+/// The voicemail reasons the known day does not show: nobody staffing the line, and the queue's
+/// longest wait. (A caller whose operator did not answer is routed with that operator still
+/// counted as staffing, so they queue rather than going to voicemail: `no_answer` stays 0.)
+async fn why_callers_went_to_voicemail(db: &TestDb) {
+    let mut config = twilio::config("http://127.0.0.1:9");
+    config.routing.autopause_after = 1;
+    let d = Day {
+        app: WebApp::spawn_with(db, config).await,
+    };
+    d.app.user("boss", Role::Supervisor).await;
+    d.at(msk(2026, 12, 7, 9, 0)).await;
+    d.app.user("olga", Role::Operator).await;
+    let olga = d
+        .app
+        .store
+        .operator_by_login("olga")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let available = |t| {
+        let store = d.app.store.clone();
+        async move {
+            store
+                .set_presence(olga, Presence::Available, t)
+                .await
+                .unwrap()
+        }
+    };
+    available(msk(2026, 12, 7, 9, 0)).await;
+    d.at(msk(2026, 12, 7, 10, 0)).await;
+    d.voice("V1", N[1]).await; // rings Olga, who does not answer: V1 queues, Olga is paused
+    d.at(msk(2026, 12, 7, 10, 0) + chrono::TimeDelta::seconds(20))
+        .await;
+    d.post(
+        Route::DialResult,
+        &[("CallSid", "V1"), ("DialCallStatus", "no-answer")],
+    )
+    .await;
+    d.at(msk(2026, 12, 7, 10, 1)).await;
+    d.voice("V2", N[2]).await; // Olga is paused: nobody staffs the line
+    available(msk(2026, 12, 7, 10, 2)).await;
+    d.at(msk(2026, 12, 7, 10, 3)).await;
+    d.voice("V3", N[3]).await; // queued behind V1
+    d.at(msk(2026, 12, 7, 10, 3) + chrono::TimeDelta::seconds(10))
+        .await;
+    d.voice("V4", N[4]).await; // queued too
+    d.at(msk(2026, 12, 7, 10, 5) + chrono::TimeDelta::seconds(10))
+        .await;
+    d.post(
+        Route::QueueLeft,
+        &[
+            ("CallSid", "V4"),
+            ("QueueResult", "leave"),
+            ("QueueTime", "120"),
+        ],
+    )
+    .await;
+    let boss = d.app.sign_in("boss").await;
+    let (_, sum) = d
+        .api(&boss, "/stats/summary?from=2026-12-07&to=2026-12-07")
+        .await;
+    assert_eq!(sum["voicemail"], 2, "{sum}");
+    let why = &sum["voicemail_by_reason"];
+    assert_eq!(why["no_answer"], 0, "{why}");
+    assert_eq!(why["no_operator"], 1, "{why}");
+    assert_eq!(why["timeout"], 1, "{why}");
+    assert_eq!(why["choice"], 0);
+    assert_eq!(why["off_hours"], 0);
+    assert_eq!(sum["offered"], 4);
 }
