@@ -57,6 +57,7 @@ struct RawConfig {
     web: web::RawWeb,
     schedule: schedule::RawSchedule,
     stats: stats::RawStats,
+    zadarma: zadarma::RawZadarma,
 }
 
 #[derive(Deserialize, Default)]
@@ -273,6 +274,8 @@ pub struct Config {
     pub schedule: ScheduleConfig,
     /// Statistics (`[stats]`).
     pub stats: crate::stats::StatsSettings,
+    /// The Zadarma / Novofon account, if configured.
+    pub zadarma: Option<ZadarmaConfig>,
 }
 
 impl Default for Config {
@@ -436,6 +439,7 @@ impl Config {
         let web = web::web_from_raw(&raw.web, &public_url)?;
         let schedule = schedule::schedule_from_raw(&raw.schedule, twilio.as_ref())?;
         let stats = stats::stats_from_raw(&raw.stats)?;
+        let zadarma = zadarma::zadarma_from_raw(raw.zadarma)?;
         Ok(Config {
             stats,
             web,
@@ -451,6 +455,7 @@ impl Config {
             calendar_dir,
             hours,
             twilio,
+            zadarma,
             routing,
             retention,
         })
@@ -684,7 +689,9 @@ fn int_in_range(
 
 mod schedule;
 mod stats;
+mod zadarma;
 pub use schedule::ScheduleConfig;
+pub use zadarma::ZadarmaConfig;
 #[cfg(test)]
 mod tests;
 pub mod web;

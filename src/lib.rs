@@ -142,35 +142,53 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Re
         data_dir: config.data_dir.clone(),
         keep: config.retention,
     })];
-    match (&config.twilio, twilio_client) {
-        (Some(t), Some(client)) => {
-            if let Some(from) = &t.sms_from {
-                handlers.push(Arc::new(jobs::sms::SmsHandler {
-                    client: client.clone(),
-                    from: from.clone(),
-                }));
-            }
-            let control = Arc::new(telephony::twilio::TwilioControl {
-                client,
-                public_url: config.public_url.clone(),
-            });
-            handlers.push(Arc::new(jobs::download::Download {
-                store: store.clone(),
-                sources: vec![control.clone()],
-                data_dir: config.data_dir.clone(),
-                delete_at_provider: t.delete_recordings,
+    let mut controls: Vec<Arc<dyn telephony::CallControl>> = Vec::new();
+    let mut sources: Vec<Arc<dyn telephony::RecordingSource>> = Vec::new();
+    let mut delete_at_provider = false;
+    if let (Some(t), Some(client)) = (&config.twilio, twilio_client) {
+        if let Some(from) = &t.sms_from {
+            handlers.push(Arc::new(jobs::sms::SmsHandler {
+                client: client.clone(),
+                from: from.clone(),
             }));
-            let mut rx = stop_rx.clone();
-            background.push(tokio::spawn(switchboard.clone().run_dispatcher(
-                control,
-                async move {
-                    let _ = rx.wait_for(|stop| *stop).await;
-                },
-            )));
         }
-        _ => tracing::warn!(
-            "no telephony provider configured (section `twilio`): webhooks answer 404"
-        ),
+        let control = Arc::new(telephony::twilio::TwilioControl {
+            client,
+            public_url: config.public_url.clone(),
+        });
+        sources.push(control.clone());
+        controls.push(control);
+        delete_at_provider |= t.delete_recordings;
+    }
+    if let Some(z) = &config.zadarma {
+        controls.push(Arc::new(telephony::zadarma::ZadarmaControl));
+        delete_at_provider |= z.delete_recordings;
+        let missing = telephony::zadarma::answer::missing_clips(&z.prompts);
+        if !missing.is_empty() {
+            tracing::warn!(
+                missing = missing.len(),
+                "prompt clips without a Zadarma file id (zadarma.prompts_file): callers will not hear them; `perezvon zadarma prompts` lists them"
+            );
+        }
+    }
+    if controls.is_empty() {
+        tracing::warn!(
+            "no telephony provider configured (sections `twilio`, `zadarma`): webhooks answer 404"
+        );
+    } else {
+        handlers.push(Arc::new(jobs::download::Download {
+            store: store.clone(),
+            sources,
+            data_dir: config.data_dir.clone(),
+            delete_at_provider,
+        }));
+        let mut rx = stop_rx.clone();
+        background.push(tokio::spawn(switchboard.clone().run_dispatcher(
+            controls,
+            async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            },
+        )));
     }
     let mut rx = stop_rx.clone();
     background.push(tokio::spawn(callbacks::sweep_leases(

@@ -147,7 +147,7 @@ async fn target_mode_signs_for_the_public_url_and_moves_queued_callers() {
     tokio::spawn(
         switchboard
             .clone()
-            .run_dispatcher(control, std::future::pending()),
+            .run_dispatcher(vec![control], std::future::pending()),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let target = format!("http://{}", listener.local_addr().unwrap());

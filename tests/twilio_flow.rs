@@ -50,9 +50,13 @@ async fn spawn(db: &TestDb, now: DateTime<Utc>) -> App {
         public_url: PUBLIC.into(),
     });
     let (stop, mut rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(switchboard.clone().run_dispatcher(control, async move {
-        let _ = rx.wait_for(|s| *s).await;
-    }));
+    tokio::spawn(
+        switchboard
+            .clone()
+            .run_dispatcher(vec![control], async move {
+                let _ = rx.wait_for(|s| *s).await;
+            }),
+    );
     let state = AppState {
         config: Arc::new(config),
         store: db.store.clone(),

@@ -172,9 +172,12 @@ impl Instance {
         );
         let (stop, rx) = tokio::sync::watch::channel(false);
         let mut dispatcher_rx = rx.clone();
-        let dispatcher = tokio::spawn(switchboard.clone().run_dispatcher(control, async move {
-            let _ = dispatcher_rx.wait_for(|s| *s).await;
-        }));
+        let dispatcher = tokio::spawn(switchboard.clone().run_dispatcher(
+            vec![control],
+            async move {
+                let _ = dispatcher_rx.wait_for(|s| *s).await;
+            },
+        ));
         let mut reconciler_rx = rx.clone();
         tokio::spawn(switchboard.clone().run_reconciler(async move {
             let _ = reconciler_rx.wait_for(|s| *s).await;

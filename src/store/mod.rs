@@ -21,6 +21,7 @@ use crate::config::DatabaseUrl;
 pub mod audit;
 pub mod callbacks;
 pub mod calls;
+pub mod cursor;
 pub mod facts;
 pub mod jobs;
 pub mod metrics;
@@ -46,6 +47,7 @@ pub use callbacks::{
     HistoryEntry, ListScope, OutcomeChange, OutcomeNext,
 };
 pub use calls::{Call, CallEvent, CallStore, NewCallEvent, RecordedEvent};
+pub use cursor::{Cursor, CursorStore};
 pub use facts::FactsStore;
 pub use jobs::{Job, JobState, JobStore, NewJob};
 pub use metrics::{JobCount, MetricsStore};
@@ -140,6 +142,7 @@ pub trait Store:
     + ReconcileStore
     + WorkspaceStore
     + MetricsStore
+    + CursorStore
     + Send
     + Sync
 {

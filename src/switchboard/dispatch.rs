@@ -18,16 +18,19 @@ use crate::telephony::{CallControl, ControlError};
 
 impl Switchboard {
     /// Runs the dispatcher until `shutdown` completes: on every wake-up (and every second, for
-    /// wrap-ups that end by themselves) it connects queued callers to free operators.
+    /// wrap-ups that end by themselves) it connects queued callers to free operators, a pass per
+    /// provider (each moves its own calls).
     pub async fn run_dispatcher(
         self: std::sync::Arc<Self>,
-        control: std::sync::Arc<dyn CallControl>,
+        controls: Vec<std::sync::Arc<dyn CallControl>>,
         shutdown: impl Future<Output = ()>,
     ) {
         tokio::pin!(shutdown);
         loop {
-            if let Err(e) = self.dispatch_once(control.as_ref()).await {
-                tracing::error!(error = format!("{e:#}"), "dispatcher pass failed");
+            for control in &controls {
+                if let Err(e) = self.dispatch_once(control.as_ref()).await {
+                    tracing::error!(error = format!("{e:#}"), "dispatcher pass failed");
+                }
             }
             tokio::select! {
                 _ = &mut shutdown => break,

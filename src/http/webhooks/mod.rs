@@ -19,6 +19,8 @@ use crate::telephony::twilio::routes::PREFIX as TWILIO_PREFIX;
 use crate::telephony::twilio::{route_from_path, route_template};
 
 pub mod twilio;
+pub mod zadarma;
+mod zadarma_script;
 
 /// Routes under `/webhooks`.
 pub fn router() -> Router<AppState> {
@@ -27,6 +29,10 @@ pub fn router() -> Router<AppState> {
             "/webhooks/twilio/{*rest}",
             axum::routing::post(twilio::webhook),
         )
+        .route(
+            "/webhooks/zadarma",
+            axum::routing::get(zadarma::echo).post(zadarma::webhook),
+        )
         .route_layer(axum::middleware::from_fn(timed))
 }
 
@@ -34,6 +40,9 @@ pub fn router() -> Router<AppState> {
 /// addresses, e.g. `/webhooks/twilio/voice` or `/webhooks/twilio/connect` without its
 /// `?operator=` id; `None` when it is no known endpoint (or not a webhook).
 pub fn endpoint_template(matched: &str, uri: &Uri) -> Option<&'static str> {
+    if matched == "/webhooks/zadarma" {
+        return Some("/webhooks/zadarma");
+    }
     if matched.starts_with(TWILIO_PREFIX) {
         return route_from_path(uri.path(), uri.query()).map(|r| route_template(&r));
     }
