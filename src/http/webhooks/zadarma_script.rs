@@ -186,7 +186,7 @@ impl<'a> Flow<'a> {
                     };
                     return Ok(Next::Event(kind, format!("noext:{}:{i}", script.id)));
                 }
-                Err(Skip::Internal) => return Ok(self.internal(call, action, &script.id).await?),
+                Err(Skip::Internal) => return self.internal(call, action, &script.id).await,
             }
         }
         Ok(Next::Answer(json!({})))
