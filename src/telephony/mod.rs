@@ -13,6 +13,7 @@ use crate::domain::operator::ContactKind;
 use crate::speech::Utterance;
 
 pub mod twilio;
+pub mod zadarma;
 
 /// Where a follow-up request of the provider goes (rendered by the adapter as a URL).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
