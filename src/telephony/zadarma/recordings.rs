@@ -5,13 +5,15 @@
 //! `call_id_with_rec` and carry no URL. [`ZadarmaRecordings::fetch`] asks the API for a short-lived
 //! pre-signed link (`GET /v1/pbx/record/request/?call_id=…`, PROVIDERS.md §2.5) and downloads the
 //! first one with a plain GET; the file is **MP3**, which the audio pipeline must decode. When a
-//! caller already has a link (`url` not empty), it is downloaded directly. Zadarma recommends
-//! asking for the file about 40 seconds after the notification: until then, and once the file is
-//! deleted, Zadarma says it does not exist, which is [`FetchError::NotFound`]. Timeouts, 5xx and
-//! 429 are [`FetchError::Temporary`]; other failures (a wrong secret, a bad request) are
-//! [`FetchError::Failed`]. [`ZadarmaRecordings::delete`] removes the file at Zadarma
-//! (`DELETE` on the same path) once it is stored here; a file already gone counts as deleted.
-//! Recording links carry a token and never appear in logs or errors.
+//! caller already has a link (`url` not empty), it is downloaded directly, and replaced by a fresh
+//! one if it is refused for good (links expire). Zadarma recommends asking for the file about 40
+//! seconds after the notification: until then, and once the file is deleted, Zadarma says it does
+//! not exist, which is [`FetchError::NotFound`]. Timeouts, 5xx and 429 are
+//! [`FetchError::Temporary`]; other failures (a wrong secret, a bad request) are
+//! [`FetchError::Failed`]. [`ZadarmaRecordings::delete`] removes the file at Zadarma (`DELETE` on
+//! the same path, its parameters in a form body as the official client sends them) once it is
+//! stored here; a file already gone counts as deleted. Recording links carry a token and never
+//! appear in logs or errors.
 
 use reqwest::Method;
 use serde_json::Value;
@@ -99,11 +101,28 @@ impl ZadarmaRecordings {
         ZadarmaRecordings { client }
     }
 
-    /// The link to download: `url` when given, else the first link Zadarma gives for `recording_id`.
-    async fn link(&self, recording_id: &str, url: &str) -> Result<String, ZadarmaError> {
-        if !url.trim().is_empty() {
-            return Ok(url.trim().to_owned());
+    /// Downloads `url` when given; when it is empty, or refused for good (an expired link) and
+    /// `recording_id` is known, downloads a fresh link for `recording_id` instead.
+    async fn download(&self, recording_id: &str, url: &str) -> Result<Vec<u8>, ZadarmaError> {
+        let url = url.trim();
+        if !url.is_empty() {
+            match self.client.download(url, MAX_RECORDING_BYTES).await {
+                Err(e) if !e.is_retryable() && !recording_id.trim().is_empty() => {
+                    tracing::debug!(
+                        recording = recording_id,
+                        error = %e,
+                        "the given Zadarma recording link failed: asking for a fresh one"
+                    );
+                }
+                result => return result,
+            }
         }
+        let link = self.fresh_link(recording_id).await?;
+        self.client.download(&link, MAX_RECORDING_BYTES).await
+    }
+
+    /// The first link Zadarma gives for `recording_id`.
+    async fn fresh_link(&self, recording_id: &str) -> Result<String, ZadarmaError> {
         let links = self.client.record_links(recording_id).await?;
         if links.len() > 1 {
             tracing::debug!(
@@ -142,12 +161,7 @@ impl RecordingSource for ZadarmaRecordings {
                 "neither a recording id nor a link".into(),
             ));
         }
-        let result = async {
-            let link = self.link(recording_id, url).await?;
-            self.client.download(&link, MAX_RECORDING_BYTES).await
-        }
-        .await;
-        match result {
+        match self.download(recording_id, url).await {
             Ok(audio) => {
                 tracing::debug!(
                     recording = recording_id,

@@ -84,6 +84,31 @@ async fn a_given_link_is_downloaded_directly() {
 }
 
 #[tokio::test]
+async fn an_expired_link_is_replaced_by_a_fresh_one() {
+    let server = recording_server(|link| json!({"status": "success", "link": link})).await;
+    Mock::given(path("/v1/pbx/record/download/expired.mp3"))
+        .respond_with(ResponseTemplate::new(403))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let expired = format!("{}/v1/pbx/record/download/expired.mp3", server.uri());
+    let source = ZadarmaRecordings::new(client(&server));
+    assert_eq!(source.fetch(REC, &expired).await.unwrap(), mp3());
+    let paths: Vec<String> = received(&server)
+        .await
+        .iter()
+        .map(|r| r.url.path().to_owned())
+        .collect();
+    assert_eq!(paths[1], "/v1/pbx/record/request/");
+    assert!(paths[2].ends_with("-100.mp3"), "{paths:?}");
+    // Without a recording id there is nothing to renew: the refusal stands.
+    assert!(matches!(
+        source.fetch("", &expired).await,
+        Err(FetchError::Failed(_))
+    ));
+}
+
+#[tokio::test]
 async fn missing_recordings_are_not_found_and_other_failures_are_classified() {
     let server = zadarma().await;
     let source = ZadarmaRecordings::new(client(&server));
