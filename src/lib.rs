@@ -134,6 +134,21 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Re
             t.sip_domain.clone(),
         )));
     }
+    let zadarma_client = match &config.zadarma {
+        Some(z) => Some(
+            telephony::zadarma::ZadarmaClient::new(&z.api_base, &z.key, z.secret.expose())
+                .context("cannot build the Zadarma client (config section `zadarma`)")?,
+        ),
+        None => None,
+    };
+    if let (Some(z), Some(client), None) = (&config.zadarma, &zadarma_client, switchboard.dialer())
+    {
+        // With both providers configured, click-to-call goes through Twilio.
+        switchboard = switchboard.with_dialer(Arc::new(telephony::zadarma::ZadarmaDialer::new(
+            client.clone(),
+            z.predicted,
+        )));
+    }
     let switchboard = Arc::new(switchboard);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut background = Vec::new();
@@ -162,6 +177,9 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Re
     }
     if let Some(z) = &config.zadarma {
         controls.push(Arc::new(telephony::zadarma::ZadarmaControl));
+        if let Some(client) = zadarma_client {
+            sources.push(Arc::new(telephony::zadarma::ZadarmaRecordings::new(client)));
+        }
         delete_at_provider |= z.delete_recordings;
         let missing = telephony::zadarma::answer::missing_clips(&z.prompts);
         if !missing.is_empty() {

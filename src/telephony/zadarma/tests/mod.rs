@@ -1,0 +1,18 @@
+//! Tests of the Zadarma adapter: webhook signature vectors, REST request signing and encoding,
+//! and the REST client, recordings and click-to-call against a local fake of Zadarma's API that
+//! checks every request's `Authorization` header.
+
+mod api;
+mod dialer;
+mod fake;
+mod recordings;
+mod rest;
+mod signature;
+
+/// Owned form parameters from `(name, value)` literals.
+pub(super) fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
