@@ -57,6 +57,24 @@ pub enum Command {
     /// Queue statistics.
     #[command(subcommand)]
     Stats(StatsCmd),
+    /// The Zadarma / Novofon PBX.
+    #[command(subcommand)]
+    Zadarma(ZadarmaCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ZadarmaCmd {
+    /// List the prompt files to upload to the PBX's sound manager (under audio/prompts/), the words
+    /// each says, and the file id `zadarma.prompts_file` gives it (empty: missing, the caller will
+    /// not hear it).
+    Prompts {
+        /// Only the files that have no id yet.
+        #[arg(long)]
+        missing: bool,
+        /// Print a `prompts_file` skeleton (`"clip" = "id"`) to fill in instead.
+        #[arg(long)]
+        toml: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -284,8 +302,49 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             store.close().await;
             Ok(())
         }),
+        Command::Zadarma(ZadarmaCmd::Prompts { missing, toml }) => {
+            zadarma_prompts(&config, missing, toml, &mut std::io::stdout().lock())
+        }
         Command::Calendar(_) => unreachable!("handled above"),
     }
+}
+
+/// `perezvon zadarma prompts`: every clip of the prompt catalogue with its words and file id.
+pub fn zadarma_prompts(
+    config: &Config,
+    missing: bool,
+    toml: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let empty = std::collections::BTreeMap::new();
+    let ids = config.zadarma.as_ref().map_or(&empty, |z| &z.prompts);
+    let rows = crate::speech::catalogue()
+        .into_iter()
+        .map(|(clip, text)| {
+            let id = ids.get(&clip).cloned().unwrap_or_default();
+            (clip, text, id)
+        })
+        .filter(|(_, _, id)| !missing || id.is_empty());
+    if toml {
+        writeln!(
+            out,
+            "# zadarma.prompts_file: clip = file id in the PBX's sound manager"
+        )?;
+        for (clip, text, id) in rows {
+            writeln!(out, "# {text}")?;
+            writeln!(out, "{} = {}", toml_str(&clip), toml_str(&id))?;
+        }
+    } else {
+        writeln!(out, "file;id;text")?;
+        for (clip, text, id) in rows {
+            writeln!(out, "audio/prompts/{clip};{id};{text}")?;
+        }
+    }
+    Ok(())
+}
+
+fn toml_str(s: &str) -> String {
+    toml::Value::String(s.to_owned()).to_string()
 }
 
 /// The `calendar` subcommands, writing to `out`.

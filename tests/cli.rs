@@ -626,3 +626,64 @@ fn user_and_token_administration() {
         "{users}"
     );
 }
+
+#[test]
+fn zadarma_prompts_lists_the_files_to_upload_and_bad_keys_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let prompts = dir.path().join("zadarma-prompts.toml");
+    let greeting = perezvon::speech::Prompt::Greeting.clip();
+    std::fs::write(&prompts, format!("\"{greeting}\" = \"5f1e2d\"\n")).unwrap();
+    let env = [
+        ("PEREZVON_ZADARMA__KEY", "k"),
+        ("PEREZVON_ZADARMA__SECRET", "s"),
+        ("PEREZVON_ZADARMA__VOICEMAIL_REDIRECT", "0-2"),
+        ("PEREZVON_ZADARMA__PROMPTS_FILE", prompts.to_str().unwrap()),
+    ];
+    let all = stdout(&perezvon(&["zadarma", "prompts"], &env, None));
+    let catalogue = perezvon::speech::catalogue();
+    assert_eq!(all.lines().next(), Some("file;id;text"));
+    assert_eq!(all.lines().count(), catalogue.len() + 1);
+    let row = format!("audio/prompts/{greeting};5f1e2d;");
+    assert!(all.lines().any(|l| l.starts_with(&row)), "{all}");
+    let missing = stdout(&perezvon(&["zadarma", "prompts", "--missing"], &env, None));
+    assert_eq!(missing.lines().count(), catalogue.len());
+    assert!(!missing.contains(&greeting));
+    // The skeleton is a prompts_file: every clip, each mapped to its id or "".
+    let skeleton = stdout(&perezvon(&["zadarma", "prompts", "--toml"], &env, None));
+    let table: toml::Table = toml::from_str(&skeleton).unwrap();
+    assert_eq!(table.len(), catalogue.len());
+    assert_eq!(table[&greeting].as_str(), Some("5f1e2d"));
+    // Every file listed exists in the repository.
+    for (clip, _) in &catalogue {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("audio/prompts")
+            .join(clip);
+        assert!(path.exists(), "{}", path.display());
+    }
+    for (key, value, named) in [
+        (
+            "PEREZVON_ZADARMA__VOICEMAIL_REDIRECT",
+            "voicemail",
+            "zadarma.voicemail_redirect",
+        ),
+        (
+            "PEREZVON_ZADARMA__HOLD_TICK_SECS",
+            "30",
+            "zadarma.hold_tick_secs",
+        ),
+        ("PEREZVON_ZADARMA__API_BASE", "ftp://x", "zadarma.api_base"),
+        (
+            "PEREZVON_ZADARMA__PROMPTS_FILE",
+            "/nonexistent/p.toml",
+            "zadarma.prompts_file",
+        ),
+    ] {
+        let mut bad = env.to_vec();
+        bad.retain(|(k, _)| *k != key);
+        bad.push((key, value));
+        let o = perezvon(&["zadarma", "prompts"], &bad, None);
+        assert!(!o.status.success(), "{key}={value}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(named), "{key}={value}: {err}");
+    }
+}
