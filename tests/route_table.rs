@@ -71,6 +71,8 @@ const ROUTES: &[(&str, &str, &str, Access)] = &[
     ("POST", "/login", "/login", Access::SignIn),
     ("POST", "/logout", "/logout", Access::Public),
     ("POST", "/webhooks/twilio/{*rest}", "/webhooks/twilio/voice", Access::Webhook),
+    ("GET", "/webhooks/zadarma", "/webhooks/zadarma?zd_echo=x", Access::Public),
+    ("POST", "/webhooks/zadarma", "/webhooks/zadarma", Access::Webhook),
     ("GET", "/api/v1/calendar/next-window", "/api/v1/calendar/next-window", Access::Public),
     ("GET", "/api/v1/calendar/days", "/api/v1/calendar/days?from=2026-12-01&to=2026-12-31", Access::Public),
     ("GET", "/api/v1/calendar/follow-up-slots", "/api/v1/calendar/follow-up-slots", Access::Public),
@@ -208,6 +210,12 @@ async fn request(app: &WebApp, m: &str, path: &str, who: Option<&Session>) -> re
     };
     let req = if method == Method::GET {
         req
+    } else if path.starts_with("/webhooks/zadarma") {
+        req.form(&[
+            ("event", "NOTIFY_START"),
+            ("pbx_call_id", "in_1"),
+            ("call_start", "2026-12-07 10:00:00"),
+        ])
     } else if path.starts_with("/webhooks/") {
         req.form(&[("CallSid", "CA00000000000000000000000000000001")])
     } else if is_page(path) {
@@ -220,7 +228,20 @@ async fn request(app: &WebApp, m: &str, path: &str, who: Option<&Session>) -> re
 }
 
 async fn check(db: TestDb) {
-    let config = support::twilio::config("http://127.0.0.1:9");
+    let mut config = support::twilio::config("http://127.0.0.1:9");
+    config.zadarma = Some(perezvon::config::ZadarmaConfig {
+        key: "k".into(),
+        secret: perezvon::config::Secret::new("s"),
+        api_base: "http://127.0.0.1:9".into(),
+        from_number: None,
+        voicemail_redirect: "0-2".into(),
+        prompts: Default::default(),
+        hold_music: None,
+        hold_tick_secs: 8,
+        predicted: false,
+        delete_recordings: false,
+        extension_of: Default::default(),
+    });
     let app = WebApp::spawn_with(&db, config).await;
     app.user("op", Role::Operator).await;
     app.user("sup", Role::Supervisor).await;

@@ -1,6 +1,6 @@
 //! `/webhooks/zadarma`: Zadarma's PBX call notifications. `GET ?zd_echo=X` answers `X` (Zadarma
-//! checks the URL that way when it is saved). A `POST` is a `NOTIFY_*` form: an unknown event is
-//! answered 200 and logged; a known one must carry the `Signature` of its own fields (missing or
+//! checks the URL that way when it is saved). A `POST` is a `NOTIFY_*` form: one without `event`
+//! is 400; an unknown event is answered 200 and logged; a known one must carry the `Signature` of its own fields (missing or
 //! wrong → 403, nothing changes); a malformed one → 400 naming the field. Each notification becomes
 //! one or more neutral events for the switchboard, each with a key that makes a re-delivery a
 //! no-op (`start`, `dtmf:<wait name>:<digits>`, `end`, `record:<id>`, …); the reply to
@@ -56,8 +56,12 @@ pub async fn webhook(
         ));
     }
     let params: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+    let Some(event) = parse::field(&params, "event") else {
+        return Err(AppError::BadRequest(
+            ParseError::Missing("event").to_string(),
+        ));
+    };
     if signature::signature_string(&params).is_none() {
-        let event = parse::field(&params, "event").unwrap_or("");
         let shown: String = event.chars().take(40).collect();
         tracing::info!(event = %shown, "Zadarma notification of an unknown kind: ignored");
         return Ok(json_response(json!({})));
