@@ -64,6 +64,18 @@ pub fn init_tracing(format: LogFormat) {
     };
 }
 
+/// `source` as is when its provider's recordings are deleted once stored, else one that keeps them.
+fn keep_unless(
+    source: Arc<dyn telephony::RecordingSource>,
+    delete: bool,
+) -> Arc<dyn telephony::RecordingSource> {
+    if delete {
+        source
+    } else {
+        Arc::new(jobs::download::KeepAtProvider(source))
+    }
+}
+
 /// Runs the service until Ctrl-C or SIGTERM: loads the calendar, opens and migrates the database,
 /// listens on `config.listen`.
 pub async fn run(config: Config) -> anyhow::Result<()> {
@@ -171,14 +183,15 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Re
             client,
             public_url: config.public_url.clone(),
         });
-        sources.push(control.clone());
+        sources.push(keep_unless(control.clone(), t.delete_recordings));
         controls.push(control);
         delete_at_provider |= t.delete_recordings;
     }
     if let Some(z) = &config.zadarma {
         controls.push(Arc::new(telephony::zadarma::ZadarmaControl));
         if let Some(client) = zadarma_client {
-            sources.push(Arc::new(telephony::zadarma::ZadarmaRecordings::new(client)));
+            let source = Arc::new(telephony::zadarma::ZadarmaRecordings::new(client));
+            sources.push(keep_unless(source, z.delete_recordings));
         }
         delete_at_provider |= z.delete_recordings;
         let missing = telephony::zadarma::answer::missing_clips(&z.prompts);

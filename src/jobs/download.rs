@@ -145,3 +145,57 @@ fn retry(job: &Job, now: DateTime<Utc>, error: String) -> Outcome {
         error,
     }
 }
+
+/// A recording source whose recordings are never deleted at the provider, for one provider whose
+/// configuration keeps them while another's deletes them (one [`Download`] serves both).
+pub struct KeepAtProvider(pub Arc<dyn RecordingSource>);
+
+#[async_trait::async_trait]
+impl RecordingSource for KeepAtProvider {
+    fn provider(&self) -> &'static str {
+        self.0.provider()
+    }
+
+    async fn fetch(&self, recording_id: &str, url: &str) -> Result<Vec<u8>, FetchError> {
+        self.0.fetch(recording_id, url).await
+    }
+
+    async fn delete(&self, _recording_id: &str) -> Result<(), FetchError> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    struct Counting(AtomicUsize);
+
+    #[async_trait::async_trait]
+    impl RecordingSource for Counting {
+        fn provider(&self) -> &'static str {
+            "zadarma"
+        }
+        async fn fetch(&self, id: &str, _url: &str) -> Result<Vec<u8>, FetchError> {
+            Ok(id.as_bytes().to_vec())
+        }
+        async fn delete(&self, _id: &str) -> Result<(), FetchError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_kept_source_fetches_but_never_deletes() {
+        let inner = Arc::new(Counting(AtomicUsize::new(0)));
+        let kept = KeepAtProvider(inner.clone());
+        assert_eq!(kept.provider(), "zadarma");
+        assert_eq!(kept.fetch("r1", "").await.unwrap(), b"r1");
+        kept.delete("r1").await.unwrap();
+        assert_eq!(inner.0.load(Ordering::SeqCst), 0);
+        inner.delete("r1").await.unwrap();
+        assert_eq!(inner.0.load(Ordering::SeqCst), 1);
+    }
+}
