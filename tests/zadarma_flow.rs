@@ -337,6 +337,56 @@ async fn all_busy_then_a_freed_operator(db: &TestDb) {
     assert_eq!(hold["wait_dtmf"]["timeout"], 8);
     assert_eq!(hold["wait_dtmf"]["default"], "0-2");
     assert_eq!(app.state(&caller).await, "queued");
+    // The next hold period is quiet (announcements every 30 s), the same for a re-delivery.
+    app.clock.advance(TimeDelta::seconds(8));
+    let (played, quiet) = app.keys(&caller, &hold, "").await;
+    assert!(played.is_empty(), "{played:?}");
+    assert!(
+        quiet["wait_dtmf"]["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("qh."),
+        "{quiet}"
+    );
+    assert_eq!(quiet["ivr_play"], "music");
+    assert_eq!(app.keys(&caller, &hold, "").await.1, quiet);
+    // Hold periods go on quietly until 30 s of waiting: then the place is announced again.
+    let queued_at = app
+        .store
+        .call_by_provider_id("zadarma", &caller.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .queued_at
+        .unwrap();
+    let mut last = quiet;
+    let hold = loop {
+        app.clock.advance(TimeDelta::seconds(8));
+        let (played, next) = app.keys(&caller, &last, "").await;
+        let waited = app.clock.now() - queued_at;
+        if !played.is_empty() {
+            assert!(waited >= TimeDelta::seconds(30), "announced after {waited}");
+            break next;
+        }
+        assert!(
+            waited < TimeDelta::seconds(30),
+            "still quiet after {waited}"
+        );
+        assert!(
+            next["wait_dtmf"]["name"]
+                .as_str()
+                .unwrap()
+                .starts_with("qh.")
+        );
+        last = next;
+    };
+    assert!(
+        hold["wait_dtmf"]["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("qm."),
+        "{hold}"
+    );
     // The first call ends; the dispatcher reserves the operator for the queued caller.
     app.clock.advance(TimeDelta::seconds(40));
     app.end(&busy, "101", "40", "answered", None).await;

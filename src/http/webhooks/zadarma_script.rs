@@ -4,7 +4,8 @@
 //!
 //! - with our `wait_dtmf` name: the keys answering that step (none: a timeout). In the hold
 //!   queue a timeout is a tick — the caller is connected if the dispatcher reserved an operator
-//!   meanwhile, else the wait is announced again or ends;
+//!   meanwhile; else, when an announcement is due (every `routing.announce_every_secs`) or the
+//!   wait nearly over, routing speaks (or ends the wait), otherwise another quiet hold period;
 //! - without one, after a played file: the next action of the script. A notification arriving
 //!   sooner than [`MIN_PLAY`] after the previous action was sent is a re-delivery, answered with
 //!   the same action;
@@ -300,10 +301,45 @@ impl<'a> Flow<'a> {
         let key = format!("dtmf:{name}:{}", digits.as_deref().unwrap_or(""));
         if step == Step::QueueMenu && digits.is_none() {
             let (kind, _) = self.tick(call).await?;
+            if let EventKind::QueueWait { waited, .. } = kind
+                && !self.announce_due(waited)
+            {
+                return Ok(self.quiet_hold(&key));
+            }
             return self.run(call, kind, key).await;
         }
         self.run(call, EventKind::Digits { step, digits }, key)
             .await
+    }
+
+    /// Whether the hold period that just ended crossed an announcement time (every
+    /// `routing.announce_every_secs` of waiting), or the wait is nearly over: then routing speaks.
+    fn announce_due(&self, waited: TimeDelta) -> bool {
+        let r = &self.state.config.routing;
+        let tick = TimeDelta::seconds(i64::from(self.cfg.hold_tick_secs));
+        let every = r.announce_every.num_milliseconds().max(1);
+        let before = (waited - tick).max(TimeDelta::zero());
+        waited + tick >= r.queue_max_wait
+            || waited.num_milliseconds() / every != before.num_milliseconds() / every
+    }
+
+    /// Another hold period without a word (no step: the same answer for a re-delivery).
+    fn quiet_hold(&self, key: &str) -> Value {
+        let gather = Action::Gather {
+            clip: None,
+            hold: true,
+            timeout: self.cfg.hold_tick_secs,
+            max_digits: 1,
+            step: script::QUIET_HOLD.into(),
+        };
+        let answers = Answers {
+            prompts: &self.cfg.prompts,
+            voicemail_redirect: &self.cfg.voicemail_redirect,
+            hold_music: self.cfg.hold_music.as_deref(),
+        };
+        answers
+            .json(&gather, &script::script_id(key), None)
+            .unwrap_or_else(|_| json!({}))
     }
 
     async fn extension(&self, action: &Action) -> anyhow::Result<Option<String>> {

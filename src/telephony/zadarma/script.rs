@@ -93,6 +93,9 @@ pub fn script_id(key: &str) -> String {
     hex::encode(&digest[..5])
 }
 
+/// The code of a quiet hold period: the queue menu without its announcement.
+pub const QUIET_HOLD: &str = "qh";
+
 /// The short code of a step that gathers keys.
 pub fn step_code(step: Step) -> Option<String> {
     match step {
@@ -106,7 +109,8 @@ pub fn step_code(step: Step) -> Option<String> {
 /// The step a code names.
 pub fn step_of(code: &str) -> Option<Step> {
     let attempt = |rest: &str| rest.parse::<u8>().ok().filter(|a| *a < 10);
-    if code == "qm" {
+    // `qh`: a quiet hold period between two announcements of the same queue menu.
+    if code == "qm" || code == "qh" {
         Some(Step::QueueMenu)
     } else if let Some(a) = code.strip_prefix("vn").and_then(attempt) {
         Some(Step::VoicemailNumber { attempt: a })
