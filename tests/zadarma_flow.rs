@@ -248,6 +248,16 @@ impl App {
         c.expect("the call is stored").state
     }
 
+    async fn events(&self, call: &Call) -> usize {
+        let c = self
+            .store
+            .call_by_provider_id("zadarma", &call.id)
+            .await
+            .unwrap();
+        let c = c.expect("the call is stored");
+        self.store.call_events(c.id).await.unwrap().len()
+    }
+
     async fn presence(&self, id: i64) -> Presence {
         let ops = self.store.operators().await.unwrap();
         ops.iter().find(|o| o.id == id).unwrap().presence
@@ -291,6 +301,11 @@ async fn answered_by_an_operator(db: &TestDb) {
     ]
     .map(|(k, v)| (k.to_string(), v.to_string()));
     app.post(&answer).await;
+    // Both delivered again: nothing more is stored.
+    let events = app.events(&call).await;
+    assert_eq!(app.post(&ringing).await, serde_json::json!({}));
+    app.post(&answer).await;
+    assert_eq!(app.events(&call).await, events);
     app.clock.advance(TimeDelta::seconds(95));
     app.end(&call, "101", "95", "answered", None).await;
     assert_eq!(app.state(&call).await, "completed");
