@@ -60,6 +60,12 @@ pub enum Command {
     /// The Zadarma / Novofon PBX.
     #[command(subcommand)]
     Zadarma(ZadarmaCmd),
+    /// Copy the SQLite database to FILE while the service runs (PostgreSQL: use pg_dump).
+    Backup {
+        /// The file to write (must not exist).
+        #[arg(long, value_name = "FILE")]
+        to: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -304,6 +310,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }),
         Command::Zadarma(ZadarmaCmd::Prompts { missing, toml }) => {
             zadarma_prompts(&config, missing, toml, &mut std::io::stdout().lock())
+        }
+        Command::Backup { to } => {
+            let Some(src) = crate::store::backup::sqlite_path(&config.database_url) else {
+                bail!(
+                    "the database is PostgreSQL: back it up with pg_dump (README \"Backup and restore\")"
+                );
+            };
+            let done = crate::store::backup::backup_sqlite(&src, &to)?;
+            eprintln!(
+                "backup: {} pages, {} bytes written to {} (integrity check ok)",
+                done.pages,
+                done.bytes,
+                to.display()
+            );
+            Ok(())
         }
         Command::Calendar(_) => unreachable!("handled above"),
     }

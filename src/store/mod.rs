@@ -19,6 +19,7 @@ use serde::Serialize;
 use crate::config::DatabaseUrl;
 
 pub mod audit;
+pub mod backup;
 pub mod callbacks;
 pub mod calls;
 pub mod cursor;
