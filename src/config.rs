@@ -324,6 +324,7 @@ impl Config {
             insert_path(&mut table, &path, value)
                 .map_err(|m| key_err(&path.join("."), format!("{m} (from {name})")))?;
         }
+        secrets_from_files(&mut table)?;
         let raw: RawConfig =
             serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
                 let key = e.path().to_string();
@@ -656,6 +657,55 @@ fn routing_from_raw(raw: &RawRouting) -> Result<RoutingSettings, ConfigError> {
 }
 
 /// Sets `path` in a TOML table to a string value, creating tables on the way.
+/// Keys whose value may instead be read from a file named by `<key>_file` (a secret mounted by
+/// Docker or systemd credentials, say): the file's text without its final line break.
+pub const SECRET_KEYS: &[&str] = &["database_url", "twilio.auth_token", "zadarma.secret"];
+
+/// Replaces each `<secret>_file` of [`SECRET_KEYS`] by the file's contents under `<secret>`.
+fn secrets_from_files(table: &mut toml::Table) -> Result<(), ConfigError> {
+    for key in SECRET_KEYS {
+        let path: Vec<String> = key.split('.').map(str::to_owned).collect();
+        let (last, parents) = path.split_last().expect("a key has a name");
+        let Some(t) = section(table, parents) else {
+            continue;
+        };
+        let Some(file) = t.remove(&format!("{last}_file")) else {
+            continue;
+        };
+        let named = format!("{key}_file");
+        let Some(file) = file.as_str().map(str::trim).filter(|f| !f.is_empty()) else {
+            return Err(key_err(&named, "must be the path of a file"));
+        };
+        if t.get(last.as_str())
+            .and_then(toml::Value::as_str)
+            .is_some_and(|v| !v.is_empty())
+        {
+            return Err(key_err(
+                &named,
+                format!("give `{key}` or `{named}`, not both"),
+            ));
+        }
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| key_err(&named, format!("cannot read {file}: {e}")))?;
+        let value = text.strip_suffix('\n').unwrap_or(&text);
+        let value = value.strip_suffix('\r').unwrap_or(value);
+        if value.is_empty() {
+            return Err(key_err(&named, format!("{file} is empty")));
+        }
+        t.insert(last.clone(), toml::Value::String(value.to_owned()));
+    }
+    Ok(())
+}
+
+/// The section at `path`, if the configuration has it.
+fn section<'a>(table: &'a mut toml::Table, path: &[String]) -> Option<&'a mut toml::Table> {
+    let mut t = table;
+    for p in path {
+        t = t.get_mut(p)?.as_table_mut()?;
+    }
+    Some(t)
+}
+
 fn insert_path(table: &mut toml::Table, path: &[String], value: String) -> Result<(), String> {
     let (last, parents) = path.split_last().ok_or("empty key")?;
     let mut t = table;

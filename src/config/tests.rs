@@ -475,3 +475,66 @@ fn metrics_listen_is_optional_and_errors_name_the_key() {
         "{e}"
     );
 }
+
+#[test]
+fn secrets_come_from_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "file-token\n").unwrap();
+    let zsecret = dir.path().join("zsecret");
+    std::fs::write(&zsecret, "zadarma-secret").unwrap();
+    let db = dir.path().join("db");
+    std::fs::write(&db, "postgres://u:p@127.0.0.1/perezvon\r\n").unwrap();
+    let file = write(&format!(
+        "database_url_file = \"{}\"\n[twilio]\naccount_sid = \"AC0123456789abcdef0123456789abcdef\"\n\
+         auth_token_file = \"{}\"\n[zadarma]\nkey = \"k\"\nvoicemail_redirect = \"0-2\"\n",
+        db.display(),
+        token.display()
+    ));
+    let c = Config::load_with_env(
+        Some(file.path()),
+        env(&[("PEREZVON_ZADARMA__SECRET_FILE", zsecret.to_str().unwrap())]),
+    )
+    .unwrap();
+    assert_eq!(c.twilio.unwrap().auth_token.expose(), "file-token");
+    assert_eq!(c.zadarma.unwrap().secret.expose(), "zadarma-secret");
+    assert_eq!(c.database_url.expose(), "postgres://u:p@127.0.0.1/perezvon");
+    // Both the value and its file, an unreadable file, an empty one: errors naming the key.
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, "\n").unwrap();
+    for (vars, key, says) in [
+        (
+            vec![
+                ("PEREZVON_ZADARMA__SECRET", "x"),
+                ("PEREZVON_ZADARMA__SECRET_FILE", zsecret.to_str().unwrap()),
+            ],
+            "zadarma.secret_file",
+            "not both",
+        ),
+        (
+            vec![("PEREZVON_ZADARMA__SECRET_FILE", "/nonexistent/secret")],
+            "zadarma.secret_file",
+            "cannot read",
+        ),
+        (
+            vec![("PEREZVON_ZADARMA__SECRET_FILE", empty.to_str().unwrap())],
+            "zadarma.secret_file",
+            "is empty",
+        ),
+    ] {
+        let mut vars = vars;
+        vars.extend([
+            ("PEREZVON_ZADARMA__KEY", "k"),
+            ("PEREZVON_ZADARMA__VOICEMAIL_REDIRECT", "0-2"),
+        ]);
+        let e = Config::load_with_env(None, env(&vars))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(key) && e.contains(says), "{e}");
+    }
+    // `_file` is only for secrets.
+    let e = Config::load_with_env(None, env(&[("PEREZVON_LISTEN_FILE", "/x")]))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("listen_file"), "{e}");
+}
