@@ -48,6 +48,7 @@ struct RawConfig {
     data_dir: Option<String>,
     log_format: Option<String>,
     max_body_bytes: Option<NumOrStr>,
+    sqlite_synchronous: Option<String>,
     calendar: RawCalendar,
     hours: RawHours,
     twilio: RawTwilio,
@@ -256,6 +257,9 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Largest accepted request body; larger requests get 413.
     pub max_body_bytes: usize,
+    /// SQLite `synchronous = full` (each commit reaches the disk before the reply) instead of
+    /// `normal` (config `sqlite_synchronous`).
+    pub sqlite_full_sync: bool,
     /// Directory with `YYYY.toml` production-calendar files that override or add years.
     pub calendar_dir: Option<PathBuf>,
     /// The hotline's opening hours.
@@ -404,6 +408,16 @@ impl Config {
                 ));
             }
         };
+        let sqlite_full_sync = match raw.sqlite_synchronous.as_deref().map(str::trim) {
+            None | Some("normal") => false,
+            Some("full") => true,
+            Some(other) => {
+                return Err(key_err(
+                    "sqlite_synchronous",
+                    format!("`{other}` is not one of normal, full"),
+                ));
+            }
+        };
         let max_body_bytes = match &raw.max_body_bytes {
             Some(v) => {
                 let n = v.to_i64("max_body_bytes")?;
@@ -453,6 +467,7 @@ impl Config {
             data_dir,
             log_format,
             max_body_bytes,
+            sqlite_full_sync,
             calendar_dir,
             hours,
             twilio,

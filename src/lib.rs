@@ -90,7 +90,7 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Re
         tracing::warn!("calendar: {w}");
     }
     tracing::info!(database = %config.database_url, "opening the database");
-    let store = store::connect(&config.database_url)
+    let store = store::connect_with(&config.database_url, config.sqlite_full_sync)
         .await
         .context("cannot open the database")?;
     let listener = tokio::net::TcpListener::bind(config.listen)

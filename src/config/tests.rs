@@ -538,3 +538,13 @@ fn secrets_come_from_files() {
         .to_string();
     assert!(e.contains("listen_file"), "{e}");
 }
+
+#[test]
+fn sqlite_synchronous_normal_or_full() {
+    let c = Config::load_with_env(None, env(&[])).unwrap();
+    assert!(!c.sqlite_full_sync);
+    let c = Config::load_with_env(None, env(&[("PEREZVON_SQLITE_SYNCHRONOUS", "full")])).unwrap();
+    assert!(c.sqlite_full_sync);
+    let e = err_of(None, &[("PEREZVON_SQLITE_SYNCHRONOUS", "off")]);
+    assert!(e.contains("sqlite_synchronous"), "{e}");
+}

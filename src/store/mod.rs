@@ -161,6 +161,15 @@ pub trait Store:
 ///
 /// For SQLite the file and its directory are created when missing.
 pub async fn connect(url: &DatabaseUrl) -> Result<Arc<dyn Store>, StoreError> {
+    connect_with(url, false).await
+}
+
+/// [`connect`], with SQLite's `synchronous = full` when `sqlite_full_sync` (config
+/// `sqlite_synchronous = "full"`).
+pub async fn connect_with(
+    url: &DatabaseUrl,
+    sqlite_full_sync: bool,
+) -> Result<Arc<dyn Store>, StoreError> {
     let store: Arc<dyn Store> = if url.is_postgres() {
         Arc::new(postgres::PgStore::connect(url.expose()).await?)
     } else {
@@ -168,7 +177,7 @@ pub async fn connect(url: &DatabaseUrl) -> Result<Arc<dyn Store>, StoreError> {
             .expose()
             .trim_start_matches("sqlite:")
             .trim_start_matches("//");
-        Arc::new(sqlite::SqliteStore::open(Path::new(path)).await?)
+        Arc::new(sqlite::SqliteStore::open_with(Path::new(path), sqlite_full_sync).await?)
     };
     store.migrate().await?;
     Ok(store)

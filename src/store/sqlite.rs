@@ -31,6 +31,13 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the database file at `path`; does not migrate.
     pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_with(path, false).await
+    }
+
+    /// [`SqliteStore::open`], with `synchronous = full` when `full_sync` (every commit is on disk
+    /// before it returns, even through a power cut) instead of `normal` (a power cut may lose the
+    /// last commits, never corrupts; a crash of the process loses nothing).
+    pub async fn open_with(path: &Path, full_sync: bool) -> Result<SqliteStore, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
                 StoreError::Database(sqlx::Error::Configuration(
@@ -42,7 +49,11 @@ impl SqliteStore {
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            .synchronous(if full_sync {
+                SqliteSynchronous::Full
+            } else {
+                SqliteSynchronous::Normal
+            })
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
         let writer = SqlitePoolOptions::new()
@@ -54,7 +65,7 @@ impl SqliteStore {
             .max_connections(READERS)
             .acquire_timeout(Duration::from_secs(30))
             .connect_lazy_with(opts.create_if_missing(false));
-        let steps = super::sqlite_writer::Writer::start(path, BUSY_TIMEOUT)?;
+        let steps = super::sqlite_writer::Writer::start(path, BUSY_TIMEOUT, full_sync)?;
         Ok(SqliteStore {
             writer,
             reader,
@@ -123,5 +134,25 @@ impl super::Store for SqliteStore {
     async fn close(&self) {
         self.reader.close().await;
         self.writer.close().await;
+    }
+}
+
+#[cfg(test)]
+mod sync_tests {
+    use super::SqliteStore;
+
+    #[tokio::test]
+    async fn synchronous_is_normal_or_full_as_configured() {
+        let dir = tempfile::tempdir().unwrap();
+        for (full, want) in [(false, 1i64), (true, 2)] {
+            let store = SqliteStore::open_with(&dir.path().join(format!("{full}.db")), full)
+                .await
+                .unwrap();
+            let got: i64 = sqlx::query_scalar("pragma synchronous")
+                .fetch_one(store.writer())
+                .await
+                .unwrap();
+            assert_eq!(got, want, "full = {full}");
+        }
     }
 }

@@ -40,15 +40,20 @@ pub struct Writer {
 
 impl Writer {
     /// Opens `path` (which sqlx has created and migrated) and starts the thread.
-    pub fn start(path: &Path, busy_timeout: Duration) -> Result<Writer, StoreError> {
+    pub fn start(
+        path: &Path,
+        busy_timeout: Duration,
+        full_sync: bool,
+    ) -> Result<Writer, StoreError> {
         let conn = Connection::open(path).map_err(open_error)?;
         conn.busy_timeout(busy_timeout).map_err(open_error)?;
         // The writer never checkpoints on its own (a checkpoint inside a group commit stalls
         // every step waiting behind it); the checkpointer thread does it beside it.
-        conn.execute_batch(
-            "pragma journal_mode = wal; pragma synchronous = normal; pragma foreign_keys = on; \
-             pragma wal_autocheckpoint = 0;",
-        )
+        let sync = if full_sync { "full" } else { "normal" };
+        conn.execute_batch(&format!(
+            "pragma journal_mode = wal; pragma synchronous = {sync}; pragma foreign_keys = on; \
+             pragma wal_autocheckpoint = 0;"
+        ))
         .map_err(open_error)?;
         let alive = std::sync::Arc::new(());
         let checkpoints = Connection::open(path).map_err(open_error)?;
