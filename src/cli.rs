@@ -5,6 +5,7 @@
 //! `--config FILE` (or `PEREZVON_CONFIG`).
 
 mod admin;
+mod doctor;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -60,6 +61,9 @@ pub enum Command {
     /// The Zadarma / Novofon PBX.
     #[command(subcommand)]
     Zadarma(ZadarmaCmd),
+    /// Check the configuration, the database, the data directory, the providers' credentials and
+    /// that `public_url` answers; exit 1 when something failed.
+    Doctor,
     /// Copy the SQLite database to FILE while the service runs (PostgreSQL: use pg_dump).
     Backup {
         /// The file to write (must not exist).
@@ -311,6 +315,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Zadarma(ZadarmaCmd::Prompts { missing, toml }) => {
             zadarma_prompts(&config, missing, toml, &mut std::io::stdout().lock())
         }
+        Command::Doctor => rt.block_on(async {
+            let ok = doctor::doctor(&config, &mut std::io::stdout().lock()).await?;
+            if !ok {
+                bail!("doctor: some checks failed (FAIL lines above)");
+            }
+            Ok(())
+        }),
         Command::Backup { to } => {
             let Some(src) = crate::store::backup::sqlite_path(&config.database_url) else {
                 bail!(

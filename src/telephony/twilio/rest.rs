@@ -303,6 +303,35 @@ impl TwilioClient {
         })
     }
 
+    /// Reads the account (`GET …/Accounts/{sid}.json`): a harmless call proving the credentials;
+    /// returns the account's status (`active`, `suspended`, `closed`).
+    pub async fn account_status(&self) -> Result<String, TwilioError> {
+        let url = format!(
+            "{}/2010-04-01/Accounts/{}.json",
+            self.api_base, self.account_sid
+        );
+        let response = self
+            .http
+            .get(&url)
+            .basic_auth(&self.account_sid, Some(&self.auth_token))
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(transport)?;
+        if !status.is_success() {
+            let error: ErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();
+            return Err(TwilioError::Http {
+                status: status.as_u16(),
+                code: error.code,
+                message: error.message,
+            });
+        }
+        let v: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| TwilioError::Decode(e.to_string()))?;
+        Ok(v["status"].as_str().unwrap_or("unknown").to_owned())
+    }
+
     /// POSTs a form; returns the body of a 2xx answer.
     async fn post(&self, url: &str, form: &[(&str, &str)]) -> Result<Vec<u8>, TwilioError> {
         let body = form_urlencoded::Serializer::new(String::new())
