@@ -9,10 +9,16 @@ use std::fmt;
 
 use serde::Serialize;
 
-/// A valid phone number in E.164 form.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+/// A valid phone number in E.164 form. `Debug` shows it masked (it is personal data).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct PhoneNumber(String);
+
+impl fmt::Debug for PhoneNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PhoneNumber({})", mask(&self.0))
+    }
+}
 
 /// Why an input is not a phone number.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -137,6 +143,14 @@ pub fn mask_in_text(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_never_shows_the_whole_number() {
+        let n = PhoneNumber::parse("+79161234567").unwrap();
+        let shown = format!("{n:?} {:?}", Some(&n));
+        assert!(!shown.contains("9161234567"), "{shown}");
+        assert!(shown.contains("4567"), "{shown}");
+    }
 
     fn e164(s: &str) -> String {
         PhoneNumber::parse(s)

@@ -31,6 +31,7 @@ pub mod api;
 pub mod audio;
 pub mod auth;
 pub mod error;
+pub mod harden;
 pub mod health;
 pub mod metrics;
 pub mod pages;
@@ -85,6 +86,11 @@ pub fn router(state: AppState) -> Router {
         Some(_) => app,
     };
     app.fallback(|| async { AppError::NotFound("no such route".into()) })
+        .layer(axum::middleware::from_fn_with_state(
+            harden::Limits::default(),
+            harden::limit,
+        ))
+        .layer(axum::middleware::from_fn(harden::headers))
         .layer(axum::middleware::from_fn(metrics::count_requests))
         .layer(DefaultBodyLimit::max(limit))
         .layer(

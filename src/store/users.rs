@@ -6,8 +6,8 @@ use serde::Serialize;
 use super::{StoreError, from_ms, parse_col, to_ms};
 use crate::domain::user::Role;
 
-/// A person who signs in: operator, supervisor or administrator.
-#[derive(Debug, Clone, Serialize)]
+/// A person who signs in: operator, supervisor or administrator. `Debug` omits the hash.
+#[derive(Clone, Serialize)]
 pub struct User {
     pub id: i64,
     pub login: String,
@@ -20,13 +20,38 @@ pub struct User {
     pub created_at: DateTime<Utc>,
 }
 
-/// What [`UserStore::create_user`] needs.
-#[derive(Debug, Clone)]
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("login", &self.login)
+            .field("display_name", &self.display_name)
+            .field("role", &self.role)
+            .field("password_hash", &"<redacted>")
+            .field("disabled", &self.disabled)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
+
+/// What [`UserStore::create_user`] needs. `Debug` omits the hash.
+#[derive(Clone)]
 pub struct NewUser {
     pub login: String,
     pub display_name: String,
     pub role: Role,
     pub password_hash: String,
+}
+
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("login", &self.login)
+            .field("display_name", &self.display_name)
+            .field("role", &self.role)
+            .field("password_hash", &"<redacted>")
+            .finish()
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -209,3 +234,31 @@ macro_rules! impl_user_store {
 
 impl_user_store!(super::sqlite::SqliteStore);
 impl_user_store!(super::postgres::PgStore);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_a_password_hash() {
+        let hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA";
+        let new = NewUser {
+            login: "ivanova".into(),
+            display_name: "Иванова".into(),
+            role: Role::Operator,
+            password_hash: hash.into(),
+        };
+        let user = User {
+            id: 1,
+            login: "ivanova".into(),
+            display_name: "Иванова".into(),
+            role: Role::Operator,
+            password_hash: hash.into(),
+            disabled: false,
+            created_at: Utc::now(),
+        };
+        let shown = format!("{new:?} {user:?} {user:#?}");
+        assert!(!shown.contains("argon2"), "{shown}");
+        assert!(shown.contains("ivanova") && shown.contains("<redacted>"));
+    }
+}
