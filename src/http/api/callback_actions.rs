@@ -52,16 +52,17 @@ pub async fn dial(
 ) -> Result<Response, AppError> {
     let key = idempotency_key(&headers)?;
     let op = operator_of(&state, &user).await?;
-    let Some(dialer) = state.switchboard.dialer().cloned() else {
-        return Err(AppError::Unavailable(
-            "click-to-call needs a telephony provider (config section `twilio`)".into(),
-        ));
-    };
     let request = state
         .store
         .callback_request(id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no callback request {id}")))?;
+    let Some(dialer) = state.switchboard.dialer().cloned() else {
+        return Err(AppError::Unavailable(
+            "click-to-call needs a telephony provider (config section `twilio` or `zadarma`)"
+                .into(),
+        ));
+    };
     let now = state.clock.now();
     let hold = state.switchboard.callbacks().settings().lease;
     let attempt = match state.store.begin_dial(id, op.id, &key, now, hold).await? {
