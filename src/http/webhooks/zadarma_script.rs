@@ -25,10 +25,12 @@ use super::zadarma::caller;
 use crate::config::ZadarmaConfig;
 use crate::domain::call::CallState;
 use crate::domain::operator::ContactKind;
+use crate::domain::phone::{PhoneNumber, mask};
 use crate::http::AppState;
-use crate::store::{Call, Cursor};
+use crate::store::{Attempt, Call, Cursor};
 use crate::switchboard::Incoming;
 use crate::telephony::zadarma::answer::{Answers, Skip};
+use crate::telephony::zadarma::dialer::CALLBACK_ID_PREFIX;
 use crate::telephony::zadarma::parse::{Dtmf, Ended, Inbound, Outbound};
 use crate::telephony::zadarma::script::{self, Action, Script, parse_step_name, step_of};
 use crate::telephony::{CallEvent, DialOutcome, EventKind, QueueResult, Reply, Step};
@@ -411,14 +413,117 @@ impl<'a> Flow<'a> {
     }
 
     /// `NOTIFY_OUT_START` / `NOTIFY_OUT_END`: a call from the PBX (a click-to-call) progressed.
+    /// Zadarma's notification does not carry our attempt's id, so the attempt is the oldest open
+    /// one placed through Zadarma whose operator has the extension `internal` and whose request's
+    /// number is `destination`. OUT_START marks it `in-progress`; OUT_END ends it with the status
+    /// Twilio's path would store ([`out_status`]). A re-delivery finds the attempt already in that
+    /// state (or ended, so no longer open) and changes nothing.
     pub async fn outbound(&self, call: &Outbound, end: Option<&Ended>) -> anyhow::Result<()> {
+        let internal = call
+            .internal
+            .as_deref()
+            .or_else(|| end.and_then(|e| e.internal.as_deref()))
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        let destination = call
+            .destination
+            .as_deref()
+            .and_then(|d| PhoneNumber::parse(d).ok());
+        let shown = call.destination.as_deref().map(mask).unwrap_or_default();
+        let (Some(internal), Some(destination)) = (internal, destination) else {
+            tracing::info!(
+                pbx_call_id = %call.pbx_call_id,
+                destination = %shown,
+                "a call from the PBX without an extension or a valid number: not a click-to-call"
+            );
+            return Ok(());
+        };
+        let Some(attempt) = self.attempt_for(internal, &destination).await? else {
+            tracing::info!(
+                pbx_call_id = %call.pbx_call_id,
+                extension = internal,
+                destination = %shown,
+                ended = end.is_some(),
+                "a call from the PBX matching no open click-to-call: ignored"
+            );
+            return Ok(());
+        };
+        let (status, is_final) = match end {
+            Some(e) => (out_status(&e.disposition), true),
+            None => ("in-progress", false),
+        };
+        if !is_final && attempt.call_status.as_deref() == Some(status) {
+            tracing::debug!(
+                attempt = attempt.id,
+                "re-delivered NOTIFY_OUT_START: nothing to do"
+            );
+            return Ok(());
+        }
+        let Some(id) = attempt.provider_call_id.as_deref() else {
+            return Ok(());
+        };
+        self.state
+            .store
+            .dial_status(id, status, is_final, self.state.clock.now())
+            .await?;
         tracing::info!(
-            ended = end.is_some(),
-            disposition = end.map(|e| e.disposition.as_str()).unwrap_or("-"),
+            attempt = attempt.id,
             pbx_call_id = %call.pbx_call_id,
-            "a call from the PBX"
+            status,
+            disposition = end.map(|e| e.disposition.as_str()).unwrap_or("-"),
+            "click-to-call status from Zadarma"
         );
         Ok(())
+    }
+
+    /// The oldest open Zadarma click-to-call whose operator has `extension` and whose request's
+    /// number is `number`.
+    async fn attempt_for(
+        &self,
+        extension: &str,
+        number: &PhoneNumber,
+    ) -> anyhow::Result<Option<Attempt>> {
+        let store = &self.state.store;
+        let open = store.open_attempts_with_prefix(CALLBACK_ID_PREFIX).await?;
+        if open.is_empty() {
+            return Ok(None);
+        }
+        let ops = store.operators().await?;
+        for attempt in open {
+            let Some(op) = attempt
+                .operator_id
+                .and_then(|id| ops.iter().find(|o| o.id == id))
+            else {
+                continue;
+            };
+            let ext = if op.contact_kind == ContactKind::Extension {
+                Some(op.contact.trim())
+            } else {
+                self.cfg.extension_of.get(&op.login).map(|s| s.trim())
+            };
+            if ext != Some(extension) {
+                continue;
+            }
+            let Some(request) = store.callback_request(attempt.request_id).await? else {
+                continue;
+            };
+            if PhoneNumber::parse(&request.callback_number).is_ok_and(|n| n == *number) {
+                return Ok(Some(attempt));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// The final call status of a click-to-call from NOTIFY_OUT_END's `disposition`, in Twilio's
+/// words as the callback store keeps them.
+pub fn out_status(disposition: &str) -> &'static str {
+    match disposition.trim().to_ascii_lowercase().as_str() {
+        "answered" => "completed",
+        "busy" => "busy",
+        "no answer" => "no-answer",
+        "cancel" => "canceled",
+        _ => "failed",
     }
 }
 

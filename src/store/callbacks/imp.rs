@@ -68,6 +68,9 @@ const DIAL_ERR: &str = "update callback_attempts set error = $2, ended_at_ms = $
 const DIAL_STATUS: &str = "update callback_attempts set call_status = $2, \
      ended_at_ms = case when $3 then coalesce(ended_at_ms, $4) else ended_at_ms end \
      where provider_call_id = $1";
+const OPEN_ATTEMPTS_LIKE: &str = "select id, request_id, operator_id, idempotency_key, provider_call_id, \
+     call_status, error, started_at_ms, ended_at_ms, outcome, note from callback_attempts \
+     where provider_call_id like $1 and ended_at_ms is null order by id";
 const ATTEMPT_OUTCOME: &str = "update callback_attempts set outcome = $2, note = $3, outcome_at_ms = $4, \
      ended_at_ms = coalesce(ended_at_ms, $4) \
      where id = (select max(id) from callback_attempts where request_id = $1 and outcome is null)";
@@ -484,6 +487,17 @@ macro_rules! impl_callback_store {
                 );
                 let rows: Vec<AttemptRow> =
                     sqlx::query_as(&sql).bind(request_id).fetch_all(self.reader()).await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn open_attempts_with_prefix(
+                &self,
+                prefix: &str,
+            ) -> Result<Vec<Attempt>, StoreError> {
+                let rows: Vec<AttemptRow> = sqlx::query_as(OPEN_ATTEMPTS_LIKE)
+                    .bind(format!("{prefix}%"))
+                    .fetch_all(self.reader())
+                    .await?;
                 Ok(rows.into_iter().map(Into::into).collect())
             }
 

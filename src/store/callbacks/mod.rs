@@ -376,6 +376,10 @@ pub trait CallbackStore: SuperviseStore {
     async fn attempt(&self, id: i64) -> Result<Option<Attempt>, StoreError>;
     /// A request's attempts, oldest first.
     async fn attempts_of(&self, request_id: i64) -> Result<Vec<Attempt>, StoreError>;
+    /// Attempts not ended yet whose provider call id starts with `prefix` (no `%` or `_` in it),
+    /// oldest first: a provider whose notifications do not carry our call id finds its attempt
+    /// among these.
+    async fn open_attempts_with_prefix(&self, prefix: &str) -> Result<Vec<Attempt>, StoreError>;
     /// Records an outcome on a request the operator holds (history `outcome`). `Conflict` when
     /// the operator does not hold it.
     async fn record_outcome(&self, o: &OutcomeChange<'_>) -> Result<CallbackRequest, StoreError>;

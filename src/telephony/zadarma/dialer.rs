@@ -29,9 +29,12 @@ impl ZadarmaDialer {
     }
 }
 
+/// The start of every [`callback_call_id`].
+pub const CALLBACK_ID_PREFIX: &str = "zadarma-callback-";
+
 /// The provider call id returned for an attempt (Zadarma's answer has none).
 pub fn callback_call_id(attempt_id: i64) -> String {
-    format!("zadarma-callback-{attempt_id}")
+    format!("{CALLBACK_ID_PREFIX}{attempt_id}")
 }
 
 /// The `from` (the operator's extension) and `to` (the caller's digits) of a callback request.
