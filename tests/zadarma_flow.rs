@@ -18,7 +18,7 @@ use perezvon::http::AppState;
 use perezvon::speech::Prompt;
 use perezvon::store::{NewOperator, NewUser, Store};
 use perezvon::switchboard::Switchboard;
-use perezvon::telephony::zadarma::{ZadarmaControl, signature};
+use perezvon::telephony::zadarma::{ZadarmaClient, ZadarmaControl, ZadarmaRecordings, signature};
 use serde_json::Value;
 use support::TestDb;
 use support::twilio::msk;
@@ -469,24 +469,61 @@ async fn voicemail_on_a_holiday_with_a_keyed_number_and_a_recording(db: &TestDb)
     ]
     .map(|(k, v)| (k.to_string(), v.to_string()));
     app.post(&record).await;
-    let mut downloads = Vec::new();
-    let later = app.clock.now() + TimeDelta::hours(1);
-    while let Some(j) = app
+    // The download job fetches the link from Zadarma's API, then the MP3, and stores it as WAV.
+    let api = wiremock::MockServer::start().await;
+    let link = format!(
+        "{}/v1/pbx/record/download/Tk1/1700000000.123.mp3",
+        api.uri()
+    );
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path("/v1/pbx/record/request/"))
+        .and(wiremock::matchers::query_param("call_id", "1700000000.123"))
+        .and(wiremock::matchers::header_exists("authorization"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(
+            serde_json::json!({"status": "success", "link": link, "lifetime_till": "2027-01-01 12:00:00"}),
+        ))
+        .expect(1)
+        .mount(&api)
+        .await;
+    let mp3 = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/audio/speech-8k.mp3"),
+    )
+    .unwrap();
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path(
+            "/v1/pbx/record/download/Tk1/1700000000.123.mp3",
+        ))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_bytes(mp3))
+        .expect(1)
+        .mount(&api)
+        .await;
+    let data = tempfile::tempdir().unwrap();
+    let client = ZadarmaClient::new(&api.uri(), "test-key", SECRET).unwrap();
+    let download = perezvon::jobs::download::Download {
+        store: app.store.clone(),
+        sources: vec![Arc::new(ZadarmaRecordings::new(client))],
+        data_dir: data.path().to_owned(),
+        delete_at_provider: false,
+    };
+    let worker = perezvon::jobs::Worker::new(
+        app.store.clone(),
+        app.clock.clone(),
+        vec![Arc::new(download)],
+    );
+    app.clock.advance(TimeDelta::seconds(40));
+    assert_eq!(worker.run_due().await.unwrap(), 1, "one download job");
+    assert_eq!(worker.run_due().await.unwrap(), 0);
+    let vm = app
         .store
-        .claim_job("test", later, TimeDelta::minutes(5))
+        .voicemail_for_call(stored.id)
         .await
         .unwrap()
-    {
-        downloads.push(j);
-    }
-    assert_eq!(downloads.len(), 1, "one download job: {downloads:?}");
-    assert_eq!(downloads[0].kind, "recording.download");
-    assert!(
-        downloads[0].payload.contains("\"provider\":\"zadarma\""),
-        "{}",
-        downloads[0].payload
-    );
-    assert!(downloads[0].payload.contains("1700000000.123"));
+        .unwrap();
+    assert_eq!(vm.audio_status, "stored");
+    let wav = vm.audio_path.expect("a WAV path");
+    assert!(std::path::Path::new(&wav).exists(), "{wav}");
+    assert!(vm.duration_ms.unwrap_or(0) > 0);
+    assert!(vm.original_path.unwrap().ends_with(".mp3"));
 }
 
 async fn every_notification_delivered_twice(db: &TestDb) {
