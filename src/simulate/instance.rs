@@ -20,11 +20,13 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::calendar::Calendar;
 use crate::clock::{Clock, OffsetClock};
-use crate::config::Config;
+use crate::config::{Config, ZadarmaConfig};
 use crate::jobs;
 use crate::store::Store;
 use crate::switchboard::Switchboard;
 use crate::telephony::twilio::{TwilioClient, TwilioControl};
+use crate::telephony::zadarma::{ZadarmaClient, ZadarmaControl, ZadarmaRecordings};
+use crate::telephony::{CallControl, RecordingSource};
 
 /// The test Twilio account of in-process runs.
 pub const ACCOUNT_SID: &str = "AC5e1f0c0ffee0000000000000000000ab";
@@ -98,6 +100,32 @@ impl Instance {
         clock: Arc<dyn Clock>,
         database_url: Option<&str>,
     ) -> anyhow::Result<Instance> {
+        Instance::launch(config, api_base, time_scale, clock, database_url, None).await
+    }
+
+    /// Starts an instance that also takes Zadarma calls with `zadarma` (its `api_base` the fake
+    /// Zadarma API), its clock one hour into a working window that lasts at least `run_for` more.
+    pub async fn start_zadarma(
+        config: &Config,
+        zadarma: ZadarmaConfig,
+        time_scale: f64,
+        run_for: Duration,
+    ) -> anyhow::Result<Instance> {
+        let calendar = crate::load_calendar(config)?;
+        let need = TimeDelta::from_std(run_for)?.min(TimeDelta::hours(4));
+        let clock = Arc::new(OffsetClock::in_working_hours(&calendar, need)?);
+        let api_base = zadarma.api_base.clone();
+        Instance::launch(config, &api_base, time_scale, clock, None, Some(zadarma)).await
+    }
+
+    async fn launch(
+        config: &Config,
+        api_base: &str,
+        time_scale: f64,
+        clock: Arc<dyn Clock>,
+        database_url: Option<&str>,
+        zadarma: Option<ZadarmaConfig>,
+    ) -> anyhow::Result<Instance> {
         let dir = TempDir::new()?;
         let db = match database_url {
             Some(url) => url.to_owned(),
@@ -134,6 +162,7 @@ impl Instance {
             database_url,
             data_dir: dir.0.clone(),
             twilio: Some(twilio),
+            zadarma: zadarma.clone(),
             routing: routing.clone(),
             ..config.clone()
         };
@@ -147,6 +176,19 @@ impl Instance {
             client: TwilioClient::new(api_base, ACCOUNT_SID, AUTH_TOKEN)?,
             public_url: base.clone(),
         });
+        let mut controls: Vec<Arc<dyn CallControl>> = vec![control.clone()];
+        let mut sources: Vec<Arc<dyn RecordingSource>> = vec![control.clone()];
+        let mut delete_at_provider = delete_recordings;
+        if let Some(z) = &zadarma {
+            // Zadarma's recordings are deleted once stored, so the fake API sees the DELETE too.
+            if !delete_recordings {
+                sources = vec![Arc::new(jobs::download::KeepAtProvider(control.clone()))];
+            }
+            let client = ZadarmaClient::new(&z.api_base, &z.key, z.secret.expose())?;
+            sources.push(Arc::new(ZadarmaRecordings::new(client)));
+            controls.push(Arc::new(ZadarmaControl));
+            delete_at_provider = true;
+        }
         // The jobs worker, as `crate::run` has it: retention, and downloading recordings (from
         // the fake API) into the temporary data directory.
         let handlers: Vec<Arc<dyn jobs::Handler>> = vec![
@@ -157,9 +199,9 @@ impl Instance {
             }),
             Arc::new(jobs::download::Download {
                 store: store.clone(),
-                sources: vec![control.clone()],
+                sources,
                 data_dir: dir.0.clone(),
-                delete_at_provider: delete_recordings,
+                delete_at_provider,
             }),
         ];
         let now = clock.now();
@@ -172,12 +214,9 @@ impl Instance {
         );
         let (stop, rx) = tokio::sync::watch::channel(false);
         let mut dispatcher_rx = rx.clone();
-        let dispatcher = tokio::spawn(switchboard.clone().run_dispatcher(
-            vec![control],
-            async move {
-                let _ = dispatcher_rx.wait_for(|s| *s).await;
-            },
-        ));
+        let dispatcher = tokio::spawn(switchboard.clone().run_dispatcher(controls, async move {
+            let _ = dispatcher_rx.wait_for(|s| *s).await;
+        }));
         let mut reconciler_rx = rx.clone();
         tokio::spawn(switchboard.clone().run_reconciler(async move {
             let _ = reconciler_rx.wait_for(|s| *s).await;

@@ -14,7 +14,9 @@
 //! same requests against a static reply ([`baseline`]) so the instance's cost shows as a ratio.
 //! `perezvon simulate flood` ([`flood`]) is the other mode: only new calls' first webhook, as fast
 //! as N connections allow or at a fixed rate, against the same kinds of target and a static reply.
-//! Everything is bounded: loops have limits, the whole run a time limit, and nothing but loopback
+//! `--provider zadarma` plays the same scenarios as Zadarma's PBX call notifications against an
+//! in-process instance with a `[zadarma]` section and a fake of Zadarma's REST API that checks
+//! every request's `Authorization` signature ([`zadarma`]). Everything is bounded: loops have limits, the whole run a time limit, and nothing but loopback
 //! addresses and the explicit target is ever contacted.
 
 mod baseline;
@@ -36,6 +38,7 @@ mod stats;
 mod summary;
 mod twiml;
 mod wire;
+mod zadarma;
 
 use std::net::SocketAddr;
 
@@ -59,6 +62,9 @@ pub struct SimulateArgs {
     /// Another kind of load than the simulated calls.
     #[command(subcommand)]
     pub mode: Option<SimulateMode>,
+    /// Whose protocol the simulated calls speak.
+    #[arg(long, value_enum, default_value_t = Provider::Twilio)]
+    pub provider: Provider,
     /// A running instance to play against (e.g. http://127.0.0.1:8080); default: start one in-process.
     #[arg(long, value_name = "URL")]
     pub target: Option<String>,
@@ -104,6 +110,17 @@ pub struct SimulateArgs {
     /// Log what the in-process instance does (to stderr).
     #[arg(long)]
     pub verbose: bool,
+}
+
+/// The telephony provider a simulation plays.
+#[derive(clap::ValueEnum, serde::Serialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Provider {
+    /// Twilio webhooks and TwiML, with a fake Twilio REST API.
+    #[default]
+    Twilio,
+    /// Zadarma's PBX call notifications, with a fake Zadarma REST API.
+    Zadarma,
 }
 
 /// `perezvon simulate <mode>`.
@@ -191,11 +208,13 @@ pub async fn run(config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
     } else {
         print!("{}", report.render());
     }
-    if report.webhook_errors > 0 || report.server.unfinished > 0 || report.timed_out {
+    let failed = report.webhook_errors > 0 || report.server.unfinished > 0 || report.timed_out;
+    if failed || report.api_refusals > 0 {
         bail!(
-            "{} webhook errors, {} calls unfinished on the server{}",
+            "{} webhook errors, {} calls unfinished on the server, {} API requests refused{}",
             report.webhook_errors,
             report.server.unfinished,
+            report.api_refusals,
             if report.timed_out {
                 ", time limit hit"
             } else {
@@ -209,5 +228,8 @@ pub async fn run(config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
 /// Runs a simulation and returns its report.
 pub async fn run_report(config: &Config, args: SimulateArgs) -> anyhow::Result<Report> {
     args.check()?;
-    session::simulate(config, args).await
+    match args.provider {
+        Provider::Twilio => session::simulate(config, args).await,
+        Provider::Zadarma => zadarma::simulate(config, args).await,
+    }
 }

@@ -19,6 +19,8 @@ use super::stats::Latency;
 /// The whole result of a run.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// Whose protocol the calls spoke.
+    pub provider: super::Provider,
     /// Where the webhooks went.
     pub target: String,
     pub in_process: bool,
@@ -38,6 +40,10 @@ pub struct Report {
     pub queue: QueueFigures,
     pub webhooks: usize,
     pub webhook_errors: usize,
+    /// Requests the fake REST API refused for a wrong signature (Zadarma; the run fails).
+    pub api_refusals: usize,
+    /// Voicemail recordings the fake REST API handed out (Zadarma).
+    pub recordings_served: usize,
     /// The first failures, numbers masked.
     pub errors: Vec<String>,
     pub elapsed_secs: f64,
@@ -128,7 +134,11 @@ impl Report {
         } else {
             "target"
         };
-        let _ = writeln!(o, "perezvon simulate against the {place} {}", self.target);
+        let _ = writeln!(
+            o,
+            "perezvon simulate ({:?}) against the {place} {}",
+            self.provider, self.target
+        );
         let _ = write!(
             o,
             "  {} calls at {}/s (Poisson), {} operators, answer {}, talk {} s, press 1 {}, hang up {} per tick,\n  time scale {}, seed {}, breaks {}",
@@ -223,8 +233,13 @@ impl Report {
         let _ = writeln!(o);
         let _ = writeln!(
             o,
-            "webhooks    {} sent, {} errors, {:.1}/s over the run\n",
+            "webhooks    {} sent, {} errors, {:.1}/s over the run",
             self.webhooks, self.webhook_errors, self.throughput
+        );
+        let _ = writeln!(
+            o,
+            "REST API    {} requests refused for their signature, {} recordings served\n",
+            self.api_refusals, self.recordings_served
         );
         for e in &self.errors {
             let _ = writeln!(o, "  error: {e}");

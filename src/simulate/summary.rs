@@ -133,6 +133,7 @@ pub(super) fn summary(
     let (webhook_errors, errors) = line.wire.errors();
     let elapsed = played.elapsed.as_secs_f64();
     Report {
+        provider: args.provider,
         target: setup.target.clone(),
         in_process: setup.instance.is_some(),
         calls: args.calls,
@@ -152,6 +153,8 @@ pub(super) fn summary(
         queue,
         webhooks: samples.len(),
         webhook_errors,
+        api_refusals: 0,
+        recordings_served: 0,
         errors,
         elapsed_secs: elapsed,
         throughput: ratio(samples.len() as f64, elapsed),
