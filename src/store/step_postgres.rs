@@ -76,6 +76,29 @@ static PG_NEW_CALL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     )
 });
 
+/// PostgreSQL: what a new call's plan looks at in hours, read in one statement outside any
+/// transaction — the operators, each row carrying whether anyone holds in the queue.
+static PG_SNAPSHOT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "{}, (select count(*) from (select 1 from calls q where q.state = 'queued' limit 1) t) \
+         as queued from operators o join users u on u.id = o.user_id order by o.id",
+        super::operators::SELECT_OPERATOR
+            .split_once(" from operators")
+            .map_or(super::operators::SELECT_OPERATOR, |(cols, _)| cols)
+    )
+});
+/// PostgreSQL: whether anyone holds in the queue (the snapshot when there are no operators).
+const QUEUED_ANY: &str =
+    "select count(*) from (select 1 from calls where state = 'queued' limit 1) t";
+
+/// A row of [`PG_SNAPSHOT`].
+#[derive(sqlx::FromRow)]
+struct SnapshotRow {
+    #[sqlx(flatten)]
+    operator: OperatorRow,
+    queued: i64,
+}
+
 const QUEUED: &str = "(select count(*) from (select 1 from calls q where q.state = 'queued' \
      and q.id <> c.id limit 1) t)";
 
@@ -264,19 +287,43 @@ macro_rules! impl_call_step_store {
         }
 
         impl $t {
-            /// The first event of a call that needs nothing read (a new call off hours: the plan
-            /// looks at no operator and no queue): planned for a fresh call and written in one
-            /// statement (autocommit) — the call, its voicemail row if the plan starts one, and the
-            /// event. `None` when that does not apply or the call exists already (the caller runs
-            /// the full step, which plans again from what is stored).
+            /// A new call's first step in one statement (autocommit) when its plan needs nothing
+            /// locked: off hours (the plan looks at no operator and no queue), or in hours when
+            /// the plan, made from a snapshot of the operators and the queue read just before,
+            /// queues the caller — the call, its voicemail row if the plan starts one, and the
+            /// event. Queueing on a snapshot is as safe as in a transaction (whose reads of the
+            /// operators are not locked either): the step wakes the dispatcher after it commits,
+            /// and the dispatcher's pass sees this caller and any operator freed meanwhile. A plan
+            /// that reserves an operator, or anything else to write, takes the full step, which
+            /// plans again from what is stored. `None` when that does not apply or the call exists
+            /// already.
             async fn new_call_at_once(
                 &self,
                 req: &StepRequest<'_>,
                 plan: &SharedPlanner,
             ) -> Result<Option<StepDone>, StoreError> {
-                if !req.create || req.operators {
+                if !req.create {
                     return Ok(None);
                 }
+                let (operators, queued) = if req.operators {
+                    let rows: Vec<SnapshotRow> = sqlx::query_as(PG_SNAPSHOT.as_str())
+                        .fetch_all(self.writer())
+                        .await?;
+                    let queued = match rows.first() {
+                        Some(r) => r.queued,
+                        None if req.queued => {
+                            sqlx::query_scalar(QUEUED_ANY).fetch_one(self.writer()).await?
+                        }
+                        None => 0,
+                    };
+                    let operators = rows
+                        .into_iter()
+                        .map(|r| Operator::try_from(r.operator))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    (operators, if req.queued { queued } else { 0 })
+                } else {
+                    (Vec::new(), 0)
+                };
                 let now = to_ms(req.now);
                 let fresh = Call {
                     id: 0,
@@ -297,8 +344,8 @@ macro_rules! impl_call_step_store {
                 };
                 let input = StepInput {
                     call: &fresh,
-                    operators: &[],
-                    queued: 0,
+                    operators: &operators,
+                    queued,
                     unavailable: &[],
                 };
                 let planned = (plan.lock().unwrap_or_else(|p| p.into_inner()))(&input);
