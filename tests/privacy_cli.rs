@@ -33,7 +33,11 @@ impl Db {
     fn sqlite() -> Db {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("perezvon.db").display());
-        Db { url, dir, schema: None }
+        Db {
+            url,
+            dir,
+            schema: None,
+        }
     }
 
     async fn postgres() -> Option<Db> {
@@ -55,18 +59,25 @@ impl Db {
     fn env(&self) -> Vec<(String, String)> {
         vec![
             ("PEREZVON_DATABASE_URL".into(), self.url.clone()),
-            ("PEREZVON_DATA_DIR".into(), self.dir.path().display().to_string()),
+            (
+                "PEREZVON_DATA_DIR".into(),
+                self.dir.path().display().to_string(),
+            ),
         ]
     }
 
     async fn store(&self) -> std::sync::Arc<dyn Store> {
         let config = Config::load_with_env(None, self.env()).unwrap();
-        perezvon::store::connect(&config.database_url).await.unwrap()
+        perezvon::store::connect(&config.database_url)
+            .await
+            .unwrap()
     }
 
     fn run(&self, args: &[&str]) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_perezvon"));
-        cmd.args(args).stdin(Stdio::null()).env_remove("PEREZVON_CONFIG");
+        cmd.args(args)
+            .stdin(Stdio::null())
+            .env_remove("PEREZVON_CONFIG");
         for (k, v) in self.env() {
             cmd.env(k, v);
         }
@@ -118,7 +129,11 @@ async fn seed(db: &Db) -> (i64, Vec<std::path::PathBuf>) {
     let store = db.store().await;
     let t0 = Utc::now() - TimeDelta::days(3);
     let request = support::web::voicemail_request(&store, t0, "CA1", N, Some("parent")).await;
-    let call = store.call_by_provider_id("twilio", "CA1").await.unwrap().unwrap();
+    let call = store
+        .call_by_provider_id("twilio", "CA1")
+        .await
+        .unwrap()
+        .unwrap();
     let dir = db.dir.path().join("voicemail/2026/12/01");
     std::fs::create_dir_all(&dir).unwrap();
     let files = vec![dir.join("1.wav"), dir.join("1.orig.wav")];
@@ -147,7 +162,10 @@ async fn seed(db: &Db) -> (i64, Vec<std::path::PathBuf>) {
     store.audit(&listened, t0).await.unwrap();
     let sms = perezvon::jobs::sms::sms_job(N, "Перезвоним", "sms:eta:1".into(), t0);
     store.enqueue_job(&sms, t0).await.unwrap();
-    store.ensure_call("twilio", "CA2", Some(OTHER), None, t0).await.unwrap();
+    store
+        .ensure_call("twilio", "CA2", Some(OTHER), None, t0)
+        .await
+        .unwrap();
     end_call(&*store, "CA2", OTHER).await;
     store.close().await;
     (request, files)
@@ -162,21 +180,37 @@ async fn export_then_erase(db: &Db) {
     let calls = v["calls"].as_array().unwrap();
     assert_eq!(calls.len(), 1, "{text}");
     assert_eq!(calls[0]["from_number"], N);
-    assert!(calls[0]["events"][0]["payload"].as_str().unwrap().contains(N));
+    assert!(
+        calls[0]["events"][0]["payload"]
+            .as_str()
+            .unwrap()
+            .contains(N)
+    );
     let vm = &v["voicemails"][0];
     assert_eq!(vm["audio_path"], files[0].display().to_string());
     assert_eq!(vm["callback_number"], N);
     let req = &v["callback_requests"][0];
-    assert_eq!((req["id"].as_i64(), req["state"].as_str()), (Some(request), Some("open")));
+    assert_eq!(
+        (req["id"].as_i64(), req["state"].as_str()),
+        (Some(request), Some("open"))
+    );
     assert!(!req["history"].as_array().unwrap().is_empty(), "{text}");
     assert!(req["attempts"].is_array());
     assert_eq!(v["sms"].as_array().unwrap().len(), 1, "{text}");
-    let actions: Vec<&str> = v["audit"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> = v["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
     assert_eq!(actions, ["voicemail.audio"]);
 
     // A call of the number in progress: refused, nothing changed.
     let store = db.store().await;
-    store.ensure_call("twilio", "CA3", Some(N), None, Utc::now()).await.unwrap();
+    store
+        .ensure_call("twilio", "CA3", Some(N), None, Utc::now())
+        .await
+        .unwrap();
     let o = db.run(&["privacy", "erase", "--number", N]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && err.contains("in progress"), "{err}");
@@ -202,21 +236,50 @@ async fn export_then_erase(db: &Db) {
     assert_eq!(text.matches("9161234567").count(), 1, "{text}");
     assert_eq!(v["pseudonym"], pseudonym.as_str());
     assert_eq!(v["calls"].as_array().unwrap().len(), 2, "{text}");
-    assert!(v["calls"].as_array().unwrap().iter().all(|c| c["from_number"] == pseudonym.as_str()));
+    assert!(
+        v["calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["from_number"] == pseudonym.as_str())
+    );
     let req = &v["callback_requests"][0];
-    assert_eq!((req["state"].as_str(), req["outcome"].as_str()), (Some("closed"), Some("erased")));
+    assert_eq!(
+        (req["state"].as_str(), req["outcome"].as_str()),
+        (Some("closed"), Some("erased"))
+    );
     let vm = &v["voicemails"][0];
     assert_eq!(vm["audio_status"], "removed");
-    assert!(vm["audio_path"].is_null() && vm["original_path"].is_null(), "{vm}");
-    assert_eq!(v["sms"].as_array().unwrap().len(), 0, "the SMS no longer names the number");
-    let erase = v["audit"].as_array().unwrap().iter().find(|a| a["action"] == "privacy.erase").unwrap();
+    assert!(
+        vm["audio_path"].is_null() && vm["original_path"].is_null(),
+        "{vm}"
+    );
+    assert_eq!(
+        v["sms"].as_array().unwrap().len(),
+        0,
+        "the SMS no longer names the number"
+    );
+    let erase = v["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["action"] == "privacy.erase")
+        .unwrap();
     assert_eq!(erase["actor"], "cli");
     assert_eq!(erase["subject"], format!("number:{pseudonym}"));
     let calls = store.recent_calls(10).await.unwrap();
     let other = calls.iter().find(|c| c.provider_call_id == "CA2").unwrap();
-    assert_eq!(other.from_number.as_deref(), Some(OTHER), "another caller untouched");
+    assert_eq!(
+        other.from_number.as_deref(),
+        Some(OTHER),
+        "another caller untouched"
+    );
     let export_audits = store.recent_audit(50).await.unwrap();
-    assert!(export_audits.iter().all(|a| !a.detail.contains("1234567") && !a.subject.contains("91612")));
+    assert!(
+        export_audits
+            .iter()
+            .all(|a| !a.detail.contains("1234567") && !a.subject.contains("91612"))
+    );
     assert!(export_audits.iter().any(|a| a.action == "privacy.export"));
 
     // Again: nothing left to change.
@@ -252,20 +315,33 @@ fn a_number_that_is_not_one_is_refused() {
     ] {
         let o = db.run(&args);
         let err = String::from_utf8_lossy(&o.stderr);
-        assert!(!o.status.success() && err.contains("--number"), "{args:?}: {err}");
+        assert!(
+            !o.status.success() && err.contains("--number"),
+            "{args:?}: {err}"
+        );
     }
-    assert!(!Path::new(&db.dir.path().join("perezvon.db")).exists(), "refused before opening the database");
+    assert!(
+        !Path::new(&db.dir.path().join("perezvon.db")).exists(),
+        "refused before opening the database"
+    );
 }
 
 #[test]
 fn a_bad_retention_names_its_key() {
     let db = Db::sqlite();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_perezvon"));
-    cmd.args(["privacy", "export", "--number", N]).env_remove("PEREZVON_CONFIG");
+    cmd.args(["privacy", "export", "--number", N])
+        .env_remove("PEREZVON_CONFIG");
     for (k, v) in db.env() {
         cmd.env(k, v);
     }
-    let o = cmd.env("PEREZVON_PRIVACY__MASK_NUMBERS_AFTER_DAYS", "0").output().unwrap();
+    let o = cmd
+        .env("PEREZVON_PRIVACY__MASK_NUMBERS_AFTER_DAYS", "0")
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success() && err.contains("privacy.mask_numbers_after_days"), "{err}");
+    assert!(
+        !o.status.success() && err.contains("privacy.mask_numbers_after_days"),
+        "{err}"
+    );
 }

@@ -135,7 +135,9 @@ async fn erase(
         )
         .await?
     {
-        Erasure::Refused(why) => bail!("erase refused: {why}; nothing was changed, try again later"),
+        Erasure::Refused(why) => {
+            bail!("erase refused: {why}; nothing was changed, try again later")
+        }
         Erasure::Done(done) => done,
     };
     let mut failed = Vec::new();

@@ -63,8 +63,8 @@ pub fn mask_numbers_in_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
     while i < chars.len() {
-        let opens = matches!(chars[i], '+' | '(')
-            && chars.get(i + 1).is_some_and(char::is_ascii_digit);
+        let opens =
+            matches!(chars[i], '+' | '(') && chars.get(i + 1).is_some_and(char::is_ascii_digit);
         if !(chars[i].is_ascii_digit() || opens) {
             out.push(chars[i]);
             i += 1;
@@ -87,7 +87,11 @@ pub fn mask_numbers_in_text(text: &str) -> String {
             for c in candidate.chars() {
                 if c.is_ascii_digit() {
                     seen += 1;
-                    out.push(if seen == 1 || seen > digits - 4 { c } else { '*' });
+                    out.push(if seen == 1 || seen > digits - 4 {
+                        c
+                    } else {
+                        '*'
+                    });
                 } else {
                     out.push(c);
                 }
@@ -138,7 +142,10 @@ mod tests {
             ("+7 916 123 45 67.", "+7 *** *** 45 67."),
             ("From=%2B79161234567&To=x", "From=%2B7******4567&To=x"),
             ("{\"to\":\"+79161234567\"}", "{\"to\":\"+7******4567\"}"),
-            ("до 2026-12-05 10:00, заявка 123", "до 2026-12-05 10:00, заявка 123"),
+            (
+                "до 2026-12-05 10:00, заявка 123",
+                "до 2026-12-05 10:00, заявка 123",
+            ),
             ("(495) 123-45-67", "(4**) ***-45-67"),
         ] {
             let once = mask_numbers_in_text(text);

@@ -131,10 +131,12 @@ const MASK_VOICEMAIL: &str = "update voicemails set \
      where call_id = $3 and (callback_number = $1 or caller_id = $1)";
 const MASK_REQUEST: &str =
     "update callback_requests set callback_number = $2 where id = $3 and callback_number = $1";
-const EVENT_TEXTS: &str = "select id, payload, reply from call_events where call_id = $1 order by id";
+const EVENT_TEXTS: &str =
+    "select id, payload, reply from call_events where call_id = $1 order by id";
 const SET_EVENT_TEXTS: &str = "update call_events set payload = $2, reply = $3 where id = $1";
 const REQUEST_TEXTS: &str = "select id, note, summary from callback_requests where id = $1";
-const SET_REQUEST_TEXTS: &str = "update callback_requests set note = $2, summary = $3 where id = $1";
+const SET_REQUEST_TEXTS: &str =
+    "update callback_requests set note = $2, summary = $3 where id = $1";
 const ATTEMPT_TEXTS: &str =
     "select id, note, error from callback_attempts where request_id = $1 order by id";
 const SET_ATTEMPT_TEXTS: &str = "update callback_attempts set note = $2, error = $3 where id = $1";
@@ -207,7 +209,10 @@ macro_rules! impl_privacy_store {
                     .fetch_all(&mut *tx)
                     .await?;
                 for id in calls {
-                    for (sql, n) in [(MASK_CALL, &mut m.calls), (MASK_VOICEMAIL, &mut m.voicemails)] {
+                    for (sql, n) in [
+                        (MASK_CALL, &mut m.calls),
+                        (MASK_VOICEMAIL, &mut m.voicemails),
+                    ] {
                         *n += sqlx::query(sql)
                             .bind(number)
                             .bind(pseudonym)
@@ -216,8 +221,10 @@ macro_rules! impl_privacy_store {
                             .await?
                             .rows_affected();
                     }
-                    let events: Vec<(i64, String, Option<String>)> =
-                        sqlx::query_as(EVENT_TEXTS).bind(id).fetch_all(&mut *tx).await?;
+                    let events: Vec<(i64, String, Option<String>)> = sqlx::query_as(EVENT_TEXTS)
+                        .bind(id)
+                        .fetch_all(&mut *tx)
+                        .await?;
                     for (eid, payload, reply) in events {
                         let (p, r) = (masked_text(Some(&payload)), masked_text(reply.as_deref()));
                         if p.is_some() || r.is_some() {
@@ -245,12 +252,19 @@ macro_rules! impl_privacy_store {
                         .await?
                         .rows_affected();
                     Self::mask_pairs(tx, REQUEST_TEXTS, SET_REQUEST_TEXTS, id).await?;
-                    m.attempts += Self::mask_pairs(tx, ATTEMPT_TEXTS, SET_ATTEMPT_TEXTS, id).await?;
-                    let history: Vec<(i64, String)> =
-                        sqlx::query_as(HISTORY_TEXTS).bind(id).fetch_all(&mut *tx).await?;
+                    m.attempts +=
+                        Self::mask_pairs(tx, ATTEMPT_TEXTS, SET_ATTEMPT_TEXTS, id).await?;
+                    let history: Vec<(i64, String)> = sqlx::query_as(HISTORY_TEXTS)
+                        .bind(id)
+                        .fetch_all(&mut *tx)
+                        .await?;
                     for (hid, detail) in history {
                         if let Some(d) = masked_text(Some(&detail)) {
-                            sqlx::query(SET_HISTORY_TEXT).bind(hid).bind(d).execute(&mut *tx).await?;
+                            sqlx::query(SET_HISTORY_TEXT)
+                                .bind(hid)
+                                .bind(d)
+                                .execute(&mut *tx)
+                                .await?;
                             m.history += 1;
                         }
                     }
@@ -288,7 +302,10 @@ macro_rules! impl_privacy_store {
         #[async_trait::async_trait]
         impl PrivacyStore for $t {
             async fn pseudonym_key(&self, now: DateTime<Utc>) -> Result<String, StoreError> {
-                if let Some(k) = sqlx::query_scalar(KEY_GET).fetch_optional(self.writer()).await? {
+                if let Some(k) = sqlx::query_scalar(KEY_GET)
+                    .fetch_optional(self.writer())
+                    .await?
+                {
                     return Ok(k);
                 }
                 let fresh = hex::encode(rand::random::<[u8; 32]>());
