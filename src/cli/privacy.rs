@@ -61,9 +61,7 @@ async fn export(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let now = Utc::now();
-    let pseudonym = pseudonymizer(&config.privacy, store, now)
-        .await?
-        .pseudonym(number.as_str());
+    let pseudonym = pseudonym_of(config, store, number, now).await?;
     let data = store.number_data(number.as_str(), &pseudonym).await?;
     let mut calls = Vec::new();
     for call in &data.calls {
@@ -122,9 +120,7 @@ async fn erase(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let now = Utc::now();
-    let pseudonym = pseudonymizer(&config.privacy, store, now)
-        .await?
-        .pseudonym(number.as_str());
+    let pseudonym = pseudonym_of(config, store, number, now).await?;
     let done = match store
         .erase_number(
             number.as_str(),
@@ -174,6 +170,17 @@ fn remove_recording(data_dir: &Path, file: &Path) -> anyhow::Result<()> {
         }
         _ => Ok(()),
     }
+}
+
+/// The number's pseudonym under this installation's key.
+async fn pseudonym_of(
+    config: &Config,
+    store: &dyn Store,
+    number: &PhoneNumber,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<String> {
+    let pz = pseudonymizer(&config.privacy, store, now).await?;
+    Ok(pz.pseudonym(number.as_str()))
 }
 
 fn audit(action: &str, pseudonym: &str, detail: Value) -> NewAuditEntry {

@@ -221,22 +221,7 @@ macro_rules! impl_privacy_store {
                             .await?
                             .rows_affected();
                     }
-                    let events: Vec<(i64, String, Option<String>)> = sqlx::query_as(EVENT_TEXTS)
-                        .bind(id)
-                        .fetch_all(&mut *tx)
-                        .await?;
-                    for (eid, payload, reply) in events {
-                        let (p, r) = (masked_text(Some(&payload)), masked_text(reply.as_deref()));
-                        if p.is_some() || r.is_some() {
-                            sqlx::query(SET_EVENT_TEXTS)
-                                .bind(eid)
-                                .bind(p.unwrap_or(payload))
-                                .bind(r.or(reply))
-                                .execute(&mut *tx)
-                                .await?;
-                            m.events += 1;
-                        }
-                    }
+                    m.events += Self::mask_pairs(tx, EVENT_TEXTS, SET_EVENT_TEXTS, id).await?;
                 }
                 let requests: Vec<i64> = sqlx::query_scalar(REQUESTS_OF.as_str())
                     .bind(number)
