@@ -1,11 +1,13 @@
 //! The `perezvon` command line. `serve` (the default) runs the service; `migrate` applies database
 //! migrations; `calendar` answers questions about opening hours (its output formats are an interface
 //! scripts rely on); `user` and `token` manage who may use the API; `operator` who answers calls;
-//! `stats rebuild` recomputes the statistics' facts from the stored events. Every subcommand takes
+//! `stats rebuild` recomputes the statistics' facts from the stored events; `privacy` exports or
+//! erases one number's personal data. Every subcommand takes
 //! `--config FILE` (or `PEREZVON_CONFIG`).
 
 mod admin;
 mod doctor;
+pub mod privacy;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -64,6 +66,9 @@ pub enum Command {
     /// Check the configuration, the database, the data directory, the providers' credentials and
     /// that `public_url` answers; exit 1 when something failed.
     Doctor,
+    /// One phone number's personal data: export it, or erase it (152-FZ).
+    #[command(subcommand)]
+    Privacy(privacy::PrivacyCmd),
     /// Copy the SQLite database to FILE while the service runs (PostgreSQL: use pg_dump).
     Backup {
         /// The file to write (must not exist).
@@ -336,6 +341,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 to.display()
             );
             Ok(())
+        }
+        Command::Privacy(cmd) => {
+            rt.block_on(privacy::run(&config, cmd, &mut std::io::stdout().lock()))
         }
         Command::Calendar(_) => unreachable!("handled above"),
     }

@@ -59,6 +59,7 @@ struct RawConfig {
     schedule: schedule::RawSchedule,
     stats: stats::RawStats,
     zadarma: zadarma::RawZadarma,
+    privacy: privacy::RawPrivacy,
 }
 
 #[derive(Deserialize, Default)]
@@ -280,6 +281,8 @@ pub struct Config {
     pub stats: crate::stats::StatsSettings,
     /// The Zadarma / Novofon account, if configured.
     pub zadarma: Option<ZadarmaConfig>,
+    /// Retention of personal data (`[privacy]`).
+    pub privacy: PrivacySettings,
 }
 
 impl Default for Config {
@@ -455,7 +458,9 @@ impl Config {
         let schedule = schedule::schedule_from_raw(&raw.schedule, twilio.as_ref())?;
         let stats = stats::stats_from_raw(&raw.stats)?;
         let zadarma = zadarma::zadarma_from_raw(raw.zadarma)?;
+        let privacy = privacy::privacy_from_raw(&raw.privacy)?;
         Ok(Config {
+            privacy,
             stats,
             web,
             callbacks,
@@ -674,7 +679,12 @@ fn routing_from_raw(raw: &RawRouting) -> Result<RoutingSettings, ConfigError> {
 /// Sets `path` in a TOML table to a string value, creating tables on the way.
 /// Keys whose value may instead be read from a file named by `<key>_file` (a secret mounted by
 /// Docker or systemd credentials, say): the file's text without its final line break.
-pub const SECRET_KEYS: &[&str] = &["database_url", "twilio.auth_token", "zadarma.secret"];
+pub const SECRET_KEYS: &[&str] = &[
+    "database_url",
+    "twilio.auth_token",
+    "zadarma.secret",
+    "privacy.pseudonym_key",
+];
 
 /// Replaces each `<secret>_file` of [`SECRET_KEYS`] by the file's contents under `<secret>`.
 fn secrets_from_files(table: &mut toml::Table) -> Result<(), ConfigError> {
@@ -752,9 +762,11 @@ fn int_in_range(
     Ok(Some(n))
 }
 
+mod privacy;
 mod schedule;
 mod stats;
 mod zadarma;
+pub use privacy::PrivacySettings;
 pub use schedule::ScheduleConfig;
 pub use zadarma::ZadarmaConfig;
 #[cfg(test)]

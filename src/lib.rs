@@ -164,11 +164,17 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Re
     let switchboard = Arc::new(switchboard);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut background = Vec::new();
-    let mut handlers: Vec<Arc<dyn jobs::Handler>> = vec![Arc::new(jobs::retention::Retention {
-        store: store.clone(),
-        data_dir: config.data_dir.clone(),
-        keep: config.retention,
-    })];
+    let mut handlers: Vec<Arc<dyn jobs::Handler>> = vec![
+        Arc::new(jobs::retention::Retention {
+            store: store.clone(),
+            data_dir: config.data_dir.clone(),
+            keep: config.retention,
+        }),
+        Arc::new(jobs::privacy::Privacy {
+            store: store.clone(),
+            settings: config.privacy.clone(),
+        }),
+    ];
     let mut controls: Vec<Arc<dyn telephony::CallControl>> = Vec::new();
     let mut sources: Vec<Arc<dyn telephony::RecordingSource>> = Vec::new();
     let mut delete_at_provider = false;
@@ -238,6 +244,11 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Re
     store
         .enqueue_job(&jobs::retention::job_for(clock.now()), clock.now())
         .await?;
+    if config.privacy.enabled() {
+        store
+            .enqueue_job(&jobs::privacy::job_for(clock.now()), clock.now())
+            .await?;
+    }
     let worker = Arc::new(
         jobs::Worker::new(store.clone(), clock.clone(), handlers)
             .with_wake(switchboard.jobs_notifier()),

@@ -9,6 +9,7 @@ pub mod facts;
 pub mod forecast;
 pub mod operator;
 pub mod phone;
+pub mod pseudonym;
 pub mod routing;
 pub mod user;
 pub mod voicemail;

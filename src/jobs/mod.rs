@@ -16,6 +16,7 @@ use crate::clock::Clock;
 use crate::store::{Job, Store};
 
 pub mod download;
+pub mod privacy;
 pub mod retention;
 pub mod sms;
 

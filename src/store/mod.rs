@@ -28,6 +28,8 @@ pub mod jobs;
 pub mod metrics;
 pub mod operators;
 pub mod postgres;
+pub mod privacy;
+pub mod privacy_erase;
 pub mod reconcile;
 pub mod sessions;
 pub mod sqlite;
@@ -53,6 +55,8 @@ pub use facts::FactsStore;
 pub use jobs::{Job, JobState, JobStore, NewJob};
 pub use metrics::{JobCount, MetricsStore};
 pub use operators::{NewOperator, Operator, OperatorStore};
+pub use privacy::{Masked, PrivacyStore};
+pub use privacy_erase::{Erased, Erasure, ErasureStore, NumberData};
 pub use reconcile::{ReconcileStore, Repairs};
 pub use sessions::{NewSession, SessionStore, WebSession};
 pub use stats::StatsStore;
@@ -144,6 +148,8 @@ pub trait Store:
     + WorkspaceStore
     + MetricsStore
     + CursorStore
+    + PrivacyStore
+    + ErasureStore
     + Send
     + Sync
 {

@@ -165,6 +165,7 @@ pub fn outcome_label(code: &str) -> &str {
         "rejected_unclear" => "отклонена: вопрос сформулирован некорректно",
         super::UNREACHABLE => "не дозвонились",
         "closed_by_supervisor" => "закрыта руководителем",
+        "erased" => "персональные данные удалены по запросу",
         other => other,
     }
 }

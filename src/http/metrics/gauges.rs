@@ -28,9 +28,10 @@ pub const OLDEST_DUE: &str = "perezvon_callback_oldest_due_working_minutes";
 pub const REPAIRS: &str = "perezvon_reconciler_repairs_total";
 
 /// Job kinds reported even before a job of the kind exists.
-const KNOWN_KINDS: [&str; 3] = [
+const KNOWN_KINDS: [&str; 4] = [
     crate::jobs::DOWNLOAD_RECORDING,
     crate::jobs::retention::RETENTION,
+    crate::jobs::privacy::PRIVACY,
     crate::jobs::sms::SEND_SMS,
 ];
 

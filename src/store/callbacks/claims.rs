@@ -26,7 +26,7 @@ pub(super) const TALKING: &str = "outcome is null and ended_at_ms is null and er
 /// outcome, and started after `$2` (the dial's hold before now), or connected and started after
 /// `$3` (the longest call before now). Columns of `callback_attempts`, unqualified; `$1` is left to
 /// the request.
-pub(super) static DIALING: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+pub(crate) static DIALING: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "outcome is null and ended_at_ms is null and error is null \
          and (started_at_ms > $2 or ({TALKING} and started_at_ms > $3))"

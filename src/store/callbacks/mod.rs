@@ -15,6 +15,7 @@ use crate::domain::callback::Priority;
 mod claims;
 mod imp;
 mod supervise;
+pub(crate) use claims::DIALING;
 pub use claims::LONGEST_CALL_MS;
 pub(crate) use imp::SILENT_BY_CALL;
 pub(crate) use imp::{
