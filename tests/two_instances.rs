@@ -139,49 +139,9 @@ async fn two_instances_behind_nginx_share_the_work_and_wake_each_other() {
     );
 
     // 2. Simulated calls through the proxy, with a queue the dispatchers must work through.
-    let proxy = format!("http://{}", c.proxy);
-    let fake = c.fake_api.to_string();
-    let o = c.perezvon(
-        &[
-            "simulate",
-            "--target",
-            &proxy,
-            "--fake-api-listen",
-            &fake,
-            "--calls",
-            "60",
-            "--rate",
-            "12",
-            "--operators",
-            "3",
-            "--talk-secs",
-            "1",
-            "--time-scale",
-            "0.01",
-            "--seed",
-            "12",
-            "--json",
-        ],
-        None,
-    );
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        o.status.success(),
-        "simulate failed: {}\n{stdout}\n{}",
-        String::from_utf8_lossy(&o.stderr),
-        c.logs()
-    );
-    let r: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(r["calls_started"], 60, "{stdout}");
-    assert_eq!(r["calls_finished"], 60, "{stdout}");
-    assert_eq!(r["webhook_errors"], 0, "{stdout}");
-    assert_eq!(r["outcomes"]["error"], 0, "{stdout}");
-    assert_eq!(r["server"]["seen"], 60, "{stdout}");
-    assert_eq!(r["server"]["unfinished"], 0, "{stdout}");
-    assert_eq!(
-        r["queue"]["double_booked"], 0,
-        "no phone rung twice at once: {stdout}"
-    );
+    let o = c.spawn_simulate(60, 12).wait_with_output().unwrap();
+    let r = c.simulated(&o, 60);
+    let stdout = r.to_string();
     assert!(
         r["server"]["operators"].get("on_call").is_none(),
         "nobody left on a call: {stdout}"

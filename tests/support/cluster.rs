@@ -131,21 +131,81 @@ impl Cluster {
 
     /// Runs a `perezvon` subcommand against the cluster's database.
     pub fn perezvon(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_perezvon"));
-        cmd.args(args)
-            .envs(self.env())
-            .env("PEREZVON_DATA_DIR", self.dir.path().join("cli"))
-            .env_remove("PEREZVON_CONFIG")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap();
+        let mut child = self.spawn_perezvon(args);
         let mut input = child.stdin.take().unwrap();
         if let Some(s) = stdin {
             std::io::Write::write_all(&mut input, s.as_bytes()).unwrap();
         }
         drop(input);
         child.wait_with_output().unwrap()
+    }
+
+    /// Starts a `perezvon` subcommand against the cluster's database (stdin, stdout and stderr
+    /// piped).
+    pub fn spawn_perezvon(&self, args: &[&str]) -> Child {
+        Command::new(env!("CARGO_BIN_EXE_perezvon"))
+            .args(args)
+            .envs(self.env())
+            .env("PEREZVON_DATA_DIR", self.dir.path().join("cli"))
+            .env_remove("PEREZVON_CONFIG")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// Starts `perezvon simulate --json` through the proxy: `calls` calls at 12 a second to three
+    /// operators talking about a second each (so callers queue), time compressed a hundredfold.
+    pub fn spawn_simulate(&self, calls: usize, seed: u64) -> Child {
+        let (proxy, fake) = (format!("http://{}", self.proxy), self.fake_api.to_string());
+        let (calls, seed) = (calls.to_string(), seed.to_string());
+        self.spawn_perezvon(&[
+            "simulate",
+            "--target",
+            &proxy,
+            "--fake-api-listen",
+            &fake,
+            "--calls",
+            &calls,
+            "--rate",
+            "12",
+            "--operators",
+            "3",
+            "--talk-secs",
+            "1",
+            "--time-scale",
+            "0.01",
+            "--seed",
+            &seed,
+            "--json",
+        ])
+    }
+
+    /// The report of a finished simulation of `calls` calls, checked: the run succeeded, every
+    /// call ended without an error as the caller saw it and on the server, every webhook got its
+    /// reply, and no operator's phone was rung for a second call at once.
+    pub fn simulated(&self, o: &Output, calls: usize) -> serde_json::Value {
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            o.status.success(),
+            "simulate failed: {}\n{stdout}\n{}",
+            String::from_utf8_lossy(&o.stderr),
+            self.logs()
+        );
+        let r: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        for (field, want) in [
+            (&r["calls_started"], calls),
+            (&r["calls_finished"], calls),
+            (&r["server"]["seen"], calls),
+            (&r["webhook_errors"], 0),
+            (&r["outcomes"]["error"], 0),
+            (&r["server"]["unfinished"], 0),
+            (&r["queue"]["double_booked"], 0),
+        ] {
+            assert_eq!(field.as_u64(), Some(want as u64), "{stdout}");
+        }
+        r
     }
 
     fn spawn_instance(&self, i: usize) -> Child {
@@ -180,7 +240,7 @@ impl Cluster {
             "worker_processes 1;\ndaemon off;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
              events {{ worker_connections 1024; }}\n\
              http {{\n\
-               log_format up '$upstream_addr $status $request_method $uri';\n\
+               log_format up '$status $request_method $uri|$upstream_addr';\n\
                access_log {d}/access.log up;\n\
                client_body_temp_path {d}/tmp/body; proxy_temp_path {d}/tmp/proxy;\n\
                fastcgi_temp_path {d}/tmp/fastcgi; uwsgi_temp_path {d}/tmp/uwsgi; scgi_temp_path {d}/tmp/scgi;\n\
@@ -228,9 +288,9 @@ impl Cluster {
         let log = std::fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default();
         let mut counts = BTreeMap::new();
         for line in log.lines() {
-            // One entry per upstream tried, the last being the one that answered.
-            if let Some(up) = line.split(' ').next() {
-                let last = up.rsplit(", ").next().unwrap_or(up).to_owned();
+            // `$upstream_addr` lists every upstream tried, the last being the one that answered.
+            if let Some((_, up)) = line.rsplit_once('|') {
+                let last = up.rsplit(", ").next().unwrap_or(up).trim().to_owned();
                 *counts.entry(last).or_default() += 1;
             }
         }
