@@ -34,6 +34,7 @@ pub mod stats;
 pub mod store;
 pub mod switchboard;
 pub mod telephony;
+pub mod wake;
 
 use std::sync::Arc;
 
@@ -124,6 +125,21 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Re
         None => None,
     };
     let sms = config.twilio.as_ref().is_some_and(|t| t.sms_from.is_some());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut background = Vec::new();
+    let wake = Arc::new(wake::Wake::new());
+    if config.database_url.is_postgres() {
+        match wake
+            .spawn_postgres(config.database_url.expose(), stop_rx.clone())
+            .await
+        {
+            Ok(tasks) => background.extend(tasks),
+            Err(e) => tracing::warn!(
+                error = %e,
+                "cannot share wake-ups with other instances (LISTEN/NOTIFY); they will poll"
+            ),
+        }
+    }
     let mut switchboard = switchboard::Switchboard::new(
         store.clone(),
         calendar.clone(),
@@ -131,7 +147,8 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Re
         config.routing.clone(),
     )
     .with_callbacks(config.callbacks.clone())
-    .with_sms(sms);
+    .with_sms(sms)
+    .with_wake(wake.clone());
     // Priority credits may have changed since the ranks were stored.
     let reranked = store
         .rerank_callbacks(&config.callbacks.priority)
@@ -162,8 +179,6 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Re
         )));
     }
     let switchboard = Arc::new(switchboard);
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut background = Vec::new();
     let mut handlers: Vec<Arc<dyn jobs::Handler>> = vec![
         Arc::new(jobs::retention::Retention {
             store: store.clone(),
@@ -231,6 +246,7 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Re
     background.push(tokio::spawn(callbacks::sweep_leases(
         store.clone(),
         clock.clone(),
+        wake.clone(),
         async move {
             let _ = rx.wait_for(|stop| *stop).await;
         },

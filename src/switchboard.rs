@@ -13,8 +13,6 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::Notify;
-
 use crate::calendar::Calendar;
 use crate::callbacks::Callbacks;
 use crate::clock::Clock;
@@ -25,6 +23,7 @@ use crate::store::{
     Call, Operator, Repairs, SharedPlanner, StepDone, StepInput, StepRequest, Store, planner,
 };
 use crate::telephony::{CallEvent, CallbackDialer, EventKind, Reply};
+use crate::wake::{Topic, Wake};
 
 mod dispatch;
 mod plan;
@@ -39,12 +38,14 @@ pub struct Switchboard {
     calendar: Arc<Calendar>,
     clock: Arc<dyn Clock>,
     settings: Arc<RoutingSettings>,
-    wake: Notify,
-    /// Woken when an event enqueued a job (e.g. a recording to download).
-    jobs_wake: Arc<Notify>,
-    /// What the reconciler has repaired since start.
+    /// Wakes the dispatcher, the job worker and the live pages, here and on other instances.
+    wake: Arc<Wake>,
+    /// What this instance's reconciler has repaired since start. Per instance on purpose: it is
+    /// reported by this instance's `/readyz`, like its metrics; the repairs are in the database.
     repairs: Mutex<Repairs>,
-    /// Calls changed before this were looked at for unlisted voicemails (`None`: none yet).
+    /// Calls changed before this were looked at for unlisted voicemails (`None`: none yet). Per
+    /// instance on purpose: only an optimisation of this reconciler's scan (each instance's
+    /// reconciler scans for itself; each repair is a locked step, so two never repeat one).
     unlisted_since: Mutex<Option<chrono::DateTime<chrono::Utc>>>,
     reconcile: ReconcileSettings,
     /// The callback list voicemails join.
@@ -86,8 +87,7 @@ impl Switchboard {
             calendar,
             clock,
             settings: Arc::new(settings),
-            wake: Notify::new(),
-            jobs_wake: Arc::new(Notify::new()),
+            wake: Arc::new(Wake::new()),
             repairs: Mutex::new(Repairs::default()),
             unlisted_since: Mutex::new(None),
             reconcile: ReconcileSettings::default(),
@@ -127,14 +127,25 @@ impl Switchboard {
         &self.settings
     }
 
-    /// The notifier the job worker should wait on, woken whenever an event enqueues a job.
-    pub fn jobs_notifier(&self) -> Arc<Notify> {
-        self.jobs_wake.clone()
+    /// Shares `wake` (e.g. one started on PostgreSQL, see [`Wake::spawn_postgres`]).
+    pub fn with_wake(mut self, wake: Arc<Wake>) -> Self {
+        self.wake = wake;
+        self
     }
 
-    /// Wakes the dispatcher (an operator may have become free).
+    /// The wake-ups this switchboard signals.
+    pub fn wake(&self) -> &Arc<Wake> {
+        &self.wake
+    }
+
+    /// The notifier the job worker should wait on, woken whenever an event enqueues a job.
+    pub fn jobs_notifier(&self) -> Arc<tokio::sync::Notify> {
+        self.wake.jobs_notify()
+    }
+
+    /// Wakes the dispatchers (an operator may have become free), on every instance.
     pub fn wake_dispatcher(&self) {
-        self.wake.notify_one();
+        self.wake.signal(Topic::Dispatch);
     }
 
     /// Handles one event as one step; `render` turns the reply into the provider's text. Returns
@@ -225,16 +236,22 @@ impl Switchboard {
                     attempt += 1;
                     tracing::warn!(error = %e, attempt, "call step conflicted; running it again");
                 }
+                Ok(StepDone::Applied(a)) => {
+                    // Committed: the live pages show calls and operators; jobs may wait.
+                    self.wake.signal(Topic::Live);
+                    if a.jobs > 0 {
+                        self.wake.signal(Topic::Jobs);
+                    }
+                    return Ok(StepDone::Applied(a));
+                }
                 r => return Ok(r?),
             }
         }
     }
 
-    /// What follows a committed step: wake the job worker and the dispatcher, log pauses and joins.
+    /// What follows a committed webhook step (beyond [`Switchboard::step`]'s wake-ups): wake the
+    /// dispatcher, log pauses and joins.
     fn after_step(&self, a: &crate::store::step::Applied, dispatch: bool) {
-        if a.jobs > 0 {
-            self.jobs_wake.notify_one();
-        }
         if dispatch || !a.plan.releases.is_empty() {
             self.wake_dispatcher();
         }

@@ -32,6 +32,7 @@ fn assert_consistent(r: &Report, calls: usize) {
     // The server saw every call, and every one ended after its status callback.
     assert_eq!(r.server.seen, calls, "{}", r.render());
     assert_eq!(r.server.unfinished, 0, "{:?}", r.server.states);
+    assert_eq!(r.queue.double_booked, 0, "{}", r.render());
     assert!(
         r.server
             .states

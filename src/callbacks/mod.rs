@@ -393,6 +393,7 @@ pub const LEASE_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_sec
 pub async fn sweep_leases(
     store: Arc<dyn Store>,
     clock: Arc<dyn crate::clock::Clock>,
+    wake: Arc<crate::wake::Wake>,
     stop: impl std::future::Future<Output = ()>,
 ) {
     tokio::pin!(stop);
@@ -403,7 +404,10 @@ pub async fn sweep_leases(
         }
         match store.release_expired_callbacks(clock.now()).await {
             Ok(0) => {}
-            Ok(n) => tracing::info!(released = n, "expired callback leases returned to the list"),
+            Ok(n) => {
+                wake.signal(crate::wake::Topic::Live);
+                tracing::info!(released = n, "expired callback leases returned to the list")
+            }
             Err(e) => tracing::warn!(error = %e, "cannot release expired callback leases"),
         }
     }

@@ -80,7 +80,11 @@ pub fn router(state: AppState) -> Router {
                 )),
         )
         .merge(webhooks::router())
-        .merge(schedule::router());
+        .merge(schedule::router())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            signal_changes,
+        ));
     let app = match state.config.metrics_listen {
         None => app.merge(metrics::router()),
         Some(_) => app,
@@ -101,6 +105,21 @@ pub fn router(state: AppState) -> Router {
                 .layer(RequestBodyLimitLayer::new(limit)),
         )
         .with_state(state)
+}
+
+/// Middleware: a request that may have changed something (not GET, HEAD or OPTIONS) and
+/// succeeded signals the live pages, here and on other instances ([`crate::wake`]).
+async fn signal_changes(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let changes = !req.method().is_safe();
+    let res = next.run(req).await;
+    if changes && (res.status().is_success() || res.status().is_redirection()) {
+        state.switchboard.wake().signal(crate::wake::Topic::Live);
+    }
+    res
 }
 
 /// Serves `state` on `listener` until `shutdown` completes, then lets requests in flight finish

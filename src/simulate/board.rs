@@ -60,6 +60,8 @@ struct Inner {
     total_wait_secs: u64,
     live: BTreeMap<usize, LiveCall>,
     sids: Vec<String>,
+    /// Operators' phones ringing or talking now: contact → legs on it.
+    phones: BTreeMap<String, usize>,
 }
 
 /// A call still on the line.
@@ -85,6 +87,8 @@ pub struct Tally {
     pub rung_past_queue: AtomicUsize,
     /// Calls whose caller pressed 1 in the queue.
     pub pressed_1: AtomicUsize,
+    /// Dials to an operator whose phone was already ringing or talking on another call.
+    pub double_booked: AtomicUsize,
 }
 
 impl Tally {
@@ -166,6 +170,21 @@ impl Board {
         self.lock().sids.clone()
     }
 
+    /// An operator's phone starts ringing for a call; busy until the returned guard is dropped.
+    /// A phone already busy counts a double booking.
+    pub fn ring(&self, contact: &str) -> Ringing<'_> {
+        let mut g = self.lock();
+        let legs = g.phones.entry(contact.to_owned()).or_insert(0);
+        *legs += 1;
+        if *legs > 1 {
+            Tally::add(&self.tally.double_booked);
+        }
+        Ringing {
+            board: self,
+            contact: contact.to_owned(),
+        }
+    }
+
     /// Calls still on the line (after a run was cut short).
     pub fn live_calls(&self) -> Vec<(usize, LiveCall)> {
         self.lock()
@@ -173,6 +192,24 @@ impl Board {
             .iter()
             .map(|(i, c)| (*i, c.clone()))
             .collect()
+    }
+}
+
+/// An operator's phone in use by one call (see [`Board::ring`]).
+pub struct Ringing<'a> {
+    board: &'a Board,
+    contact: String,
+}
+
+impl Drop for Ringing<'_> {
+    fn drop(&mut self) {
+        let mut g = self.board.lock();
+        if let Some(legs) = g.phones.get_mut(&self.contact) {
+            *legs -= 1;
+            if *legs == 0 {
+                g.phones.remove(&self.contact);
+            }
+        }
     }
 }
 
@@ -193,5 +230,19 @@ mod tests {
             (b.average_wait(), b.longest_queue(), b.queue_len()),
             (15, 3, 1)
         );
+    }
+
+    #[test]
+    fn a_phone_rung_twice_at_once_is_a_double_booking() {
+        let b = Board::default();
+        drop(b.ring("+79990000001"));
+        let first = b.ring("+79990000001");
+        let other = b.ring("+79990000002");
+        assert_eq!(Tally::get(&b.tally.double_booked), 0);
+        let second = b.ring("+79990000001");
+        assert_eq!(Tally::get(&b.tally.double_booked), 1);
+        drop((first, second, other));
+        drop(b.ring("+79990000001"));
+        assert_eq!(Tally::get(&b.tally.double_booked), 1);
     }
 }

@@ -8,6 +8,8 @@
 //! six seconds of ringing and talks for an exponentially distributed time (mean `talk_secs`, capped
 //! at ten times that), or lets it ring for the `<Dial timeout>`; then Twilio reports the leg to the
 //! `<Dial action>` with `DialCallStatus`, `DialCallSid`, `DialCallDuration` and `DialBridged`.
+//! An operator's phone is busy from the ring until that report is sent: a second call rung to it
+//! meanwhile is counted as a double booking ([`super::board::Board::ring`]).
 
 use std::time::Duration;
 
@@ -84,32 +86,22 @@ impl Peer {
         }
     }
 
+    /// Rings the operator at `to` (busy on the simulated line until the dial's outcome is sent).
     pub(super) async fn dial(
         &mut self,
         action: Option<&str>,
         timeout: f64,
+        to: Option<&str>,
     ) -> Result<Option<Next>, String> {
-        let leg = new_sid("CA", &mut self.rng);
-        let model = self.line.model;
-        let (status, secs, bridged) = if self.rng.gen_bool(model.answer_prob) {
-            let ring = self.rng.gen_range(1.0..=timeout.clamp(1.0, 6.0));
-            if let Some(url) = self.wait(self.scaled(ring)).await {
-                return Ok(Some(Next::Redirect(url)));
-            }
-            let u: f64 = self.rng.r#gen();
-            let talk = (-(1.0 - u).ln() * model.talk_secs).min(10.0 * model.talk_secs);
-            let talk = Duration::from_secs_f64(talk);
-            if let Some(url) = self.wait(talk).await {
-                return Ok(Some(Next::Redirect(url)));
-            }
-            self.path.answered = true;
-            ("completed", twilio_secs(talk, model.time_scale), "true")
-        } else {
-            if let Some(url) = self.wait(self.scaled(timeout)).await {
-                return Ok(Some(Next::Redirect(url)));
-            }
-            ("no-answer", 0, "false")
+        let line = self.line.clone();
+        let phone = to.map(|t| line.board.ring(t));
+        let ended = self.dial_leg(timeout).await;
+        drop(phone);
+        let (status, secs, bridged) = match ended {
+            Ok(leg) => leg,
+            Err(url) => return Ok(Some(Next::Redirect(url))),
         };
+        let leg = new_sid("CA", &mut self.rng);
         let Some(action) = action else {
             return Ok(None);
         };
@@ -122,5 +114,32 @@ impl Peer {
         Ok(Some(Next::Doc(
             self.post(action, "in-progress", &params).await?,
         )))
+    }
+
+    /// The operator's leg: rings, then talks or not; `Err` with a REST redirect that cut it short.
+    async fn dial_leg(
+        &mut self,
+        timeout: f64,
+    ) -> Result<(&'static str, u64, &'static str), String> {
+        let model = self.line.model;
+        if self.rng.gen_bool(model.answer_prob) {
+            let ring = self.rng.gen_range(1.0..=timeout.clamp(1.0, 6.0));
+            if let Some(url) = self.wait(self.scaled(ring)).await {
+                return Err(url);
+            }
+            let u: f64 = self.rng.r#gen();
+            let talk = (-(1.0 - u).ln() * model.talk_secs).min(10.0 * model.talk_secs);
+            let talk = Duration::from_secs_f64(talk);
+            if let Some(url) = self.wait(talk).await {
+                return Err(url);
+            }
+            self.path.answered = true;
+            Ok(("completed", twilio_secs(talk, model.time_scale), "true"))
+        } else {
+            if let Some(url) = self.wait(self.scaled(timeout)).await {
+                return Err(url);
+            }
+            Ok(("no-answer", 0, "false"))
+        }
     }
 }

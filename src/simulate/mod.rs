@@ -209,12 +209,13 @@ pub async fn run(config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
         print!("{}", report.render());
     }
     let failed = report.webhook_errors > 0 || report.server.unfinished > 0 || report.timed_out;
-    if failed || report.api_refusals > 0 {
+    if failed || report.api_refusals > 0 || report.queue.double_booked > 0 {
         bail!(
-            "{} webhook errors, {} calls unfinished on the server, {} API requests refused{}",
+            "{} webhook errors, {} calls unfinished on the server, {} API requests refused, {} calls rung to an operator already on a call{}",
             report.webhook_errors,
             report.server.unfinished,
             report.api_refusals,
+            report.queue.double_booked,
             if report.timed_out {
                 ", time limit hit"
             } else {

@@ -290,8 +290,13 @@ impl Peer {
                     self.gather(action.as_deref(), *timeout, nested, keys, in_queue)
                         .await?
                 }
-                Verb::Dial { action, timeout } if !in_queue => {
-                    self.dial(action.as_deref(), *timeout).await?
+                Verb::Dial {
+                    action,
+                    timeout,
+                    to,
+                } if !in_queue => {
+                    self.dial(action.as_deref(), *timeout, to.as_deref())
+                        .await?
                 }
                 Verb::Enqueue { action, wait_url } if !in_queue => Some(Next::Enqueue {
                     action: action.clone(),

@@ -83,6 +83,8 @@ pub struct QueueFigures {
     pub late_redirects: usize,
     /// Redirects the fake REST API refused (the call was over).
     pub refused_redirects: usize,
+    /// Calls rung to an operator whose phone was already ringing or talking (the run fails).
+    pub double_booked: usize,
 }
 
 /// The simulated calls as the server lists them at the end.
@@ -176,14 +178,15 @@ impl Report {
         let q = &self.queue;
         let _ = writeln!(
             o,
-            "queue       {} queued (longest {}), {} redirected to a freed operator, {} pressed 1;\n            {} new calls rung while others waited, {} late redirects, {} redirects refused",
+            "queue       {} queued (longest {}), {} redirected to a freed operator, {} pressed 1;\n            {} new calls rung while others waited, {} late redirects, {} redirects refused;\n            {} calls rung to an operator already on a call",
             q.queued,
             q.longest,
             q.redirected,
             q.pressed_1,
             q.rung_past_queue,
             q.late_redirects,
-            q.refused_redirects
+            q.refused_redirects,
+            q.double_booked
         );
         let states: Vec<String> = self
             .server

@@ -122,6 +122,7 @@ pub(super) fn summary(
         rung_past_queue: Tally::get(&t.rung_past_queue),
         late_redirects: Tally::get(&t.late_redirects),
         refused_redirects: Tally::get(&line.mailboxes.refused),
+        double_booked: Tally::get(&t.double_booked),
     };
     let mut routes: BTreeMap<String, Vec<Duration>> = BTreeMap::new();
     for s in samples.iter().filter(|s| s.status != 0) {

@@ -27,10 +27,12 @@ pub enum Verb {
         finish_on_key: String,
         nested: Vec<Verb>,
     },
-    /// `<Dial>` an operator, ringing at most `timeout` seconds.
+    /// `<Dial>` an operator (`to`: the text of its `<Number>`, `<Sip>` or `<Client>`), ringing at
+    /// most `timeout` seconds.
     Dial {
         action: Option<String>,
         timeout: f64,
+        to: Option<String>,
     },
     /// `<Enqueue>`: hold in a queue, ticking at `wait_url`, reporting to `action` on leaving.
     Enqueue {
@@ -114,6 +116,11 @@ fn verb(n: Node<'_, '_>, nested: bool) -> Result<Verb, String> {
         "Dial" => Verb::Dial {
             action: url("action"),
             timeout: secs("timeout", DIAL_TIMEOUT)?,
+            to: n
+                .children()
+                .find(Node::is_element)
+                .and_then(|c| c.text())
+                .map(|t| t.trim().to_owned()),
         },
         "Enqueue" => Verb::Enqueue {
             action: url("action"),
@@ -156,7 +163,8 @@ mod tests {
             v[2],
             Verb::Dial {
                 action: Some("http://h/webhooks/twilio/dial".into()),
-                timeout: 20.0
+                timeout: 20.0,
+                to: Some("sip:a@b".into())
             }
         );
         assert_eq!(
@@ -209,7 +217,8 @@ mod tests {
             parse("<Response><Dial><Number>+7</Number></Dial></Response>").unwrap(),
             vec![Verb::Dial {
                 action: None,
-                timeout: 30.0
+                timeout: 30.0,
+                to: Some("+7".into())
             }]
         );
     }

@@ -34,7 +34,7 @@ impl Switchboard {
             }
             tokio::select! {
                 _ = &mut shutdown => break,
-                _ = self.wake.notified() => {}
+                _ = self.wake.dispatch_notified() => {}
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
         }

@@ -119,6 +119,7 @@ impl Switchboard {
         }
         done.expired_claims = self.store.release_expired_callbacks(now).await?;
         if done.expired_claims > 0 {
+            self.wake.signal(crate::wake::Topic::Live);
             tracing::info!(
                 count = done.expired_claims,
                 "reconciler: expired callback claims released"

@@ -4,6 +4,7 @@
 
 use std::str::FromStr;
 pub mod browser;
+pub mod cluster;
 pub mod line;
 pub mod service;
 pub mod twilio;

@@ -8,6 +8,11 @@
 //! to the same account counts against one quota. When Zadarma refuses anyway (another program uses
 //! the same key), [`retry_after`] reads `X-RateLimit-Reset` and [`RateLimiter::block_for`] holds
 //! every request back until then.
+//!
+//! The limiter is per process on purpose: with several instances on one account each counts only
+//! its own requests, so together they may go over the quota; Zadarma then answers 429 and every
+//! instance waits out the reset it names, so a request is delayed, never lost. (Only click-to-call
+//! and recording downloads use the REST API, far below the quota in practice.)
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};

@@ -1,5 +1,6 @@
 //! `GET /events`: the operator page's live updates as server-sent events. Each connection polls
-//! two cheap marks every [`POLL`] — the callback list's ([`crate::store::ListMark`]) and the
+//! two cheap marks every [`POLL`], and sooner when a change was signalled here or on another
+//! instance ([`crate::wake::LiveWait`]) — the callback list's ([`crate::store::ListMark`]) and the
 //! signed-in operator's presence — and sends `event: list` or `event: presence` when one
 //! changes, after an initial `event: hello`. The marks are read from the database, so a change
 //! made through any instance reaches every page. A stream ends after [`LIFETIME`]; the browser's
@@ -18,6 +19,7 @@ use super::labels;
 use crate::http::AppState;
 use crate::http::session::PageUser;
 use crate::store::{ListMark, Operator};
+use crate::wake::LiveWait;
 
 /// How often a connection reads the marks.
 pub const POLL: Duration = Duration::from_secs(1);
@@ -32,6 +34,7 @@ struct Watch {
     pending: VecDeque<Event>,
     started: bool,
     ends: Instant,
+    wait: LiveWait,
 }
 
 fn presence_event(kind: &'static str, op: Option<&Operator>) -> Event {
@@ -89,6 +92,7 @@ pub async fn events(
     user: PageUser,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let watch = Watch {
+        wait: state.switchboard.wake().live(),
         state,
         login: user.user.login,
         list: None,
@@ -105,9 +109,7 @@ pub async fn events(
             if Instant::now() >= w.ends {
                 return None;
             }
-            if w.started {
-                tokio::time::sleep(POLL).await;
-            }
+            w.wait.next(POLL).await;
             w.poll().await;
         }
     });

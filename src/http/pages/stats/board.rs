@@ -1,6 +1,7 @@
 //! `/board`: the live board for supervisors, and `/board/events`, its server-sent events. The
 //! page renders the current snapshot ([`crate::stats::live::LiveBoard`]); each events connection
-//! reads a new snapshot every [`POLL`] and sends it as `event: board` (JSON, the same shape as
+//! reads a new snapshot every [`POLL`], and sooner when a change was signalled here or on another
+//! instance ([`crate::wake::LiveWait`]), and sends it as `event: board` (JSON, the same shape as
 //! `GET /api/v1/stats/live`) when anything but the clock changed, after an initial one; the
 //! page's script redraws from it and counts the waiting and in-state times up between events.
 //! Snapshots are read from the database, so changes made through any instance show.
@@ -77,6 +78,7 @@ struct Watch {
     state: AppState,
     last: Option<String>,
     ends: Instant,
+    wait: crate::wake::LiveWait,
 }
 
 /// `GET /board/events`.
@@ -86,6 +88,7 @@ pub async fn events(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, PageError> {
     user.require_supervisor()?;
     let watch = Watch {
+        wait: state.switchboard.wake().live(),
         state,
         last: None,
         ends: Instant::now() + LIFETIME,
@@ -95,9 +98,7 @@ pub async fn events(
             if Instant::now() >= w.ends {
                 return None;
             }
-            if w.last.is_some() {
-                tokio::time::sleep(POLL).await;
-            }
+            w.wait.next(POLL).await;
             let now = w.state.clock.now();
             match stats_of(&w.state)
                 .live(now, w.state.config.routing.wrap_up)
