@@ -227,8 +227,8 @@ async fn request(app: &WebApp, m: &str, path: &str, who: Option<&Session>) -> re
     req.send().await.unwrap()
 }
 
-async fn check(db: TestDb) {
-    let mut config = support::twilio::config("http://127.0.0.1:9");
+/// Zadarma configured beside Twilio, with API secret `s` and its REST API unreachable.
+fn with_zadarma(config: &mut perezvon::config::Config) {
     config.zadarma = Some(perezvon::config::ZadarmaConfig {
         key: "k".into(),
         secret: perezvon::config::Secret::new("s"),
@@ -242,6 +242,11 @@ async fn check(db: TestDb) {
         delete_recordings: false,
         extension_of: Default::default(),
     });
+}
+
+async fn check(db: TestDb) {
+    let mut config = support::twilio::config("http://127.0.0.1:9");
+    with_zadarma(&mut config);
     let app = WebApp::spawn_with(&db, config).await;
     app.user("op", Role::Operator).await;
     app.user("sup", Role::Supervisor).await;
@@ -403,7 +408,9 @@ fn junk_bodies(n: usize) -> Vec<(Vec<u8>, &'static str)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_input_never_gets_a_5xx() {
     let db = TestDb::sqlite().await;
-    let app = WebApp::spawn_with(&db, support::twilio::config("http://127.0.0.1:9")).await;
+    let mut config = support::twilio::config("http://127.0.0.1:9");
+    with_zadarma(&mut config);
+    let app = WebApp::spawn_with(&db, config).await;
     app.user("op", Role::Operator).await;
     app.user("adm", Role::Admin).await;
     let sessions = [app.sign_in("op").await, app.sign_in("adm").await];
@@ -464,5 +471,165 @@ async fn malformed_input_never_gets_a_5xx() {
         "{} failures:\n{}",
         failures.len(),
         failures.join("\n")
+    );
+}
+
+/// Junk forms of `names` (real field names of the provider) with odd values, seeded.
+fn junk_forms(names: Vec<&'static str>, n: usize, seed: u8) -> Vec<Vec<(String, String)>> {
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config as RunnerConfig, RngAlgorithm, TestRng, TestRunner};
+    let value = prop_oneof![
+        Just(String::new()),
+        Just("in_1".to_string()),
+        Just("-1".to_string()),
+        Just("99999999999999999999".to_string()),
+        Just("1".to_string()),
+        Just("completed".to_string()),
+        "[0-9]{1,12}",
+        ".{0,24}",
+    ];
+    let form = prop::collection::vec((prop::sample::select(names), value), 0..8);
+    let mut runner = TestRunner::new_with_rng(
+        RunnerConfig::default(),
+        TestRng::from_seed(RngAlgorithm::ChaCha, &[seed; 32]),
+    );
+    (0..n)
+        .map(|_| {
+            let pairs = form.new_tree(&mut runner).unwrap().current();
+            pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+        })
+        .collect()
+}
+
+/// The provider webhooks with malformed but correctly signed forms, so that the parsing and the
+/// call steps behind the signature check meet the junk: every Twilio route (and unknown ones) and
+/// every Zadarma event. A 4xx or a success, never a 5xx.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_malformed_webhooks_never_get_a_5xx() {
+    use perezvon::telephony::zadarma::signature;
+    let db = TestDb::sqlite().await;
+    let mut config = support::twilio::config("http://127.0.0.1:9");
+    with_zadarma(&mut config);
+    let app = WebApp::spawn_with(&db, config).await;
+    let mut failures = Vec::new();
+    let twilio_paths = [
+        "/webhooks/twilio/voice",
+        "/webhooks/twilio/status",
+        "/webhooks/twilio/dial",
+        "/webhooks/twilio/queue/wait",
+        "/webhooks/twilio/queue/left",
+        "/webhooks/twilio/gather/queue-menu",
+        "/webhooks/twilio/gather/voicemail-number?attempt=1",
+        "/webhooks/twilio/gather/voicemail-category?attempt=300",
+        "/webhooks/twilio/gather/nonsense",
+        "/webhooks/twilio/connect?operator=1",
+        "/webhooks/twilio/connect?operator=abc",
+        "/webhooks/twilio/record",
+        "/webhooks/twilio/recording",
+        "/webhooks/twilio/callback/connect?attempt=1",
+        "/webhooks/twilio/callback/status?attempt=1",
+        "/webhooks/twilio/callback/status?attempt=x",
+        "/webhooks/twilio/unknown",
+    ];
+    let twilio_names = vec![
+        "CallSid",
+        "CallSid",
+        "CallStatus",
+        "SequenceNumber",
+        "CallDuration",
+        "DialCallStatus",
+        "DialCallDuration",
+        "DialCallSid",
+        "QueuePosition",
+        "QueueTime",
+        "QueueResult",
+        "Digits",
+        "RecordingSid",
+        "RecordingUrl",
+        "RecordingDuration",
+        "RecordingStatus",
+        "From",
+        "To",
+    ];
+    for path in twilio_paths {
+        for form in junk_forms(twilio_names.clone(), 10, 11) {
+            let r = app
+                .http
+                .post(format!("{}{path}", app.base))
+                .header(
+                    "X-Twilio-Signature",
+                    support::twilio::signature(path, &form),
+                )
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            if status == 403 {
+                failures.push(format!("POST {path}: a signed request got 403"));
+            } else if status >= 500 {
+                let text = r.text().await.unwrap_or_default();
+                failures.push(format!("POST {path}: {status} for {form:?}: {text}"));
+            }
+        }
+    }
+    let events = [
+        "NOTIFY_START",
+        "NOTIFY_INTERNAL",
+        "NOTIFY_ANSWER",
+        "NOTIFY_END",
+        "NOTIFY_OUT_START",
+        "NOTIFY_OUT_END",
+        "NOTIFY_RECORD",
+        "NOTIFY_IVR",
+    ];
+    let zadarma_names = vec![
+        "pbx_call_id",
+        "pbx_call_id",
+        "caller_id",
+        "called_did",
+        "call_start",
+        "internal",
+        "destination",
+        "duration",
+        "disposition",
+        "is_recorded",
+        "call_id_with_rec",
+        "wait_dtmf[name]",
+        "wait_dtmf[digits]",
+        "wait_dtmf[default_behaviour]",
+    ];
+    for (i, event) in events.iter().enumerate() {
+        for mut form in junk_forms(zadarma_names.clone(), 12, 20 + i as u8) {
+            form.insert(0, ("event".into(), event.to_string()));
+            let signed = signature::signature_string(&form).expect("a known event");
+            let r = app
+                .http
+                .post(format!("{}/webhooks/zadarma", app.base))
+                .header("Signature", signature::sign("s", &signed))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            if status == 403 {
+                failures.push(format!("{event}: a signed notification got 403"));
+            } else if status >= 500 {
+                let text = r.text().await.unwrap_or_default();
+                failures.push(format!("{event}: {status} for {form:?}: {text}"));
+            }
+        }
+    }
+    db.finish().await;
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    println!(
+        "{} signed malformed webhook requests (Twilio routes and Zadarma events): none got a 5xx",
+        twilio_paths.len() * 10 + events.len() * 12
     );
 }

@@ -76,9 +76,14 @@ impl PhoneNumber {
         if !phonenumber::is_valid(&parsed) {
             return Err(PhoneError::Invalid);
         }
-        Ok(PhoneNumber(
-            parsed.format().mode(phonenumber::Mode::E164).to_string(),
-        ))
+        let e164 = parsed.format().mode(phonenumber::Mode::E164).to_string();
+        // libphonenumber's national-prefix handling can read odd digit strings as a valid number
+        // whose E.164 form is not valid on its own (`888131261232` → `+78131261232`): keep only
+        // numbers that normalize to themselves, so that a stored number parses again.
+        if !is_stable_e164(&e164) {
+            return Err(PhoneError::Invalid);
+        }
+        Ok(PhoneNumber(e164))
     }
 
     /// The E.164 text.
@@ -96,6 +101,13 @@ impl fmt::Display for PhoneNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&mask(&self.0))
     }
+}
+
+/// True when `e164` parses, without a home region, to a valid number printed the same way.
+fn is_stable_e164(e164: &str) -> bool {
+    phonenumber::parse(None, e164).is_ok_and(|n| {
+        phonenumber::is_valid(&n) && n.format().mode(phonenumber::Mode::E164).to_string() == e164
+    })
 }
 
 /// Hides all but the country code's first digits and the last four: `+7******4567`. For logs.
@@ -186,6 +198,26 @@ mod tests {
         );
         assert_eq!(e164("004930123456"), "+4930123456");
         assert_eq!(e164("+375291234567"), "+375291234567", "Belarus mobile");
+    }
+
+    /// Found by the `phone_number` fuzz target: libphonenumber read these twelve digits (RU home
+    /// region) as the valid `+78131261232`, which is not valid when parsed again.
+    #[test]
+    fn a_normalized_number_normalizes_to_itself() {
+        assert_eq!(
+            PhoneNumber::parse("8 8+813  12+6) 123--2"),
+            Err(PhoneError::Invalid)
+        );
+        assert_eq!(PhoneNumber::parse("888131261232"), Err(PhoneError::Invalid));
+        for s in [
+            "89161234567",
+            "+4930123456",
+            "8104930123456",
+            "(495) 123-45-67",
+        ] {
+            let n = e164(s);
+            assert_eq!(e164(&n), n, "{s}");
+        }
     }
 
     #[test]
