@@ -11,6 +11,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use perezvon::telephony::twilio;
 use sqlx::Connection;
 use support::cluster::Cluster;
 
@@ -60,6 +61,58 @@ async fn an_instance_killed_under_load_loses_nothing() {
         stored > 0 && stored <= sent,
         "{stored} events stored for {sent} webhooks sent"
     );
+    // Every webhook nginx answered with a 2xx (whichever instance answered it) is in the
+    // database: its call's event under the key a re-delivery would carry.
+    let mut checked = 0;
+    let mut missing = vec![];
+    for (status, uri, body) in c.answered() {
+        let (path, query) = uri
+            .split_once('?')
+            .map_or((uri.as_str(), None), |(p, q)| (p, Some(q)));
+        let Some(route) = twilio::route_from_path(path, query) else {
+            continue;
+        };
+        // Click-to-call webhooks are kept with their attempt, not as call events.
+        let attempt = matches!(
+            route,
+            twilio::Route::CallbackConnect { .. } | twilio::Route::CallbackStatus { .. }
+        );
+        if attempt || !(200..300).contains(&status) {
+            continue;
+        }
+        let params: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes())
+            .into_owned()
+            .collect();
+        let key = twilio::event_key(&route, &params);
+        let sid = params
+            .iter()
+            .find(|(k, _)| k == "CallSid")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        let found: Option<i32> = sqlx::query_scalar(
+            "select 1 from call_events e join calls c on c.id = e.call_id \
+             where c.provider = 'twilio' and c.provider_call_id = $1 and e.event_key = $2",
+        )
+        .bind(&sid)
+        .bind(&key)
+        .fetch_optional(&mut db)
+        .await
+        .unwrap();
+        checked += 1;
+        if found.is_none() {
+            missing.push(format!("{status} {path} {key} (call {sid})"));
+        }
+    }
+    assert!(
+        checked >= sent as usize / 2,
+        "{checked} answered webhooks found in nginx's log for {sent} sent"
+    );
+    assert!(
+        missing.is_empty(),
+        "{} of {checked} webhooks answered 2xx are not in the database:\n{}",
+        missing.len(),
+        missing.join("\n")
+    );
     let dup: i64 = sqlx::query_scalar(
         "select count(*) from (select call_id, event_key from call_events group by 1, 2 having count(*) > 1) d",
     )
@@ -102,7 +155,8 @@ async fn an_instance_killed_under_load_loses_nothing() {
     println!(
         "kill -9 under load: B killed {:.1} s before the run ended; requests per instance before \
          {before:?}, after {after:?}; {stored} events stored for {sent} webhooks, none twice; \
-         nobody left on a call; A's repairs {}",
+         every one of the {checked} webhooks answered 2xx is stored; nobody left on a call; \
+         A's repairs {}",
         killed_at.elapsed().as_secs_f64(),
         ready["repairs"]
     );

@@ -2,7 +2,7 @@
 //! and a run in `--target` mode against an app started here behind a different public URL, with
 //! the simulator's fake Twilio REST API as the app's `twilio.api_base`; and `perezvon simulate
 //! flood` briefly, closed loop in hours and open loop off hours, on SQLite (and on PostgreSQL when
-//! `PEREZVON_TEST_POSTGRES_URL` is set).
+//! `PEREZVON_TEST_POSTGRES_URL` is set); and `perezvon simulate claims` briefly.
 
 mod support;
 
@@ -297,4 +297,41 @@ async fn a_short_flood_on_postgresql_stores_every_answered_call() {
     assert!(f.requests > 0 && f.answered == f.requests, "{text}");
     assert_eq!(r.calls_stored, Some(f.answered), "{text}");
     assert_eq!(f.replies.dial, 3, "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_claims_benchmark_has_operators_claim_and_release_at_once() {
+    use perezvon::simulate::claims::{ClaimsArgs, run_claims};
+    let args = ClaimsArgs {
+        target: None,
+        database_url: None,
+        operators: 4,
+        requests: 40,
+        duration: 1.0,
+        clock_start: None,
+        json: false,
+    };
+    let r = run_claims(&Config::default(), &args).await.unwrap();
+    let text = r.render();
+    // Forty requests for four operators: every claim gets one, and every one is given back.
+    let claimed = r.statuses.get("claim 200").copied().unwrap_or(0);
+    assert!(claimed > 20, "{text}");
+    assert_eq!(r.statuses.len(), 2, "only 200s: {text}");
+    assert_eq!(
+        r.statuses.get("release 200").copied(),
+        Some(claimed),
+        "{text}"
+    );
+    assert_eq!(r.claim.count as u64, claimed, "{text}");
+    assert!(
+        r.claim.p50_ms > 0.0 && r.claim.p99_ms >= r.claim.p50_ms,
+        "{text}"
+    );
+    // Outside working hours the benchmark refuses to start: nothing could be claimed.
+    let closed = ClaimsArgs {
+        clock_start: Some("2026-12-06T12:00:00+03:00".parse().unwrap()),
+        ..args
+    };
+    let e = run_claims(&Config::default(), &closed).await.unwrap_err();
+    assert!(e.to_string().contains("working hours"), "{e}");
 }

@@ -29,6 +29,32 @@ pub struct WebSettings {
     pub client_ip_header: Option<String>,
     /// Cookies get `Secure` (true when `public_url` is https).
     pub secure_cookies: bool,
+    /// Rate limits on the REST API.
+    pub api: ApiLimits,
+}
+
+/// Rate limits on the REST API (`web.api_*`); a rate of 0 turns that limit off.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiLimits {
+    /// Requests per minute per token or signed-in user (`web.api_requests_per_minute`, default 600).
+    pub client_per_minute: u32,
+    /// Requests a client may make at once above its rate (`web.api_burst`, default 120).
+    pub client_burst: u32,
+    /// Requests per minute per client address (`web.api_address_requests_per_minute`, default 3000).
+    pub address_per_minute: u32,
+    /// Burst per client address (`web.api_address_burst`, default 600).
+    pub address_burst: u32,
+}
+
+impl Default for ApiLimits {
+    fn default() -> Self {
+        ApiLimits {
+            client_per_minute: 600,
+            client_burst: 120,
+            address_per_minute: 3000,
+            address_burst: 600,
+        }
+    }
 }
 
 impl Default for WebSettings {
@@ -42,6 +68,7 @@ impl Default for WebSettings {
             token_days: 90,
             client_ip_header: None,
             secure_cookies: false,
+            api: ApiLimits::default(),
         }
     }
 }
@@ -56,6 +83,10 @@ pub(super) struct RawWeb {
     login_window_minutes: Option<NumOrStr>,
     token_days: Option<NumOrStr>,
     client_ip_header: Option<String>,
+    api_requests_per_minute: Option<NumOrStr>,
+    api_burst: Option<NumOrStr>,
+    api_address_requests_per_minute: Option<NumOrStr>,
+    api_address_burst: Option<NumOrStr>,
 }
 
 pub(super) fn web_from_raw(raw: &RawWeb, public_url: &str) -> Result<WebSettings, ConfigError> {
@@ -111,6 +142,29 @@ pub(super) fn web_from_raw(raw: &RawWeb, public_url: &str) -> Result<WebSettings
             ));
         }
         s.client_ip_header = (!h.is_empty()).then(|| h.to_ascii_lowercase());
+    }
+    let api = [
+        (
+            &raw.api_requests_per_minute,
+            "web.api_requests_per_minute",
+            &mut s.api.client_per_minute,
+        ),
+        (&raw.api_burst, "web.api_burst", &mut s.api.client_burst),
+        (
+            &raw.api_address_requests_per_minute,
+            "web.api_address_requests_per_minute",
+            &mut s.api.address_per_minute,
+        ),
+        (
+            &raw.api_address_burst,
+            "web.api_address_burst",
+            &mut s.api.address_burst,
+        ),
+    ];
+    for (value, key, field) in api {
+        if let Some(n) = int(value, key, 0, 1_000_000)? {
+            *field = n as u32;
+        }
     }
     Ok(s)
 }

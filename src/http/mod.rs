@@ -35,6 +35,7 @@ pub mod harden;
 pub mod health;
 pub mod metrics;
 pub mod pages;
+pub mod rate_limit;
 pub mod schedule;
 pub mod session;
 pub mod webhooks;
@@ -66,13 +67,20 @@ pub fn router(state: AppState) -> Router {
     })
     .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(LatencyUnit::Micros));
     metrics::handle();
+    let api_limiter = Arc::new(rate_limit::ApiLimiter::new(&state.config.web.api));
     let app = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/audio/prompts/{*path}", get(audio::prompt))
         .merge(
             Router::new()
-                .nest("/api/v1", api::router())
+                .nest(
+                    "/api/v1",
+                    api::router().layer(axum::middleware::from_fn_with_state(
+                        (state.clone(), api_limiter),
+                        rate_limit::limit,
+                    )),
+                )
                 .merge(pages::router())
                 .layer(axum::middleware::from_fn_with_state(
                     state.clone(),

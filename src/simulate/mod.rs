@@ -13,7 +13,8 @@
 //! `--config`, and the staff is created in the config's database. `--baseline` replays the very
 //! same requests against a static reply ([`baseline`]) so the instance's cost shows as a ratio.
 //! `perezvon simulate flood` ([`flood`]) is the other mode: only new calls' first webhook, as fast
-//! as N connections allow or at a fixed rate, against the same kinds of target and a static reply.
+//! as N connections allow or at a fixed rate, against the same kinds of target and a static reply;
+//! `perezvon simulate claims` ([`claims`]) has operators claiming callback requests at once.
 //! `--provider zadarma` plays the same scenarios as Zadarma's PBX call notifications against an
 //! in-process instance with a `[zadarma]` section and a fake of Zadarma's REST API that checks
 //! every request's `Authorization` signature ([`zadarma`]). Everything is bounded: loops have limits, the whole run a time limit, and nothing but loopback
@@ -22,6 +23,7 @@
 mod baseline;
 mod board;
 mod caller;
+pub mod claims;
 mod fake_api;
 pub mod flood;
 mod flood_report;
@@ -128,6 +130,8 @@ pub enum Provider {
 pub enum SimulateMode {
     /// Flood the voice webhook with new calls (closed or open loop) and compare with a static reply.
     Flood(FloodArgs),
+    /// Operators claiming callback requests at once: claim latency under contention.
+    Claims(claims::ClaimsArgs),
 }
 
 impl Default for SimulateArgs {
@@ -195,8 +199,10 @@ impl SimulateArgs {
 /// `perezvon simulate`: runs and prints the report; fails when webhooks failed, calls were left
 /// unfinished on the server, or the time limit was hit.
 pub async fn run(config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
-    if let Some(SimulateMode::Flood(flood)) = args.mode {
-        return flood::run(config, flood).await;
+    match args.mode {
+        Some(SimulateMode::Flood(flood)) => return flood::run(config, flood).await,
+        Some(SimulateMode::Claims(c)) => return claims::run(config, c).await,
+        None => {}
     }
     if args.verbose {
         crate::init_tracing(config.log_format);

@@ -240,7 +240,7 @@ impl Cluster {
             "worker_processes 1;\ndaemon off;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
              events {{ worker_connections 1024; }}\n\
              http {{\n\
-               log_format up '$status $request_method $uri|$upstream_addr';\n\
+               log_format up '$status $request_method $request_uri|$request_body|$upstream_addr';\n\
                access_log {d}/access.log up;\n\
                client_body_temp_path {d}/tmp/body; proxy_temp_path {d}/tmp/proxy;\n\
                fastcgi_temp_path {d}/tmp/fastcgi; uwsgi_temp_path {d}/tmp/uwsgi; scgi_temp_path {d}/tmp/scgi;\n\
@@ -295,6 +295,29 @@ impl Cluster {
             }
         }
         counts
+    }
+
+    /// Every request nginx answered: (status, path with query, form body), from its access log.
+    /// nginx escapes `"`, `\` and bytes outside printable ASCII in the body as `\xNN`; a form body
+    /// is percent-encoded ASCII, so it comes through as sent.
+    pub fn answered(&self) -> Vec<(u16, String, String)> {
+        let log = std::fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default();
+        log.lines()
+            .filter_map(|line| {
+                let (head, rest) = line.split_once('|')?;
+                let (body, _) = rest.rsplit_once('|')?;
+                let mut h = head.splitn(3, ' ');
+                let status = h.next()?.parse().ok()?;
+                let _method = h.next()?;
+                let uri = h.next()?.to_owned();
+                let body = if body == "-" {
+                    String::new()
+                } else {
+                    body.to_owned()
+                };
+                Some((status, uri, body))
+            })
+            .collect()
     }
 
     /// Both instances' logs, for failure messages.

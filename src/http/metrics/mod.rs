@@ -68,6 +68,10 @@ pub fn handle() -> &'static PrometheusHandle {
             HTTP_REQUESTS,
             "HTTP requests answered, by route template and status class."
         );
+        metrics::describe_counter!(
+            crate::http::rate_limit::RATE_LIMITED,
+            "REST API requests refused with 429 by a rate limit, by scope (client or address)."
+        );
         gauges::describe();
         handle
     })
