@@ -49,6 +49,7 @@ struct RawConfig {
     log_format: Option<String>,
     max_body_bytes: Option<NumOrStr>,
     sqlite_synchronous: Option<String>,
+    job_lease_seconds: Option<NumOrStr>,
     calendar: RawCalendar,
     hours: RawHours,
     twilio: RawTwilio,
@@ -261,6 +262,10 @@ pub struct Config {
     /// SQLite `synchronous = full` (each commit reaches the disk before the reply) instead of
     /// `normal` (config `sqlite_synchronous`).
     pub sqlite_full_sync: bool,
+    /// How long a background job's claim holds without renewal (`job_lease_seconds`, default
+    /// 60): a running job renews it every third of that, so this is how soon another instance
+    /// takes over the jobs of one that died.
+    pub job_lease: TimeDelta,
     /// Directory with `YYYY.toml` production-calendar files that override or add years.
     pub calendar_dir: Option<PathBuf>,
     /// The hotline's opening hours.
@@ -434,6 +439,10 @@ impl Config {
             }
             None => 1 << 20,
         };
+        let job_lease = match int_in_range(&raw.job_lease_seconds, "job_lease_seconds", 2, 3600)? {
+            Some(n) => TimeDelta::seconds(n),
+            None => TimeDelta::seconds(60),
+        };
         let calendar_dir = raw
             .calendar
             .dir
@@ -473,6 +482,7 @@ impl Config {
             log_format,
             max_body_bytes,
             sqlite_full_sync,
+            job_lease,
             calendar_dir,
             hours,
             twilio,

@@ -267,6 +267,7 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Re
     }
     let worker = Arc::new(
         jobs::Worker::new(store.clone(), clock.clone(), handlers)
+            .with_lease(config.job_lease)
             .with_wake(switchboard.jobs_notifier()),
     );
     let mut rx = stop_rx.clone();

@@ -4,8 +4,10 @@
 //! retries a webhook that got no answer). Proves: every simulated call still ended correctly as
 //! the caller saw it and on the server (every webhook got its reply, the ones B never answered
 //! from A), no provider event is stored twice (a retry of a webhook B had committed is a
-//! re-delivery), and no operator stays `on_call` and no call open once the calls are over (what
-//! the killed process left is the reconciler's to repair).
+//! re-delivery), every webhook nginx answered 2xx is in the database (checked one by one from its
+//! access log), every voicemail recording is stored (B's download jobs pass to A when their
+//! leases run out), and no operator stays `on_call` and no call open once the calls are over
+//! (what the killed process left is the reconciler's to repair).
 
 mod support;
 
@@ -121,6 +123,15 @@ async fn an_instance_killed_under_load_loses_nothing() {
     .unwrap();
     assert_eq!(dup, 0, "no event stored twice");
 
+    // Recordings announced to either instance (B's in flight included: its job leases run out and
+    // A takes them over) are all stored; the simulator waits for pending ones before it reports.
+    let audio = &r["server"]["voicemail_audio"];
+    let stored_audio = audio["stored"].as_u64().unwrap_or(0);
+    assert!(
+        stored_audio > 0 && audio.get("pending").is_none(),
+        "every voicemail recording stored: {audio}\n{}",
+        c.logs()
+    );
     // Nobody stays on a call: every call is over, so A's reconciler frees what B left (within
     // its orphan bound).
     let until = Instant::now() + Duration::from_secs(30);
@@ -155,7 +166,8 @@ async fn an_instance_killed_under_load_loses_nothing() {
     println!(
         "kill -9 under load: B killed {:.1} s before the run ended; requests per instance before \
          {before:?}, after {after:?}; {stored} events stored for {sent} webhooks, none twice; \
-         every one of the {checked} webhooks answered 2xx is stored; nobody left on a call; \
+         every one of the {checked} webhooks answered 2xx is stored; all {stored_audio} recordings \
+         stored; nobody left on a call; \
          A's repairs {}",
         killed_at.elapsed().as_secs_f64(),
         ready["repairs"]

@@ -379,6 +379,17 @@ async fn jobs_lease_expiry_and_reap(db: &TestDb) {
             .unwrap()
             .is_none()
     );
+    // A live worker renews its lease; only the holder can.
+    assert!(
+        !s.extend_job_lease(id, "w2", t0() + lease * 2, t0())
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.extend_job_lease(id, "dead-worker", t0() + lease, t0())
+            .await
+            .unwrap()
+    );
     // The lease ran out: the job resumes on another worker, and the dead one can no longer finish it.
     let t1 = t0() + lease + TimeDelta::seconds(1);
     let again = s.claim_job("w2", t1, lease).await.unwrap().unwrap();

@@ -210,6 +210,7 @@ impl Instance {
             .await?;
         let worker = Arc::new(
             jobs::Worker::new(store.clone(), clock.clone(), handlers)
+                .with_lease(config.job_lease)
                 .with_wake(switchboard.jobs_notifier()),
         );
         let (stop, rx) = tokio::sync::watch::channel(false);

@@ -94,6 +94,8 @@ const READY: &str = "((state = 'queued' and run_at_ms <= $1) or (state = 'runnin
 const FINISH: &str = "update jobs set state = $3, run_at_ms = coalesce($4, run_at_ms), last_error = $5, \
      lease_until_ms = null, leased_by = null, updated_at_ms = $6 \
      where id = $1 and leased_by = $2 and state = 'running'";
+const EXTEND: &str = "update jobs set lease_until_ms = $3, updated_at_ms = $4 \
+     where id = $1 and leased_by = $2 and state = 'running'";
 const REAP: &str = "update jobs set state = 'failed', lease_until_ms = null, leased_by = null, updated_at_ms = $1, \
      last_error = coalesce(last_error, '') || ' [lease expired with no attempts left]' \
      where state = 'running' and lease_until_ms < $1 and attempts >= max_attempts";
@@ -147,6 +149,14 @@ pub trait JobStore {
         id: i64,
         worker: &str,
         error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Renews `worker`'s claim of a running job until `until`; false when it holds it no more.
+    async fn extend_job_lease(
+        &self,
+        id: i64,
+        worker: &str,
+        until: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
     /// Fails jobs whose lease expired with no attempts left (their worker kept dying); returns how many.
@@ -224,6 +234,24 @@ macro_rules! impl_job_store {
             ) -> Result<bool, StoreError> {
                 self.finish(id, worker, JobState::Failed, None, Some(error), now)
                     .await
+            }
+
+            async fn extend_job_lease(
+                &self,
+                id: i64,
+                worker: &str,
+                until: DateTime<Utc>,
+                now: DateTime<Utc>,
+            ) -> Result<bool, StoreError> {
+                Ok(sqlx::query(EXTEND)
+                    .bind(id)
+                    .bind(worker)
+                    .bind(to_ms(until))
+                    .bind(to_ms(now))
+                    .execute(self.writer())
+                    .await?
+                    .rows_affected()
+                    == 1)
             }
 
             async fn reap_jobs(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {

@@ -123,6 +123,8 @@ impl Cluster {
             ("TWILIO__API_BASE", format!("http://{}", self.fake_api)),
             ("ROUTING__WRAP_UP_SECS", "0".into()),
             ("ROUTING__QUEUE_MAX_WAIT_SECS", "600".into()),
+            // A killed instance's jobs (a recording being downloaded) are taken over within 3 s.
+            ("JOB_LEASE_SECONDS", "3".into()),
         ]
         .into_iter()
         .map(|(k, v)| (format!("PEREZVON_{k}"), v))
