@@ -54,7 +54,12 @@ pub struct Switchboard {
     sms: bool,
     /// Click-to-call through the provider, when one is configured.
     dialer: Option<Arc<dyn CallbackDialer>>,
+    /// A dispatcher look is already scheduled by [`Switchboard::nudge_dispatcher`].
+    nudge_pending: Arc<AtomicBool>,
 }
+
+/// How soon the dispatcher looks again after a new caller was put on hold.
+const NUDGE: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Turns a reply into the provider's text (TwiML, JSON).
 pub type Render = Arc<dyn Fn(&Reply) -> anyhow::Result<String> + Send + Sync>;
@@ -91,6 +96,7 @@ impl Switchboard {
             repairs: Mutex::new(Repairs::default()),
             unlisted_since: Mutex::new(None),
             reconcile: ReconcileSettings::default(),
+            nudge_pending: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -223,6 +229,23 @@ impl Switchboard {
         }
     }
 
+    /// Has the dispatcher look at the queue in [`NUDGE`], once for however many new callers are
+    /// put on hold meanwhile. A new call in hours may be planned on a snapshot of the operators
+    /// a moment old (PostgreSQL under load, see `store::step_postgres`), so an operator who
+    /// became free in that moment is matched with the held caller this soon rather than at the
+    /// dispatcher's next poll.
+    fn nudge_dispatcher(&self) {
+        if self.nudge_pending.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (wake, pending) = (self.wake.clone(), self.nudge_pending.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(NUDGE).await;
+            pending.store(false, Ordering::Release);
+            wake.signal(Topic::Dispatch);
+        });
+    }
+
     /// Runs a step, again when the database reports a transient conflict between instances.
     async fn step(
         &self,
@@ -254,6 +277,8 @@ impl Switchboard {
     fn after_step(&self, a: &crate::store::step::Applied, dispatch: bool) {
         if dispatch || !a.plan.releases.is_empty() {
             self.wake_dispatcher();
+        } else if a.before == "incoming" && a.call.state == "queued" {
+            self.nudge_dispatcher();
         }
         for op in &a.paused {
             tracing::warn!(

@@ -430,7 +430,46 @@ async fn the_reconciler_repairs_what_a_killed_process_left(db: &TestDb) {
     assert!(events.iter().any(|e| e.kind == "repair_join"));
 }
 
+/// A new call in hours may be planned on a snapshot of the operators a moment old (PostgreSQL
+/// under load, forgotten whenever this instance frees an operator): an operator another instance
+/// has just freed still takes the next caller — dialled at once, or held and moved to them by
+/// the dispatcher's next look.
+async fn an_operator_freed_on_another_instance_takes_the_next_caller(db: &TestDb) {
+    let clock = Arc::new(ManualClock::new(msk(2026, 12, 7, 10, 0)));
+    let a = Line::new(db.store.clone(), clock.clone());
+    let b = Line::new(db.another_instance().await, clock);
+    let op = a.add_operator("anna", Presence::Available).await;
+    assert!(a.incoming(&sid(0), &caller(0)).await.contains("dial("));
+    // A second caller is held on A, whose snapshot now says anna is busy.
+    let r = a.incoming(&sid(1), &caller(1)).await;
+    assert!(r.contains("enqueue"), "{r}");
+    // On B the held caller hangs up and anna's call ends; her wrap-up passes.
+    let left = EventKind::QueueLeft {
+        result: QueueResult::Hangup,
+        waited: TimeDelta::seconds(5),
+    };
+    b.event(&sid(1), &caller(1), "left", left).await.unwrap();
+    let ended = dial_ended(DialOutcome::Answered);
+    b.event(&sid(0), &caller(0), "dial:0", ended).await.unwrap();
+    a.advance(31);
+    let r = a.incoming(&sid(2), &caller(2)).await;
+    let moved = a.dispatch().await;
+    let c = a.call(&sid(2)).await;
+    assert_eq!(c.operator_id, Some(op), "{r}, {moved} moved");
+    if r.contains("dial(") {
+        assert_eq!((c.state.as_str(), moved), ("ringing_operator", 0));
+    } else {
+        assert!(r.contains("enqueue"), "{r}");
+        assert_eq!((c.state.as_str(), moved), ("connecting", 1));
+        assert_eq!(a.control.moves(), vec![(sid(2), op)]);
+    }
+    assert_eq!(a.operator(op).await.current_call_id, Some(c.id));
+    let how = if moved == 0 { "dialled at once" } else { "held, then moved by the dispatcher" };
+    println!("{}: the next caller was {how}", db.store.backend());
+}
+
 on_both_backends!(
+    an_operator_freed_on_another_instance_takes_the_next_caller,
     a_wait_tick_never_undoes_a_move,
     one_free_operator_is_dialled_once,
     two_instances_never_act_on_one_call_at_once,

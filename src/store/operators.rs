@@ -256,6 +256,7 @@ macro_rules! impl_operator_store {
                 pause_after: u32,
                 now: DateTime<Utc>,
             ) -> Result<Option<Presence>, StoreError> {
+                self.forget_snapshot();
                 let p: Option<String> = sqlx::query_scalar(RELEASE)
                     .bind(id)
                     .bind(call_id)
@@ -287,6 +288,7 @@ macro_rules! impl_operator_store {
                 now: DateTime<Utc>,
                 settled_before: DateTime<Utc>,
             ) -> Result<u64, StoreError> {
+                self.forget_snapshot();
                 let r = sqlx::query(RELEASE_ORPHANS)
                     .bind(to_ms(now))
                     .bind(to_ms(settled_before))
@@ -300,6 +302,7 @@ macro_rules! impl_operator_store {
                 cutoff: DateTime<Utc>,
                 now: DateTime<Utc>,
             ) -> Result<u64, StoreError> {
+                self.forget_snapshot();
                 let r = sqlx::query(FINISH_WRAP_UPS)
                     .bind(to_ms(cutoff))
                     .bind(to_ms(now))
@@ -314,6 +317,7 @@ macro_rules! impl_operator_store {
                 presence: Presence,
                 now: DateTime<Utc>,
             ) -> Result<Option<Operator>, StoreError> {
+                self.forget_snapshot();
                 let mut tx = self.begin_write().await?;
                 let r = sqlx::query(SET_PRESENCE)
                     .bind(id)

@@ -14,6 +14,8 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgr
 /// The PostgreSQL implementation of [`super::Store`].
 pub struct PgStore {
     pool: PgPool,
+    /// New calls' operator snapshot, reused briefly under load (see `step_postgres.rs`).
+    pub(crate) snapshot: super::step_postgres::SnapshotCache,
 }
 
 impl PgStore {
@@ -32,7 +34,15 @@ impl PgStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(opts)
             .await?;
-        Ok(PgStore { pool })
+        Ok(PgStore {
+            pool,
+            snapshot: Default::default(),
+        })
+    }
+
+    /// Forgets the new calls' operator snapshot: an operator may have just become free.
+    pub(crate) fn forget_snapshot(&self) {
+        self.snapshot.clear();
     }
 
     pub(crate) fn writer(&self) -> &PgPool {

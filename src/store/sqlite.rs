@@ -74,6 +74,10 @@ impl SqliteStore {
     }
 
     /// The single writer connection: every statement that changes data goes here.
+    /// Nothing to forget: SQLite plans every step inside its one writer (the PostgreSQL backend
+    /// keeps a brief operator snapshot for new calls).
+    pub(crate) fn forget_snapshot(&self) {}
+
     pub(crate) fn writer(&self) -> &SqlitePool {
         &self.writer
     }

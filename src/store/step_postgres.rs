@@ -91,6 +91,41 @@ static PG_SNAPSHOT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 const QUEUED_ANY: &str =
     "select count(*) from (select 1 from calls where state = 'queued' limit 1) t";
 
+/// How long a new call may be planned on an earlier [`PG_SNAPSHOT`] (see [`SnapshotCache`]).
+const SNAPSHOT_TTL: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// The last snapshot of operators and queue on which a new call's plan was only to hold the
+/// caller (every operator busy), kept for [`SNAPSHOT_TTL`]. Under a flood of new calls in hours
+/// each of them is then one statement instead of two. Only a plan that holds the caller is taken
+/// from it: anything else (an operator looks free, nobody is logged in) is planned again on a
+/// fresh read. This instance forgets the snapshot whenever it may have freed an operator (any
+/// other call step, a presence change, a release, the end of a wrap-up), so it can be stale only
+/// by another instance's change of the last [`SNAPSHOT_TTL`]: at worst a caller is held whom an
+/// operator freed on the other instance could have taken, and the dispatcher's look shortly after
+/// (`Switchboard::nudge_dispatcher`) moves them to that operator.
+#[derive(Default)]
+pub(crate) struct SnapshotCache(std::sync::Mutex<Option<Snapshot>>);
+
+type Snapshot = (std::time::Instant, std::sync::Arc<Vec<Operator>>, i64);
+
+impl SnapshotCache {
+    fn get(&self) -> Option<(std::sync::Arc<Vec<Operator>>, i64)> {
+        let g = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        g.as_ref()
+            .filter(|(at, _, _)| at.elapsed() < SNAPSHOT_TTL)
+            .map(|(_, ops, q)| (ops.clone(), *q))
+    }
+
+    fn put(&self, operators: std::sync::Arc<Vec<Operator>>, queued: i64) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((std::time::Instant::now(), operators, queued));
+    }
+
+    pub(crate) fn clear(&self) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+}
+
 /// A row of [`PG_SNAPSHOT`].
 #[derive(sqlx::FromRow)]
 struct SnapshotRow {
@@ -115,6 +150,8 @@ macro_rules! impl_call_step_store {
                 if let Some(done) = Self::new_call_at_once(self, req, plan).await? {
                     return Ok(done);
                 }
+                // Any other step may free an operator (or reserve one): new calls read afresh.
+                self.forget_snapshot();
                 let mut tx = self.begin_write().await?;
                 // One round trip: the call (created, locked), whether the event was seen, and
                 // whether others are queued.
@@ -275,6 +312,8 @@ macro_rules! impl_call_step_store {
                     )));
                 };
                 tx.commit().await?;
+                // A new call that read the operators while this step ran must not reuse that.
+                self.forget_snapshot();
                 Ok(StepDone::Applied(Box::new(Applied {
                     call: after.into(),
                     before: call.state,
@@ -292,8 +331,11 @@ macro_rules! impl_call_step_store {
             /// the plan, made from a snapshot of the operators and the queue read just before,
             /// queues the caller — the call, its voicemail row if the plan starts one, and the
             /// event. Queueing on a snapshot is as safe as in a transaction (whose reads of the
-            /// operators are not locked either): the step wakes the dispatcher after it commits,
-            /// and the dispatcher's pass sees this caller and any operator freed meanwhile. A plan
+            /// operators are not locked either): the switchboard has the dispatcher look at the
+            /// queue shortly after a new caller is held (`Switchboard::nudge_dispatcher`), and its
+            /// pass sees this caller and any operator freed meanwhile. The snapshot may be one a
+            /// moment old ([`SnapshotCache`]); this instance forgets it whenever an operator may
+            /// have become free. A plan
             /// that reserves an operator, or anything else to write, takes the full step, which
             /// plans again from what is stored. `None` when that does not apply or the call exists
             /// already.
@@ -305,7 +347,13 @@ macro_rules! impl_call_step_store {
                 if !req.create {
                     return Ok(None);
                 }
-                let (operators, queued) = if req.operators {
+                let mut use_cache = true;
+                loop {
+                let (operators, queued, cached) = if !req.operators {
+                    (std::sync::Arc::new(Vec::new()), 0, false)
+                } else if let Some((ops, queued)) = self.snapshot.get().filter(|_| use_cache) {
+                    (ops, queued, true)
+                } else {
                     let rows: Vec<SnapshotRow> = sqlx::query_as(PG_SNAPSHOT.as_str())
                         .fetch_all(self.writer())
                         .await?;
@@ -320,10 +368,9 @@ macro_rules! impl_call_step_store {
                         .into_iter()
                         .map(|r| Operator::try_from(r.operator))
                         .collect::<Result<Vec<_>, _>>()?;
-                    (operators, if req.queued { queued } else { 0 })
-                } else {
-                    (Vec::new(), 0)
+                    (std::sync::Arc::new(operators), queued, false)
                 };
+                let queued = if req.queued { queued } else { 0 };
                 let now = to_ms(req.now);
                 let fresh = Call {
                     id: 0,
@@ -344,7 +391,7 @@ macro_rules! impl_call_step_store {
                 };
                 let input = StepInput {
                     call: &fresh,
-                    operators: &operators,
+                    operators: operators.as_slice(),
                     queued,
                     unavailable: &[],
                 };
@@ -364,6 +411,17 @@ macro_rules! impl_call_step_store {
                     && p.refresh.is_none()
                     && p.jobs.is_empty()
                     && p.operator_id.is_none();
+                let queues = simple && p.state == "queued";
+                if cached && !queues {
+                    // The cached snapshot proposed more than holding the caller: decide again on
+                    // what the database says now.
+                    self.snapshot.clear();
+                    use_cache = false;
+                    continue;
+                }
+                if req.operators && req.queued && !cached && queues {
+                    self.snapshot.put(operators.clone(), queued);
+                }
                 if !simple {
                     return Ok(None);
                 }
@@ -391,7 +449,7 @@ macro_rules! impl_call_step_store {
                     .bind(delta.is_some())
                     .fetch_optional(self.writer())
                     .await?;
-                Ok(row.map(|after| {
+                return Ok(row.map(|after| {
                     StepDone::Applied(Box::new(Applied {
                         call: after.into(),
                         before: "incoming".into(),
@@ -400,7 +458,8 @@ macro_rules! impl_call_step_store {
                         joined: None,
                         jobs: 0,
                     }))
-                }))
+                }));
+                }
             }
 
             async fn load_operators(
