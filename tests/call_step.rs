@@ -464,7 +464,11 @@ async fn an_operator_freed_on_another_instance_takes_the_next_caller(db: &TestDb
         assert_eq!(a.control.moves(), vec![(sid(2), op)]);
     }
     assert_eq!(a.operator(op).await.current_call_id, Some(c.id));
-    let how = if moved == 0 { "dialled at once" } else { "held, then moved by the dispatcher" };
+    let how = if moved == 0 {
+        "dialled at once"
+    } else {
+        "held, then moved by the dispatcher"
+    };
     println!("{}: the next caller was {how}", db.store.backend());
 }
 

@@ -301,13 +301,14 @@ async fn a_short_flood_on_postgresql_stores_every_answered_call() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_claims_benchmark_has_operators_claim_and_release_at_once() {
-    use perezvon::simulate::claims::{ClaimsArgs, run_claims};
+    use perezvon::simulate::claims::{ClaimsArgs, Mode, run_claims};
     let args = ClaimsArgs {
         target: None,
         database_url: None,
         operators: 4,
         requests: 40,
         duration: 1.0,
+        mode: Mode::Loop,
         clock_start: None,
         json: false,
     };
@@ -334,4 +335,14 @@ async fn the_claims_benchmark_has_operators_claim_and_release_at_once() {
     };
     let e = run_claims(&Config::default(), &closed).await.unwrap_err();
     assert!(e.to_string().contains("working hours"), "{e}");
+    // In bursts every operator claims in every round: the claims come in multiples of four.
+    let burst = ClaimsArgs {
+        mode: Mode::Burst,
+        clock_start: None,
+        ..closed
+    };
+    let r = run_claims(&Config::default(), &burst).await.unwrap();
+    let claimed = r.statuses.get("claim 200").copied().unwrap_or(0);
+    assert!(claimed >= 8 && claimed % 4 == 0, "{}", r.render());
+    assert_eq!(r.statuses.get("release 200").copied(), Some(claimed));
 }

@@ -6,15 +6,19 @@
 //! the fresh database `--database-url` names), its clock inside working hours (Monday 2026-12-07
 //! 10:00 Moscow by default), or of an external `--target` (its database from `--config`; give the
 //! target `web.api_requests_per_minute = 0` for the run, or it answers 429 as it should). Then
-//! `--operators` simulated operators, each with its own token and keep-alive connection, loop for
+//! `--operators` simulated operators, each with its own token and keep-alive connection, for
 //! `--duration` seconds: `POST /api/v1/callbacks/claim`, then `POST /api/v1/callbacks/{id}/release`
 //! — so every claim competes for the same top of the list, the worst case for the claim's lock.
+//! `--mode burst` (the default) is the morning rush: every operator claims at the same instant
+//! (a barrier), all release, a pause of [`BURST_GAP`], again; `--mode loop` is a stress test:
+//! each operator claims again as soon as their release is answered.
 //! Reported: claims and releases per second, their latency (p50/p95/p99/max), and statuses; a run
 //! with any failed request fails. (That two operators never hold one request is the store's
 //! conformance suite's to prove, not a benchmark's.)
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
@@ -29,6 +33,19 @@ use crate::config::Config;
 use crate::config::web::ApiLimits;
 use crate::http::api::calendar::parse_instant;
 use crate::store::{AttachVoicemail, Store};
+
+/// The pause between two bursts of claims.
+pub const BURST_GAP: Duration = Duration::from_millis(20);
+
+/// How the operators pace their claims.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Everybody claims at the same instant, releases, pauses, again.
+    Burst,
+    /// Each claims again as soon as the last release is answered.
+    Loop,
+}
 
 /// Options of `perezvon simulate claims`.
 #[derive(clap::Args, Debug, Clone)]
@@ -48,6 +65,9 @@ pub struct ClaimsArgs {
     /// Seconds of claiming.
     #[arg(long, default_value_t = 10.0)]
     pub duration: f64,
+    /// `burst`: all claim at once, then all release, again; `loop`: each as fast as it can.
+    #[arg(long, value_enum, default_value = "burst")]
+    pub mode: Mode,
     /// The in-process instance's clock start (must be in working hours).
     #[arg(long, value_name = "RFC 3339", value_parser = parse_instant)]
     pub clock_start: Option<DateTime<Utc>>,
@@ -59,6 +79,7 @@ pub struct ClaimsArgs {
 /// What a claims run measured.
 #[derive(Debug, Serialize)]
 pub struct ClaimsReport {
+    pub mode: Mode,
     pub operators: usize,
     pub requests: usize,
     pub seconds: f64,
@@ -78,9 +99,10 @@ impl ClaimsReport {
             )
         };
         format!(
-            "{} operators claiming at once, {} requests on the list, {:.1} s\n\
+            "{} operators claiming at once ({:?}), {} requests on the list, {:.1} s\n\
              claims:   {} ({:.0}/s): {}\nreleases: {}: {}\nstatuses: {:?}\n",
             self.operators,
+            self.mode,
             self.requests,
             self.seconds,
             self.claim.count,
@@ -146,8 +168,12 @@ pub async fn run_claims(config: &Config, args: &ClaimsArgs) -> anyhow::Result<Cl
     fill(&*target.store, config, args.requests, target.now).await?;
     let deadline = Instant::now() + Duration::from_secs_f64(args.duration);
     let mut workers = tokio::task::JoinSet::new();
+    let barrier = Arc::new(tokio::sync::Barrier::new(staff.operators.len()));
+    let go = Arc::new(AtomicBool::new(true));
     for (_, token) in &staff.operators {
-        workers.spawn(operator(target.base.clone(), token.clone(), deadline));
+        let (base, token) = (target.base.clone(), token.clone());
+        let burst = (args.mode == Mode::Burst).then(|| (barrier.clone(), go.clone()));
+        workers.spawn(operator(base, token, deadline, burst));
     }
     let started = Instant::now();
     let mut all = Loop::default();
@@ -162,6 +188,7 @@ pub async fn run_claims(config: &Config, args: &ClaimsArgs) -> anyhow::Result<Cl
     let seconds = started.elapsed().as_secs_f64();
     target.finish().await;
     Ok(ClaimsReport {
+        mode: args.mode,
         operators: args.operators,
         requests: args.requests,
         seconds,
@@ -211,8 +238,15 @@ struct Loop {
     statuses: BTreeMap<String, u64>,
 }
 
-/// One operator: claim, release, again, until the deadline.
-async fn operator(base: String, token: String, deadline: Instant) -> anyhow::Result<Loop> {
+/// One operator: claim, release, again, until the deadline; in bursts, every claim waits for
+/// all operators to be ready (and the deadline is checked by all alike, so nobody is left
+/// waiting at the barrier).
+async fn operator(
+    base: String,
+    token: String,
+    deadline: Instant,
+    burst: Option<(Arc<tokio::sync::Barrier>, Arc<AtomicBool>)>,
+) -> anyhow::Result<Loop> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(15))
         .no_proxy()
@@ -221,7 +255,20 @@ async fn operator(base: String, token: String, deadline: Instant) -> anyhow::Res
         .build()?;
     let mut l = Loop::default();
     let micros = |t: Instant| u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX);
-    while Instant::now() < deadline {
+    loop {
+        if let Some((b, go)) = &burst {
+            tokio::time::sleep(BURST_GAP).await;
+            // The leader decides for everyone whether to go on, so all stop together.
+            if b.wait().await.is_leader() {
+                go.store(Instant::now() < deadline, Ordering::SeqCst);
+            }
+            b.wait().await;
+            if !go.load(Ordering::SeqCst) {
+                break;
+            }
+        } else if Instant::now() >= deadline {
+            break;
+        }
         let t = Instant::now();
         let r = http
             .post(format!("{base}/api/v1/callbacks/claim"))

@@ -73,11 +73,11 @@ impl SqliteStore {
         })
     }
 
-    /// The single writer connection: every statement that changes data goes here.
     /// Nothing to forget: SQLite plans every step inside its one writer (the PostgreSQL backend
     /// keeps a brief operator snapshot for new calls).
     pub(crate) fn forget_snapshot(&self) {}
 
+    /// The single writer connection: every statement that changes data goes here.
     pub(crate) fn writer(&self) -> &SqlitePool {
         &self.writer
     }

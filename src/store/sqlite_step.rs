@@ -47,7 +47,7 @@ const NAMES: [&str; 17] = [
     "$16", "$17",
 ];
 
-fn db(e: rusqlite::Error) -> StoreError {
+pub(crate) fn db(e: rusqlite::Error) -> StoreError {
     if let rusqlite::Error::SqliteFailure(f, _) = &e
         && f.code == rusqlite::ErrorCode::ConstraintViolation
     {
@@ -57,7 +57,7 @@ fn db(e: rusqlite::Error) -> StoreError {
 }
 
 /// A cached statement with `$n` parameters bound by name.
-fn prepared<'c>(
+pub(crate) fn prepared<'c>(
     conn: &'c Connection,
     sql: &str,
     params: &[&dyn ToSql],
@@ -71,11 +71,15 @@ fn prepared<'c>(
     Ok(stmt)
 }
 
-fn exec(conn: &Connection, sql: &str, params: &[&dyn ToSql]) -> Result<usize, StoreError> {
+pub(crate) fn exec(
+    conn: &Connection,
+    sql: &str,
+    params: &[&dyn ToSql],
+) -> Result<usize, StoreError> {
     prepared(conn, sql, params)?.raw_execute().map_err(db)
 }
 
-fn one<T>(
+pub(crate) fn one<T>(
     conn: &Connection,
     sql: &str,
     params: &[&dyn ToSql],

@@ -38,7 +38,7 @@ const HELD: &str = "where state = 'claimed' and claimed_by = $1";
 
 /// Expired leases back to the list, except while the holder is on a connected call of the request
 /// that started after `$2`.
-static RELEASE_EXPIRED: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+pub(super) static RELEASE_EXPIRED: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "update callback_requests set state = 'open', claimed_by = null, lease_until_ms = null, \
          updated_at_ms = $1 where state = 'claimed' and lease_until_ms <= $1 \
@@ -59,6 +59,30 @@ pub(super) const EXTEND_FOR_CALL: &str = "update callback_requests \
      and exists (select 1 from callback_attempts where provider_call_id = $1 \
      and request_id = callback_requests.id and operator_id = callback_requests.claimed_by)";
 
+/// The request the operator holds, by id.
+pub(super) const HELD_ID: &str =
+    "select id from callback_requests where state = 'claimed' and claimed_by = $1";
+
+/// Whether any lease ran out (read before taking the write lock for [`RELEASE_EXPIRED`]).
+const ANY_EXPIRED: &str = "select count(*) from (select 1 from callback_requests \
+     where state = 'claimed' and lease_until_ms <= $1 limit 1) t";
+
+/// Leases the top due request to operator `$1` until `$2` (lease length `$4`, now `$3`) unless
+/// they hold one; `returning` what the caller needs. `lock` is the backend's claim lock clause.
+pub(super) fn claim_sql(lock: &str, returning: &str) -> String {
+    format!(
+        "update callback_requests set state = 'claimed', claimed_by = $1, \
+         lease_until_ms = $2, lease_ms = $4, updated_at_ms = $3 where id = \
+         (select id from callback_requests where state = 'open' and due_at_ms <= $3 \
+          order by {ORDER} limit 1 {lock}) and state = 'open' \
+         and not exists (select 1 from callback_requests {HELD}) returning {returning}"
+    )
+}
+
+/// Whether anything is due at `$1`.
+pub(super) const ANY_DUE: &str = "select count(*) from (select 1 from callback_requests \
+     where state = 'open' and due_at_ms <= $1 limit 1) t";
+
 /// Back to the list by hand.
 pub(super) const RELEASE_ONE: &str = "update callback_requests set state = 'open', \
      claimed_by = null, lease_until_ms = null, updated_at_ms = $2 where id = $1 and state = 'claimed'";
@@ -66,7 +90,9 @@ pub(super) const RELEASE_ONE: &str = "update callback_requests set state = 'open
 macro_rules! impl_claims {
     ($t:ty) => {
         impl $t {
-            pub(super) async fn claim_one(
+            /// The claim in a sqlx transaction (see `claims_fast` for what each backend uses).
+            #[allow(dead_code)]
+            pub(super) async fn claim_one_tx(
                 &self,
                 operator_id: i64,
                 actor: &str,
@@ -75,21 +101,11 @@ macro_rules! impl_claims {
             ) -> Result<Option<Claimed>, StoreError> {
                 // The claim is the transaction's first statement, so SQLite takes the write lock
                 // at once (a read first could not be upgraded while another instance writes).
-                static CLAIM: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-                    format!(
-                        "update callback_requests set state = 'claimed', claimed_by = $1, \
-                         lease_until_ms = $2, lease_ms = $4, updated_at_ms = $3 where id = \
-                         (select id from callback_requests where state = 'open' and due_at_ms <= $3 \
-                          order by {ORDER} limit 1 {}) and state = 'open' \
-                         and not exists (select 1 from callback_requests {HELD}) returning {COLS}",
-                        <$t>::CLAIM_LOCK
-                    )
-                });
+                static CLAIM: std::sync::LazyLock<String> =
+                    std::sync::LazyLock::new(|| claim_sql(<$t>::CLAIM_LOCK, COLS));
                 static HELD_ROW: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
                     format!("select {COLS} from callback_requests {HELD}")
                 });
-                const EXISTS: &str = "select count(*) from (select 1 from callback_requests \
-                     where state = 'open' and due_at_ms <= $1 limit 1) t";
                 self.release_expired(now).await?;
                 // On PostgreSQL a row taken by another claimer between the snapshot and the lock
                 // can make the subquery come back empty while others wait, and the operator's own
@@ -137,7 +153,7 @@ macro_rules! impl_claims {
                     if let Some(row) = held {
                         return Ok(Some(Claimed::Held(self.with_voicemails(row.into()).await?)));
                     }
-                    let left: i64 = sqlx::query_scalar(EXISTS)
+                    let left: i64 = sqlx::query_scalar(ANY_DUE)
                         .bind(to_ms(now))
                         .fetch_one(self.writer())
                         .await?;
@@ -149,6 +165,14 @@ macro_rules! impl_claims {
             }
 
             pub(super) async fn release_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+                // Most of the time nothing ran out: a read, not the write lock, says so.
+                let any: i64 = sqlx::query_scalar(ANY_EXPIRED)
+                    .bind(to_ms(now))
+                    .fetch_one(self.reader())
+                    .await?;
+                if any == 0 {
+                    return Ok(0);
+                }
                 let mut tx = self.begin_write().await?;
                 let ids: Vec<i64> = sqlx::query_scalar(RELEASE_EXPIRED.as_str())
                     .bind(to_ms(now))
@@ -169,7 +193,9 @@ macro_rules! impl_claims {
                 Ok(ids.len() as u64)
             }
 
-            pub(super) async fn release_one(
+            /// The release in a sqlx transaction (see `claims_fast` for what each backend uses).
+            #[allow(dead_code)]
+            pub(super) async fn release_one_tx(
                 &self,
                 request_id: i64,
                 holder: Option<i64>,

@@ -13,6 +13,7 @@ use super::{StoreError, from_ms};
 use crate::domain::callback::Priority;
 
 mod claims;
+mod claims_fast;
 mod imp;
 mod supervise;
 pub(crate) use claims::DIALING;
