@@ -81,6 +81,7 @@ struct RawTwilio {
     tts_voice: Option<String>,
     delete_recordings: Option<BoolOrStr>,
     sms_from: Option<String>,
+    request_timeout_secs: Option<NumOrStr>,
 }
 
 /// Environment variables arrive as strings; booleans in the file arrive as booleans.
@@ -241,6 +242,9 @@ pub struct TwilioConfig {
     pub delete_recordings: bool,
     /// The SMS sender: an E.164 number or a Messaging Service SID (`MG…`); no SMS without it.
     pub sms_from: Option<String>,
+    /// The limit on one REST request, connect included (`request_timeout_secs`, 1–120, default
+    /// 10): a hanging API costs a job or a dispatcher move at most this long, then it is retried.
+    pub request_timeout: std::time::Duration,
 }
 
 /// The validated configuration of one Perezvon instance.
@@ -576,6 +580,17 @@ fn twilio_from_raw(raw: RawTwilio) -> Result<Option<TwilioConfig>, ConfigError> 
     if let Some(v) = &sms_from {
         check_sms_from(v).map_err(|m| key_err("twilio.sms_from", m))?;
     }
+    let request_timeout = match &raw.request_timeout_secs {
+        Some(v) => {
+            let key = "twilio.request_timeout_secs";
+            let n = v.to_i64(key)?;
+            if !(1..=120).contains(&n) {
+                return Err(key_err(key, "must be between 1 and 120"));
+            }
+            std::time::Duration::from_secs(n as u64)
+        }
+        None => crate::telephony::twilio::rest::DEFAULT_TIMEOUT,
+    };
     let voice = nonempty(raw.tts_voice).unwrap_or_else(|| "Polly.Tatyana".into());
     let speech = match nonempty(raw.speech).as_deref().unwrap_or("clips") {
         "clips" => Speech::Clips,
@@ -599,6 +614,7 @@ fn twilio_from_raw(raw: RawTwilio) -> Result<Option<TwilioConfig>, ConfigError> 
             None => false,
         },
         sms_from,
+        request_timeout,
     }))
 }
 

@@ -85,6 +85,18 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
 /// [`run`] on the given clock (`serve --clock-start`): every part of the service reads "now" from it.
 pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
+    // Signal handlers go in before anything can connect: a SIGTERM from now on shuts down cleanly.
+    run_until(config, clock, http::shutdown_signal()).await
+}
+
+/// The whole service — webhooks, dispatcher, job worker, reconciler, metrics — on `clock` until
+/// `shutdown` completes (what [`run_with_clock`] does with SIGTERM; tests run it in-process on a
+/// manual clock to drive outages measured in minutes within seconds).
+pub async fn run_until(
+    config: Config,
+    clock: Arc<dyn Clock>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let calendar = load_calendar(&config)?;
     let today = clock.now().with_timezone(&MOSCOW).date_naive();
     for w in calendar.status(today).warnings {
@@ -106,8 +118,6 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Re
         }
         None => None,
     };
-    // Signal handlers go in before anything can connect: a SIGTERM from now on shuts down cleanly.
-    let shutdown = http::shutdown_signal();
     tracing::info!(listen = %config.listen, public_url = %config.public_url, "perezvon is serving");
     if let Some(addr) = config.metrics_listen {
         tracing::info!(metrics_listen = %addr, "/metrics is served on its own address only");
@@ -115,10 +125,11 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Re
     let calendar = Arc::new(calendar);
     let twilio_client = match &config.twilio {
         Some(t) => Some(
-            telephony::twilio::TwilioClient::new(
+            telephony::twilio::TwilioClient::with_timeout(
                 &t.api_base,
                 &t.account_sid,
                 t.auth_token.expose(),
+                t.request_timeout,
             )
             .context("cannot build the Twilio client (config section `twilio`)")?,
         ),

@@ -9,7 +9,9 @@
 //! Every file is written to a hidden temporary file in the same directory, flushed
 //! (`finalize()` for hound), fsynced, renamed into place, and the directory is fsynced, so a
 //! reader sees either the old file or the new one, never a torn one, and a crash leaves at
-//! most a `.…tmp` file behind. The original goes first, so it survives a failure to decode.
+//! most a `.…tmp` file behind. Both files are complete in their temporaries before either is
+//! renamed, so a write that fails (a full disk) changes nothing; an original that does not
+//! decode is kept alone.
 //! Storing the same id again replaces both files atomically and removes what the new outcome
 //! no longer has (a normalized WAV when the new original is unreadable, an original under
 //! another extension). Files are 0640 and directories 0750 on unix. The extension of the
@@ -136,65 +138,66 @@ pub fn store_recording_blocking(
     let sha256 = sha256_hex(original);
     let ext = original_extension(original, original_ext_hint);
     let original_path = dir.join(original_file_name(voicemail_id, ext));
-    write_atomically(&original_path, |w| Ok(w.write_all(original)?))?;
-    sync_dir(&dir)?;
-    for stale in ALL_EXTENSIONS.iter().filter(|e| **e != ext) {
-        remove_if_present(&dir.join(original_file_name(voicemail_id, stale)))?;
-    }
-
     let wav_path = dir.join(wav_file_name(voicemail_id));
-    let stored = match decode(original) {
-        Ok(decoded) => {
-            let spec = hound::WavSpec {
-                channels: 1,
-                sample_rate: decoded.sample_rate,
-                bits_per_sample: 16,
-                sample_format: hound::SampleFormat::Int,
-            };
-            write_atomically(&wav_path, |w| {
-                let mut wav = hound::WavWriter::new(w, spec)?;
-                for chunk in decoded.samples.chunks(WRITE_CHUNK) {
-                    let mut block = wav.get_i16_writer(chunk.len() as u32);
-                    for &s in chunk {
-                        block.write_sample(s);
-                    }
-                    block.flush()?;
-                }
-                Ok(wav.finalize()?)
-            })?;
-            let analysis = super::Analysis::of(&decoded, sha256.clone());
-            tracing::info!(
-                voicemail_id,
-                format = %analysis.format,
-                duration_ms = analysis.duration_ms,
-                has_speech = analysis.has_speech,
-                "voicemail audio stored"
-            );
-            StoredAudio {
-                wav_path: Some(wav_path),
-                original_path,
-                analysis: Some(analysis),
-                sha256,
-                status: AudioStatus::Stored,
-                unreadable_reason: None,
-            }
-        }
+    // Both files are complete in their temporaries before either is renamed into place: a write
+    // that fails (a full disk) leaves the directory as it was, without a half-stored recording.
+    let original_tmp = write_temp(&original_path, |w| Ok(w.write_all(original)?))?;
+    let decoded = match decode(original) {
+        Ok(decoded) => decoded,
         Err(AudioError::Unreadable(reason)) => {
-            remove_if_present(&wav_path)?;
             tracing::warn!(voicemail_id, %reason, "voicemail audio is unreadable; original kept");
-            StoredAudio {
+            original_tmp.commit(&original_path)?;
+            remove_other_originals(&dir, voicemail_id, ext)?;
+            remove_if_present(&wav_path)?;
+            sync_dir(&dir)?;
+            return Ok(StoredAudio {
                 wav_path: None,
                 original_path,
                 analysis: None,
                 sha256,
                 status: AudioStatus::Unreadable,
                 unreadable_reason: Some(reason),
-            }
+            });
         }
         Err(other) => return Err(other),
     };
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: decoded.sample_rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let wav_tmp = write_temp(&wav_path, |w| {
+        let mut wav = hound::WavWriter::new(w, spec)?;
+        for chunk in decoded.samples.chunks(WRITE_CHUNK) {
+            let mut block = wav.get_i16_writer(chunk.len() as u32);
+            for &s in chunk {
+                block.write_sample(s);
+            }
+            block.flush()?;
+        }
+        Ok(wav.finalize()?)
+    })?;
+    original_tmp.commit(&original_path)?;
+    remove_other_originals(&dir, voicemail_id, ext)?;
+    wav_tmp.commit(&wav_path)?;
     sync_dir(&dir)?;
-    Ok(stored)
+    let analysis = super::Analysis::of(&decoded, sha256.clone());
+    tracing::info!(
+        voicemail_id,
+        format = %analysis.format,
+        duration_ms = analysis.duration_ms,
+        has_speech = analysis.has_speech,
+        "voicemail audio stored"
+    );
+    Ok(StoredAudio {
+        wav_path: Some(wav_path),
+        original_path,
+        analysis: Some(analysis),
+        sha256,
+        status: AudioStatus::Stored,
+        unreadable_reason: None,
+    })
 }
 
 /// The extension for the original: sniffed, else a listed hint, else `bin`.
@@ -210,12 +213,37 @@ fn original_extension(bytes: &[u8], hint: Option<&str>) -> &'static str {
         .unwrap_or("bin")
 }
 
-/// Writes `path` through a temporary file in its directory: `fill`, flush, fsync, rename.
-/// The temporary file is removed if anything fails.
-fn write_atomically(
+/// A complete, fsynced temporary file next to its final name; removed when dropped unless
+/// [`Temp::commit`] renamed it into place.
+struct Temp(Option<PathBuf>);
+
+impl Temp {
+    /// Renames the file to `path` (atomically replacing what was there).
+    fn commit(mut self, path: &Path) -> Result<(), AudioError> {
+        if let Some(tmp) = self.0.take()
+            && let Err(e) = fs::rename(&tmp, path)
+        {
+            let _ = fs::remove_file(&tmp);
+            return Err(e.into());
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Temp {
+    fn drop(&mut self) {
+        if let Some(tmp) = self.0.take() {
+            let _ = fs::remove_file(tmp);
+        }
+    }
+}
+
+/// Writes a hidden temporary file next to `path`: `fill`, flush, fsync. The temporary file is
+/// removed if anything fails (or if it is never committed).
+fn write_temp(
     path: &Path,
     fill: impl FnOnce(&mut BufWriter<File>) -> Result<(), AudioError>,
-) -> Result<(), AudioError> {
+) -> Result<Temp, AudioError> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("audio");
     let tmp = path.with_file_name(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
     let mut options = OpenOptions::new();
@@ -223,19 +251,12 @@ fn write_atomically(
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o640);
     let file = options.open(&tmp)?;
-    let result = (|| {
-        let mut writer = BufWriter::new(file);
-        fill(&mut writer)?;
-        let file = writer.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&tmp, path)?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    let guard = Temp(Some(tmp));
+    let mut writer = BufWriter::new(file);
+    fill(&mut writer)?;
+    let file = writer.into_inner().map_err(|e| e.into_error())?;
+    file.sync_all()?;
+    Ok(guard)
 }
 
 /// Creates `dir` and its missing parents (0750 on unix), fsyncing each new directory's parent
@@ -272,6 +293,14 @@ fn sync_dir(dir: &Path) -> Result<(), AudioError> {
     File::open(dir)?.sync_all()?;
     #[cfg(not(unix))]
     let _ = dir;
+    Ok(())
+}
+
+/// Removes the voicemail's originals stored under another extension than `keep`.
+fn remove_other_originals(dir: &Path, voicemail_id: i64, keep: &str) -> Result<(), AudioError> {
+    for stale in ALL_EXTENSIONS.iter().filter(|e| **e != keep) {
+        remove_if_present(&dir.join(original_file_name(voicemail_id, stale)))?;
+    }
     Ok(())
 }
 

@@ -201,6 +201,25 @@ fn callbacks_section() {
 }
 
 #[test]
+fn twilio_request_timeout() {
+    let sid = "AC0123456789abcdef0123456789abcdef";
+    let load = |timeout: Option<&str>| {
+        let mut vars = vec![
+            ("PEREZVON_TWILIO__ACCOUNT_SID", sid),
+            ("PEREZVON_TWILIO__AUTH_TOKEN", "t"),
+        ];
+        vars.extend(timeout.map(|t| ("PEREZVON_TWILIO__REQUEST_TIMEOUT_SECS", t)));
+        Config::load_with_env(None, env(&vars)).map(|c| c.twilio.unwrap().request_timeout)
+    };
+    assert_eq!(load(None).unwrap(), std::time::Duration::from_secs(10));
+    assert_eq!(load(Some("3")).unwrap(), std::time::Duration::from_secs(3));
+    for bad in ["0", "121", "soon", "-1"] {
+        let e = load(Some(bad)).unwrap_err().to_string();
+        assert!(e.contains("`twilio.request_timeout_secs`"), "{bad}: {e}");
+    }
+}
+
+#[test]
 fn twilio_sms_from() {
     let sid = "AC0123456789abcdef0123456789abcdef";
     let load = |sms_from: &str| {

@@ -4,7 +4,9 @@
 //! tried a few times (the provider may still be processing) and then the voicemail is flagged
 //! `recording_missing`. An undecodable file is kept as received and the voicemail flagged
 //! `audio_unreadable`; the voicemail and its callback exist either way. Optionally the recording is
-//! deleted at the provider once stored (it is personal data).
+//! deleted at the provider once stored (it is personal data). A recording that cannot be
+//! written (a full disk above all) is logged at error level, counted in [`STORE_ERRORS`] and
+//! retried like a download that failed: it stays at the provider until there is room.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,7 +15,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::Deserialize;
 
 use super::{Handler, Outcome, backoff};
-use crate::audio::{self, AudioStatus};
+use crate::audio::{self, AudioError, AudioStatus};
 use crate::store::{AudioUpdate, Job, Store};
 use crate::telephony::{FetchError, RecordingSource};
 
@@ -98,7 +100,22 @@ impl Handler for Download {
         .await
         {
             Ok(s) => s,
-            Err(e) => return retry(job, now, format!("cannot store the recording: {e}")),
+            Err(e) => {
+                let reason = store_error_reason(&e);
+                metrics::counter!(STORE_ERRORS, "reason" => reason).increment(1);
+                if reason == DISK_FULL {
+                    tracing::error!(
+                        voicemail = vm.id,
+                        data_dir = %self.data_dir.display(),
+                        attempt = job.attempts,
+                        error = %e,
+                        "the recordings disk is full: the recording is kept at the provider and the download will be retried; free space under data_dir"
+                    );
+                } else {
+                    tracing::error!(voicemail = vm.id, attempt = job.attempts, error = %e, "cannot store the recording; the download will be retried");
+                }
+                return retry(job, now, format!("cannot store the recording: {e}"));
+            }
         };
         let path = |p: &std::path::Path| p.to_string_lossy().into_owned();
         let a = stored.analysis.as_ref();
@@ -135,6 +152,25 @@ impl Handler for Download {
             tracing::warn!(voicemail = vm.id, error = %e, "stored, but could not delete the recording at the provider");
         }
         Outcome::Done
+    }
+}
+
+/// Recordings that could not be written to disk, by `reason` ([`DISK_FULL`] or `io`): the
+/// metric to alert on (each failure is also logged at error level, and the download retried).
+pub const STORE_ERRORS: &str = "perezvon_recordings_store_errors_total";
+/// The `reason` of a write that failed for want of space (ENOSPC) or quota (EDQUOT).
+pub const DISK_FULL: &str = "disk_full";
+
+/// [`DISK_FULL`] when storing failed for want of space, else `io`.
+pub fn store_error_reason(e: &AudioError) -> &'static str {
+    let io = match e {
+        AudioError::Io(e) => Some(e),
+        AudioError::Wav(hound::Error::IoError(e)) => Some(e),
+        _ => None,
+    };
+    match io.map(std::io::Error::kind) {
+        Some(std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded) => DISK_FULL,
+        _ => "io",
     }
 }
 
@@ -185,6 +221,29 @@ mod tests {
             self.0.fetch_add(1, Ordering::SeqCst);
             Ok(())
         }
+    }
+
+    #[test]
+    fn a_full_disk_is_told_from_other_write_errors() {
+        let io = |kind| AudioError::Io(std::io::Error::from(kind));
+        assert_eq!(
+            store_error_reason(&io(std::io::ErrorKind::StorageFull)),
+            DISK_FULL
+        );
+        assert_eq!(
+            store_error_reason(&AudioError::Io(std::io::Error::from_raw_os_error(28))),
+            DISK_FULL,
+            "ENOSPC"
+        );
+        let wav = AudioError::Wav(hound::Error::IoError(std::io::Error::from(
+            std::io::ErrorKind::QuotaExceeded,
+        )));
+        assert_eq!(store_error_reason(&wav), DISK_FULL);
+        assert_eq!(
+            store_error_reason(&io(std::io::ErrorKind::PermissionDenied)),
+            "io"
+        );
+        assert_eq!(store_error_reason(&AudioError::InvalidId(-1)), "io");
     }
 
     #[tokio::test]

@@ -5,6 +5,7 @@
 use std::str::FromStr;
 pub mod browser;
 pub mod cluster;
+pub mod inproc;
 pub mod line;
 pub mod service;
 pub mod twilio;
@@ -113,6 +114,19 @@ impl TestDb {
                 let mut conn = sqlx::PgConnection::connect_with(opts).await.unwrap();
                 sqlx::raw_sql(postgres).execute(&mut conn).await.unwrap();
                 conn.close().await.unwrap();
+            }
+        }
+    }
+
+    /// The URL a service configured by hand (`database_url`) opens this database with: the SQLite
+    /// file, or the PostgreSQL URL with this test's schema as its `search_path`.
+    pub fn database_url(&self) -> String {
+        match &self.kind {
+            Kind::Sqlite(dir) => format!("sqlite://{}", dir.path().join("perezvon.db").display()),
+            Kind::Postgres { schema, .. } => {
+                let url = postgres_url().unwrap();
+                let sep = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{sep}options=-c%20search_path%3D{schema}")
             }
         }
     }

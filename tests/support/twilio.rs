@@ -34,6 +34,7 @@ pub fn config(api_base: &str) -> Config {
             speech: Speech::Clips,
             delete_recordings: false,
             sms_from: None,
+            request_timeout: perezvon::telephony::twilio::rest::DEFAULT_TIMEOUT,
         }),
         ..Config::default()
     }

@@ -12,6 +12,8 @@
 //! ([`count_requests`]) and `perezvon_webhook_duration_seconds{route,status}` for provider
 //! webhooks ([`record_webhook`], from the webhooks router's middleware). Read at scrape time: the
 //! gauges of [`gauges`] (queue, operators, jobs, callback list) and the reconciler's repairs.
+//! Recorded by the jobs: `perezvon_recordings_store_errors_total{reason}` (a recording that could
+//! not be written, `disk_full` above all).
 
 use std::future::Future;
 use std::sync::OnceLock;
@@ -73,6 +75,13 @@ pub fn handle() -> &'static PrometheusHandle {
             "REST API requests refused with 429 by a rate limit, by scope (client or address)."
         );
         gauges::describe();
+        metrics::describe_counter!(
+            crate::jobs::download::STORE_ERRORS,
+            "Recordings that could not be written to disk, by reason (disk_full, io); each is retried."
+        );
+        // Present at 0 from the start, so that an alert on its increase has a series to watch.
+        metrics::counter!(crate::jobs::download::STORE_ERRORS, "reason" => crate::jobs::download::DISK_FULL)
+            .increment(0);
         handle
     })
 }

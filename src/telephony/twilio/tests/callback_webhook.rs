@@ -120,6 +120,7 @@ async fn fixture(from_number: Option<&str>) -> Fixture {
             },
             delete_recordings: false,
             sms_from: None,
+            request_timeout: crate::telephony::twilio::rest::DEFAULT_TIMEOUT,
         }),
         ..Config::default()
     };
