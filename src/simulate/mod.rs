@@ -22,7 +22,7 @@
 mod baseline;
 mod board;
 mod caller;
-mod fake_api;
+pub mod fake_api;
 pub mod flood;
 mod flood_report;
 mod flood_target;

@@ -5,7 +5,9 @@
 use std::str::FromStr;
 pub mod browser;
 pub mod cluster;
+pub mod instance;
 pub mod line;
+pub mod private_pg;
 pub mod service;
 pub mod twilio;
 pub mod web;
