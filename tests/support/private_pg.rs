@@ -57,14 +57,15 @@ impl PrivatePg {
             return None;
         };
         let as_postgres = is_root();
-        if as_postgres
-            && !Command::new("id")
-                .arg("postgres")
+        let works = |program: &str, arg: &str| {
+            Command::new(program)
+                .arg(arg)
                 .output()
                 .is_ok_and(|o| o.status.success())
-        {
+        };
+        if as_postgres && !(works("id", "postgres") && works("runuser", "--version")) {
             eprintln!(
-                "SKIPPED (private PostgreSQL): running as root and there is no `postgres` user to run the server as"
+                "SKIPPED (private PostgreSQL): running as root without a `postgres` user (or runuser) to run the server as"
             );
             return None;
         }
