@@ -219,6 +219,7 @@ impl Wake {
         mut stop: watch::Receiver<bool>,
     ) {
         let mut backoff = Duration::from_millis(100);
+        let mut lost = false;
         loop {
             let connected = async {
                 let mut l = PgListener::connect_with(&pool).await?;
@@ -232,6 +233,7 @@ impl Wake {
             let mut listener = match connected {
                 Ok(l) => l,
                 Err(e) => {
+                    lost = true;
                     tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "cannot listen for other instances' wake-ups");
                     tokio::select! {
                         _ = stop.wait_for(|s| *s) => return,
@@ -242,6 +244,9 @@ impl Wake {
                 }
             };
             backoff = Duration::from_millis(100);
+            if std::mem::take(&mut lost) {
+                tracing::info!("wake-up listener reconnected");
+            }
             // Whatever was signalled while nobody listened is looked at now.
             self.local_all();
             loop {
@@ -256,6 +261,7 @@ impl Wake {
                         }
                         Err(e) => {
                             tracing::warn!(error = %e, "wake-up listener failed; reconnecting");
+                            lost = true;
                             break;
                         }
                     },

@@ -24,7 +24,7 @@ mod baseline;
 mod board;
 mod caller;
 pub mod claims;
-mod fake_api;
+pub mod fake_api;
 pub mod flood;
 mod flood_report;
 mod flood_target;

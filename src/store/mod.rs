@@ -94,14 +94,16 @@ pub enum StoreError {
 
 impl StoreError {
     /// True for a failure that the same step may succeed at when run again: a deadlock or a
-    /// serialization failure between instances on PostgreSQL, SQLite's busy lock.
+    /// serialization failure between instances on PostgreSQL, SQLite's busy lock. Not a pool
+    /// timeout: no connection came for the pool's whole acquire timeout (the database is down
+    /// or restarting), and waiting that long again would keep a webhook past the provider's
+    /// timeout instead of answering the apology.
     pub fn is_transient(&self) -> bool {
         match self {
             StoreError::Database(sqlx::Error::Database(d)) => matches!(
                 d.code().as_deref(),
                 Some("40001" | "40P01" | "5" | "6" | "517")
             ),
-            StoreError::Database(sqlx::Error::PoolTimedOut) => true,
             _ => false,
         }
     }

@@ -11,6 +11,13 @@ use super::{APPLIED_MIGRATIONS, StoreError, StoreHealth, health_from};
 /// Migrations for PostgreSQL, embedded at build time (same version numbers as SQLite's).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
+/// How long a query waits for a connection before it fails. Short, because a webhook waits on it:
+/// while the database is down (or restarting) sqlx keeps retrying the refused connection until
+/// this runs out, and the caller hears silence meanwhile. After it the webhook answers the
+/// apology, well within Twilio's 15 s; a healthy pool hands out a connection in milliseconds, so
+/// a wait this long already means the database is unavailable.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// The PostgreSQL implementation of [`super::Store`].
 pub struct PgStore {
     pool: PgPool,
@@ -31,7 +38,7 @@ impl PgStore {
     ) -> Result<PgStore, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(opts)
             .await?;
         Ok(PgStore {
