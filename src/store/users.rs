@@ -91,13 +91,24 @@ pub(crate) const USER_BY_LOGIN: &str = "select id, login, display_name, role, pa
 pub(crate) const SET_PASSWORD: &str = "update users set password_hash = $2 where login = $1";
 pub(crate) const INSERT_TOKEN: &str = "insert into api_tokens (user_id, token_hash, label, created_at_ms, expires_at_ms) \
      values ($1, $2, $3, $4, $5) returning id";
-pub(crate) const TOKEN_LOOKUP: &str = "select id, user_id, last_used_at_ms from api_tokens \
-     where token_hash = $1 and revoked_at_ms is null and (expires_at_ms is null or expires_at_ms > $2)";
+/// A live token and its enabled user, in one read.
+pub(crate) const TOKEN_LOOKUP: &str = "select u.id, u.login, u.display_name, u.role, u.password_hash, \
+     u.disabled, u.created_at_ms, t.id as token_id, t.last_used_at_ms as token_used_ms \
+     from api_tokens t join users u on u.id = t.user_id \
+     where t.token_hash = $1 and t.revoked_at_ms is null \
+     and (t.expires_at_ms is null or t.expires_at_ms > $2) and not u.disabled";
+
+/// A row of [`TOKEN_LOOKUP`].
+#[derive(sqlx::FromRow)]
+struct TokenUserRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    token_id: i64,
+    token_used_ms: Option<i64>,
+}
 pub(crate) const TOKEN_TOUCH: &str = "update api_tokens set last_used_at_ms = $2 where id = $1";
 /// A token's last use is recorded at most this often, so API reads stay reads.
 const TOUCH_EVERY_MS: i64 = 60_000;
-pub(crate) const USER_BY_ID: &str = "select id, login, display_name, role, password_hash, disabled, created_at_ms \
-     from users where id = $1 and not disabled";
 pub(crate) const REVOKE_TOKENS: &str = "update api_tokens set revoked_at_ms = $2 \
      where revoked_at_ms is null and user_id = (select id from users where login = $1)";
 
@@ -194,26 +205,22 @@ macro_rules! impl_user_store {
                 now: DateTime<Utc>,
             ) -> Result<Option<User>, StoreError> {
                 let now_ms = to_ms(now);
-                let token: Option<(i64, i64, Option<i64>)> = sqlx::query_as(TOKEN_LOOKUP)
+                let row: Option<TokenUserRow> = sqlx::query_as(TOKEN_LOOKUP)
                     .bind(token_hash)
                     .bind(now_ms)
                     .fetch_optional(self.reader())
                     .await?;
-                let Some((token_id, user_id, last_used)) = token else {
+                let Some(row) = row else {
                     return Ok(None);
                 };
-                if last_used.is_none_or(|t| now_ms - t >= TOUCH_EVERY_MS) {
+                if row.token_used_ms.is_none_or(|t| now_ms - t >= TOUCH_EVERY_MS) {
                     sqlx::query(TOKEN_TOUCH)
-                        .bind(token_id)
+                        .bind(row.token_id)
                         .bind(now_ms)
                         .execute(self.writer())
                         .await?;
                 }
-                let row: Option<UserRow> = sqlx::query_as(USER_BY_ID)
-                    .bind(user_id)
-                    .fetch_optional(self.reader())
-                    .await?;
-                row.map(User::try_from).transpose()
+                User::try_from(row.user).map(Some)
             }
 
             async fn revoke_tokens(

@@ -5,17 +5,19 @@
 //! SQLite: on the writer thread (`sqlite_writer.rs`), in-thread and group-committed like a call
 //! step — the expired leases' release, the claim (or the release) and its history row run back to
 //! back without a hop per statement, and sixteen claims at once share one commit instead of
-//! queueing sixteen transactions on the one writer connection. The request is then read back
-//! through the reader pool. PostgreSQL: the claim and its history row are one autocommit
-//! statement (`with c as (update … returning …) insert …`); `for update skip locked` in the
-//! claim's subquery lets claimers pass each other, and a claim that lost its row to another
-//! (or the operator's own second claim, on the one-claim index) looks again, as before.
+//! queueing sixteen transactions on the one writer connection; the request and its voicemails
+//! are read back there too, so the answer needs no reader connection.
+//!
+//! PostgreSQL: the claim and its history row are one autocommit statement (`with c as (update …
+//! returning …) insert …`); `for update skip locked` in the claim's subquery lets claimers pass
+//! each other, and a claim that lost its row to another (or the operator's own second claim, on
+//! the one-claim index) looks again, as before.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use rusqlite::ToSql;
 
 use super::claims::{ANY_DUE, HELD_ID, LONGEST_CALL_MS, RELEASE_EXPIRED, RELEASE_ONE, claim_sql};
-use super::imp::{COLS, HISTORY, history_detail};
+use super::imp::{COLS, HISTORY, VOICEMAIL_IDS, history_detail};
 use super::{CallbackRequest, Claimed, RequestRow};
 use crate::store::postgres::PgStore;
 use crate::store::sqlite::SqliteStore;
@@ -55,17 +57,52 @@ fn release_expired_in(conn: &rusqlite::Connection, now: i64) -> Result<(), Store
     Ok(())
 }
 
-impl SqliteStore {
-    /// One request as stored, through the reader pool.
-    async fn request_by_id(&self, id: i64) -> Result<CallbackRequest, StoreError> {
-        let sql = format!("select {COLS} from callback_requests where id = $1");
-        let row: RequestRow = sqlx::query_as(&sql)
-            .bind(id)
-            .fetch_one(self.reader())
-            .await?;
-        self.with_voicemails(row.into()).await
-    }
+/// A row of `select {COLS}` as rusqlite reads it.
+fn request_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RequestRow> {
+    Ok(RequestRow {
+        id: r.get(0)?,
+        callback_number: r.get(1)?,
+        caller_category: r.get(2)?,
+        state: r.get(3)?,
+        outcome: r.get(4)?,
+        topic: r.get(5)?,
+        note: r.get(6)?,
+        source: r.get(7)?,
+        summary: r.get(8)?,
+        repeat_count: r.get(9)?,
+        attempts: r.get(10)?,
+        misses: r.get(11)?,
+        follow_up: r.get(12)?,
+        silent: r.get(13)?,
+        created_at_ms: r.get(14)?,
+        due_at_ms: r.get(15)?,
+        deadline_at_ms: r.get(16)?,
+        deadline_work_ms: r.get(17)?,
+        rank_ms: r.get(18)?,
+        claimed_by: r.get(19)?,
+        lease_until_ms: r.get(20)?,
+        closed_at_ms: r.get(21)?,
+        updated_at_ms: r.get(22)?,
+    })
+}
 
+/// The request `id` with its voicemails, read on the writer thread right after its change (in
+/// the same transaction): the answer needs no trip through the reader pool.
+fn request_in(conn: &rusqlite::Connection, id: i64) -> Result<CallbackRequest, StoreError> {
+    static ONE: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| format!("select {COLS} from callback_requests where id = $1"));
+    let row = one(conn, ONE.as_str(), &[&id], request_row)?
+        .ok_or_else(|| StoreError::NotFound(format!("callback request {id}")))?;
+    let mut r = CallbackRequest::from(row);
+    let mut stmt = prepared(conn, VOICEMAIL_IDS, &[&id])?;
+    let mut rows = stmt.raw_query();
+    while let Some(v) = rows.next().map_err(db)? {
+        r.voicemail_ids.push(v.get(1).map_err(db)?);
+    }
+    Ok(r)
+}
+
+impl SqliteStore {
     pub(super) async fn claim_one(
         &self,
         operator_id: i64,
@@ -77,25 +114,21 @@ impl SqliteStore {
             std::sync::LazyLock::new(|| claim_sql(SqliteStore::CLAIM_LOCK, "id"));
         let (actor, detail) = (actor.to_owned(), claimed_detail(operator_id, now + lease));
         let (now_ms, until, lease_ms) = (to_ms(now), to_ms(now + lease), lease.num_milliseconds());
-        let got = self
-            .steps()
+        self.steps()
             .run(move |conn| {
                 release_expired_in(conn, now_ms)?;
                 let p: [&dyn ToSql; 4] = [&operator_id, &until, &now_ms, &lease_ms];
                 if let Some(id) = one(conn, CLAIM.as_str(), &p, |r| r.get::<_, i64>(0))? {
                     let h: [&dyn ToSql; 5] = [&id, &now_ms, &actor, &"claimed", &detail];
                     exec(conn, HISTORY, &h)?;
-                    return Ok(Some((id, true)));
+                    return Ok(Some(Claimed::New(request_in(conn, id)?)));
                 }
-                let held = one(conn, HELD_ID, &[&operator_id], |r| r.get::<_, i64>(0))?;
-                Ok(held.map(|id| (id, false)))
+                match one(conn, HELD_ID, &[&operator_id], |r| r.get::<_, i64>(0))? {
+                    Some(id) => Ok(Some(Claimed::Held(request_in(conn, id)?))),
+                    None => Ok(None),
+                }
             })
-            .await?;
-        Ok(match got {
-            None => None,
-            Some((id, true)) => Some(Claimed::New(self.request_by_id(id).await?)),
-            Some((id, false)) => Some(Claimed::Held(self.request_by_id(id).await?)),
-        })
+            .await
     }
 
     pub(super) async fn release_one(
@@ -133,10 +166,9 @@ impl SqliteStore {
                 );
                 let h: [&dyn ToSql; 5] = [&request_id, &now_ms, &actor, &"released", &detail];
                 exec(conn, HISTORY, &h)?;
-                Ok(())
+                request_in(conn, request_id)
             })
-            .await?;
-        self.request_by_id(request_id).await
+            .await
     }
 }
 

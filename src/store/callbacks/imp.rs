@@ -57,7 +57,7 @@ pub(crate) static SILENT_BY_CALL: std::sync::LazyLock<String> = std::sync::LazyL
          where id = (select callback_request_id from voicemails where call_id = $1) and state <> 'closed'"
     )
 });
-const VOICEMAIL_IDS: &str = "select callback_request_id, id from voicemails \
+pub(super) const VOICEMAIL_IDS: &str = "select callback_request_id, id from voicemails \
      where callback_request_id = $1 order by id";
 const POSITION: &str = "select count(*) from callback_requests where state = 'open' \
      and (rank_ms, silent, created_at_ms, id) < ($1, $2, $3, $4)";
