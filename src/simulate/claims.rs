@@ -2,7 +2,8 @@
 //! opens — everybody presses "take the next one" together — and how long each claim takes.
 //!
 //! `--requests` callback requests (voicemails with a settled number, each its own caller, due now)
-//! are put on the list of an instance started in this process (SQLite in a temporary directory, or
+//! are put on the list (then `analyze`, as the database's maintenance would after such a load)
+//! of an instance started in this process (SQLite in a temporary directory, or
 //! the fresh database `--database-url` names), its clock inside working hours (Monday 2026-12-07
 //! 10:00 Moscow by default), or of an external `--target` (its database from `--config`; give the
 //! target `web.api_requests_per_minute = 0` for the run, or it answers 429 as it should). Then
@@ -10,8 +11,9 @@
 //! `--duration` seconds: `POST /api/v1/callbacks/claim`, then `POST /api/v1/callbacks/{id}/release`
 //! — so every claim competes for the same top of the list, the worst case for the claim's lock.
 //! `--mode burst` (the default) is the morning rush: every operator claims at the same instant
-//! (a barrier), all release, a pause of [`BURST_GAP`], again; `--mode loop` is a stress test:
-//! each operator claims again as soon as their release is answered.
+//! (a barrier), and once every claim is answered all release, a pause of [`BURST_GAP`], again;
+//! `--mode loop` is a stress test: each operator claims again as soon as their release is
+//! answered.
 //! Reported: claims and releases per second, their latency (p50/p95/p99/max), and statuses; a run
 //! with any failed request fails. (That two operators never hold one request is the store's
 //! conformance suite's to prove, not a benchmark's.)
@@ -166,6 +168,8 @@ pub async fn run_claims(config: &Config, args: &ClaimsArgs) -> anyhow::Result<Cl
     };
     let staff = staff::enlist(&*target.store, args.operators, target.now).await?;
     fill(&*target.store, config, args.requests, target.now).await?;
+    // The list was loaded in one go: give the planner the statistics autovacuum would.
+    target.store.analyze().await?;
     let deadline = Instant::now() + Duration::from_secs_f64(args.duration);
     let mut workers = tokio::task::JoinSet::new();
     let barrier = Arc::new(tokio::sync::Barrier::new(staff.operators.len()));
@@ -281,6 +285,11 @@ async fn operator(
         };
         l.claims.push(micros(t));
         *l.statuses.entry(format!("claim {status}")).or_default() += 1;
+        // In a burst nobody releases before every claim is answered: the claims meet only
+        // each other, as at the morning's opening (operators then talk for minutes).
+        if let Some((b, _)) = &burst {
+            b.wait().await;
+        }
         if status != 200 {
             continue;
         }

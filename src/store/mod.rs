@@ -163,6 +163,9 @@ pub trait Store:
     async fn health(&self) -> Result<StoreHealth, StoreError>;
     /// Closes the pools (waits for connections to return).
     async fn close(&self);
+    /// Refreshes the query planner's statistics (`analyze`), as the database's own maintenance
+    /// does in time: after a bulk load (a restore, a benchmark's setup) the plans are right at once.
+    async fn analyze(&self) -> Result<(), StoreError>;
 }
 
 /// Opens the store named by `url` (`sqlite://…` or `postgres://…`) and applies migrations.

@@ -101,6 +101,11 @@ impl super::Store for PgStore {
         Ok(health_from("postgres", &MIGRATOR, &applied))
     }
 
+    async fn analyze(&self) -> Result<(), StoreError> {
+        sqlx::query("analyze").execute(&self.pool).await?;
+        Ok(())
+    }
+
     async fn close(&self) {
         self.pool.close().await;
     }

@@ -135,6 +135,11 @@ impl super::Store for SqliteStore {
         Ok(health_from("sqlite", &MIGRATOR, &applied))
     }
 
+    async fn analyze(&self) -> Result<(), StoreError> {
+        sqlx::query("analyze").execute(&self.writer).await?;
+        Ok(())
+    }
+
     async fn close(&self) {
         self.reader.close().await;
         self.writer.close().await;

@@ -213,7 +213,10 @@ macro_rules! impl_user_store {
                 let Some(row) = row else {
                     return Ok(None);
                 };
-                if row.token_used_ms.is_none_or(|t| now_ms - t >= TOUCH_EVERY_MS) {
+                if row
+                    .token_used_ms
+                    .is_none_or(|t| now_ms - t >= TOUCH_EVERY_MS)
+                {
                     sqlx::query(TOKEN_TOUCH)
                         .bind(row.token_id)
                         .bind(now_ms)
