@@ -1,7 +1,8 @@
 //! The call path's numbered defects, each as a test on both backends: a wait tick racing the
 //! dispatcher's move, a reservation lost to another instance, presence changes during a call, a
 //! move left half-done, a queued call that is over at the provider (a real Twilio client against a
-//! fake Twilio answering 21220), a caller every free operator missed, and the reconciler.
+//! fake Twilio answering 21220), a caller every free operator missed, and the reconciler (what a
+//! killed process left, and calls whose end never came).
 
 mod support;
 
@@ -472,7 +473,55 @@ async fn an_operator_freed_on_another_instance_takes_the_next_caller(db: &TestDb
     println!("{}: the next caller was {how}", db.store.backend());
 }
 
+/// The reconciler and calls whose end never came (the dial's result and the final status both
+/// lost, say while the database was down): a finished conversation is closed after a quarter of
+/// an hour; an operator "ringing" longer than any call lasts is freed and the caller put on the
+/// callback list.
+async fn calls_whose_end_never_came_are_closed_and_their_operator_freed(db: &TestDb) {
+    let line = open_line(db);
+    let op = line.add_operator("anna", Presence::Available).await;
+    // A conversation that ended (the dial's result came) but whose final status never did.
+    assert!(line.incoming(&sid(1), &caller(1)).await.contains("dial("));
+    let ended = dial_ended(DialOutcome::Answered);
+    line.event(&sid(1), &caller(1), "dial:1", ended)
+        .await
+        .unwrap();
+    assert_eq!(line.call(&sid(1)).await.state, "connected");
+    line.advance(10 * 60);
+    assert_eq!(
+        line.sb.reconcile_once().await.unwrap().lost_endings,
+        0,
+        "too early"
+    );
+    line.advance(6 * 60);
+    let done = line.sb.reconcile_once().await.unwrap();
+    assert_eq!(done.lost_endings, 1, "{done:?}");
+    assert_eq!(line.call(&sid(1)).await.state, "completed");
+    // A call whose dial never reported back: anna stays on it until no call could last so long.
+    assert!(line.incoming(&sid(2), &caller(2)).await.contains("dial("));
+    let call = line.call(&sid(2)).await;
+    line.advance(4 * 3600);
+    assert_eq!(
+        line.sb.reconcile_once().await.unwrap().lost_endings,
+        0,
+        "a long call goes on"
+    );
+    assert_eq!(line.operator(op).await.current_call_id, Some(call.id));
+    line.advance(20 * 60);
+    let done = line.sb.reconcile_once().await.unwrap();
+    assert_eq!(done.lost_endings, 1, "{done:?}");
+    assert_eq!(line.call(&sid(2)).await.state, "abandoned");
+    let o = line.operator(op).await;
+    assert_eq!((o.presence, o.current_call_id), (Presence::Available, None));
+    let r = line.store.callback_for_call(call.id).await.unwrap();
+    assert_eq!(r.map(|r| r.callback_number), Some(caller(2)));
+    let events = line.store.call_events(call.id).await.unwrap();
+    assert!(events.iter().any(|e| e.kind == "repair_close"));
+    assert_eq!(line.sb.repairs().lost_endings, 2);
+}
+
 on_both_backends!(
+    calls_whose_end_never_came_are_closed_and_their_operator_freed,
     an_operator_freed_on_another_instance_takes_the_next_caller,
     a_wait_tick_never_undoes_a_move,
     one_free_operator_is_dialled_once,

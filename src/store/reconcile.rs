@@ -24,6 +24,9 @@ pub struct Repairs {
     pub unlisted_voicemails: u64,
     /// Callback claims whose lease ran out.
     pub expired_claims: u64,
+    /// Calls whose end never came (an operator's phone "ringing" for longer than any call lasts,
+    /// or a finished conversation with no final status): ended, the operator freed.
+    pub lost_endings: u64,
 }
 
 impl Repairs {
@@ -34,6 +37,7 @@ impl Repairs {
             + self.stale_queued
             + self.unlisted_voicemails
             + self.expired_claims
+            + self.lost_endings
     }
 
     /// Adds another pass's counts.
@@ -43,6 +47,7 @@ impl Repairs {
         self.stale_queued += o.stale_queued;
         self.unlisted_voicemails += o.unlisted_voicemails;
         self.expired_claims += o.expired_claims;
+        self.lost_endings += o.lost_endings;
     }
 }
 

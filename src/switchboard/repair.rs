@@ -1,8 +1,10 @@
 //! The reconciler: every few seconds, on any instance, it repairs what a killed process or a
 //! webhook that never came left behind — operators `on_call` for calls that are over, calls left
 //! `connecting` (back to the queue), queued callers nobody has heard of for longer than the
-//! longest wait (gone: the call ends), voicemails with a settled number that are not on the
-//! callback list, and callback claims whose lease ran out. Each repair of a call is a call step
+//! longest wait (gone: the call ends), calls whose end never came (an operator rung for longer
+//! than any call lasts, a finished conversation with no final status: ended, the operator freed,
+//! an unanswered caller put on the callback list), voicemails with a settled number that are not
+//! on the callback list, and callback claims whose lease ran out. Each repair of a call is a call step
 //! (recorded as an event of the call, atomic like a webhook), logged and counted
 //! ([`Switchboard::repairs`]). When nothing is wrong a pass is a handful of index lookups.
 
@@ -13,6 +15,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use super::Switchboard;
 use super::dispatch::internal_step;
 use crate::domain::call::CallState;
+use crate::domain::voicemail::FLAG_ABANDONED_IN_QUEUE;
+use crate::store::step::VoicemailWrite;
 use crate::store::{Call, Repairs, StepDone, StepInput, StepPlan, planner};
 
 /// How often the reconciler runs and when it considers something stuck.
@@ -25,6 +29,12 @@ pub struct ReconcileSettings {
     pub orphan_after: TimeDelta,
     /// A voicemail this old with a settled number should be on the callback list.
     pub unlisted_after: TimeDelta,
+    /// A call `ringing_operator` (the operator's dial, the conversation included) unchanged this
+    /// long lost its end: longer than Twilio lets a dial last (its 4-hour `timeLimit`).
+    pub ringing_after: TimeDelta,
+    /// A call `connected` (the conversation over, the final status due at once) unchanged this
+    /// long lost its final status.
+    pub connected_after: TimeDelta,
 }
 
 impl Default for ReconcileSettings {
@@ -34,6 +44,8 @@ impl Default for ReconcileSettings {
             connecting_after: TimeDelta::seconds(15),
             orphan_after: TimeDelta::seconds(10),
             unlisted_after: TimeDelta::seconds(5),
+            ringing_after: TimeDelta::hours(4) + TimeDelta::minutes(15),
+            connected_after: TimeDelta::minutes(15),
         }
     }
 }
@@ -50,6 +62,9 @@ enum Fix {
     End,
     /// A voicemail with a settled number not on the list: join it.
     Join,
+    /// Its end never came: over (a conversation) or abandoned (still ringing: on the callback
+    /// list), the operator freed.
+    Close,
 }
 
 impl Switchboard {
@@ -98,6 +113,16 @@ impl Switchboard {
         let gone = now - (self.settings.queue_max_wait + self.settings.announce_every * 2);
         let stale = self.store.stale_calls("queued", gone, BATCH).await?;
         done.stale_queued = self.fix_all(&stale, Fix::End, now).await;
+        let rung = self
+            .store
+            .stale_calls("ringing_operator", now - r.ringing_after, BATCH)
+            .await?;
+        let talked = self
+            .store
+            .stale_calls("connected", now - r.connected_after, BATCH)
+            .await?;
+        done.lost_endings = self.fix_all(&rung, Fix::Close, now).await
+            + self.fix_all(&talked, Fix::Close, now).await;
         // Only the calls changed since the last pass (a day back at the first), with a minute of
         // overlap; the mark stays put while a full batch suggests more are waiting.
         let until = now - r.unlisted_after;
@@ -125,7 +150,9 @@ impl Switchboard {
                 "reconciler: expired callback claims released"
             );
         }
-        if done.orphaned_operators + done.stuck_connecting + done.stale_queued > 0 {
+        if done.orphaned_operators + done.stuck_connecting + done.stale_queued + done.lost_endings
+            > 0
+        {
             self.wake_dispatcher();
         }
         self.repairs
@@ -177,6 +204,25 @@ impl Switchboard {
                     p.join = Some(join.clone());
                 }
                 Fix::Join => p.join = Some(join.clone()),
+                Fix::Close if c.state == CallState::Connected.as_str() => {
+                    p.state = CallState::Completed.as_str().into();
+                }
+                Fix::Close => {
+                    // Whether they talked is unknown: the caller goes on the callback list (at
+                    // worst one call back too many), as an abandoned caller does.
+                    p.state = CallState::Abandoned.as_str().into();
+                    p.releases.extend(c.operator_id.map(|op| (op, false)));
+                    if let Some(n) = c.from_number.as_deref().filter(|n| (join.usable)(n)) {
+                        p.voicemail.push(VoicemailWrite::Start {
+                            caller_id: Some(n.to_owned()),
+                        });
+                        p.voicemail
+                            .push(VoicemailWrite::Flag(FLAG_ABANDONED_IN_QUEUE));
+                        let mut j = join.clone();
+                        j.source = "abandoned";
+                        p.join = Some(j);
+                    }
+                }
             }
             Ok(Some(p))
         };
@@ -185,6 +231,7 @@ impl Switchboard {
             Fix::Requeue => "repair_requeue",
             Fix::End => "repair_end",
             Fix::Join => "repair_join",
+            Fix::Close => "repair_close",
         };
         let req = internal_step(call, &key, kind, now, false);
         Ok(match self.step(&req, planner(plan)).await? {

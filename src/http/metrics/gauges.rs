@@ -129,6 +129,7 @@ pub(super) async fn refresh_and_render(state: &AppState) -> Result<String, Store
         stale_queued,
         unlisted_voicemails,
         expired_claims,
+        lost_endings,
     } = state.switchboard.repairs();
     for (kind, n) in [
         ("orphaned_operators", orphaned_operators),
@@ -136,6 +137,7 @@ pub(super) async fn refresh_and_render(state: &AppState) -> Result<String, Store
         ("stale_queued", stale_queued),
         ("unlisted_voicemails", unlisted_voicemails),
         ("expired_claims", expired_claims),
+        ("lost_endings", lost_endings),
     ] {
         counter!(REPAIRS, "kind" => kind).absolute(n);
     }
