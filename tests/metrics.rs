@@ -252,7 +252,7 @@ async fn scrape_after_signed_webhooks(db: &TestDb) {
     let repairs = body
         .lines()
         .filter(|l| l.starts_with("perezvon_reconciler_repairs_total{"));
-    assert_eq!(repairs.count(), 5, "one series per kind of repair:\n{body}");
+    assert_eq!(repairs.count(), 6, "one series per kind of repair:\n{body}");
 }
 
 async fn metrics_listen_moves_metrics_off_the_main_listener(db: &TestDb) {

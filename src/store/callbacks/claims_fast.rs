@@ -8,8 +8,8 @@
 //! queueing sixteen transactions on the one writer connection; the request and its voicemails
 //! are read back there too, so the answer needs no reader connection.
 //!
-//! PostgreSQL: the claim and its history row are one autocommit statement (`with c as (update …
-//! returning …) insert …`); `for update skip locked` in the claim's subquery lets claimers pass
+//! PostgreSQL: the claim, its history row and the request's voicemail ids are one autocommit
+//! statement (`with c as (update … returning …) insert …`); `for update skip locked` in the claim's subquery lets claimers pass
 //! each other, and a claim that lost its row to another (or the operator's own second claim, on
 //! the one-claim index) looks again, as before.
 
@@ -172,6 +172,26 @@ impl SqliteStore {
     }
 }
 
+/// A row of PostgreSQL's claim: the request and its voicemails' ids (`1,5,9`), in one statement.
+#[derive(sqlx::FromRow)]
+struct ClaimedRow {
+    #[sqlx(flatten)]
+    row: RequestRow,
+    voicemail_list: String,
+}
+
+impl ClaimedRow {
+    fn into_request(self) -> CallbackRequest {
+        let mut r = CallbackRequest::from(self.row);
+        r.voicemail_ids = self
+            .voicemail_list
+            .split(',')
+            .filter_map(|id| id.parse().ok())
+            .collect();
+        r
+    }
+}
+
 impl PgStore {
     pub(super) async fn claim_one(
         &self,
@@ -184,7 +204,9 @@ impl PgStore {
             format!(
                 "with c as ({}), h as (insert into callback_history \
                  (request_id, at_ms, actor, action, detail) \
-                 select id, $3, $5, 'claimed', $6 from c) select * from c",
+                 select id, $3, $5, 'claimed', $6 from c) select c.*, \
+                 coalesce((select string_agg(v.id::text, ',' order by v.id) from voicemails v \
+                 where v.callback_request_id = c.id), '') as voicemail_list from c",
                 claim_sql(PgStore::CLAIM_LOCK, COLS)
             )
         });
@@ -199,7 +221,7 @@ impl PgStore {
         // subquery come back empty while others wait, and the operator's own second claim at the
         // same time loses on the one-claim index: look again.
         for _ in 0..5 {
-            let claimed = sqlx::query_as::<_, RequestRow>(CLAIM.as_str())
+            let claimed = sqlx::query_as::<_, ClaimedRow>(CLAIM.as_str())
                 .bind(operator_id)
                 .bind(to_ms(now + lease))
                 .bind(to_ms(now))
@@ -209,9 +231,7 @@ impl PgStore {
                 .fetch_optional(self.writer())
                 .await;
             match claimed {
-                Ok(Some(row)) => {
-                    return Ok(Some(Claimed::New(self.with_voicemails(row.into()).await?)));
-                }
+                Ok(Some(c)) => return Ok(Some(Claimed::New(c.into_request()))),
                 Ok(None) => {}
                 Err(e) => match StoreError::unique(e, "one claim per operator") {
                     StoreError::Conflict(_) => continue,
