@@ -6,10 +6,10 @@
 //! holder is talking to the caller ([`TALKING`]), and a claim is given up by its holder or a
 //! supervisor ([`super::CallbackStore::release_callback`]).
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 
 use super::imp::{COLS, HISTORY, ORDER, history_detail};
-use super::{CallbackRequest, Claimed, RequestRow};
+use super::{CallbackRequest, RequestRow};
 use crate::store::{StoreError, to_ms};
 
 /// How long a connected click-to-call (no final status yet) keeps its request claimed past the
@@ -90,80 +90,6 @@ pub(super) const RELEASE_ONE: &str = "update callback_requests set state = 'open
 macro_rules! impl_claims {
     ($t:ty) => {
         impl $t {
-            /// The claim in a sqlx transaction (see `claims_fast` for what each backend uses).
-            #[allow(dead_code)]
-            pub(super) async fn claim_one_tx(
-                &self,
-                operator_id: i64,
-                actor: &str,
-                now: DateTime<Utc>,
-                lease: TimeDelta,
-            ) -> Result<Option<Claimed>, StoreError> {
-                // The claim is the transaction's first statement, so SQLite takes the write lock
-                // at once (a read first could not be upgraded while another instance writes).
-                static CLAIM: std::sync::LazyLock<String> =
-                    std::sync::LazyLock::new(|| claim_sql(<$t>::CLAIM_LOCK, COLS));
-                static HELD_ROW: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-                    format!("select {COLS} from callback_requests {HELD}")
-                });
-                self.release_expired(now).await?;
-                // On PostgreSQL a row taken by another claimer between the snapshot and the lock
-                // can make the subquery come back empty while others wait, and the operator's own
-                // second claim at the same time loses on the one-claim index: look again.
-                for _ in 0..5 {
-                    let mut tx = self.begin_write().await?;
-                    let claimed = sqlx::query_as::<_, RequestRow>(CLAIM.as_str())
-                        .bind(operator_id)
-                        .bind(to_ms(now + lease))
-                        .bind(to_ms(now))
-                        .bind(lease.num_milliseconds())
-                        .fetch_optional(&mut *tx)
-                        .await;
-                    let row = match claimed {
-                        Ok(row) => row,
-                        Err(e) => match StoreError::unique(e, "one claim per operator") {
-                            StoreError::Conflict(_) => {
-                                tx.rollback().await?;
-                                continue;
-                            }
-                            other => return Err(other),
-                        },
-                    };
-                    if let Some(row) = row {
-                        let detail = serde_json::json!({
-                            "operator_id": operator_id,
-                            "lease_until": (now + lease).to_rfc3339(),
-                        });
-                        sqlx::query(HISTORY)
-                            .bind(row.id)
-                            .bind(to_ms(now))
-                            .bind(actor)
-                            .bind("claimed")
-                            .bind(history_detail(detail))
-                            .execute(&mut *tx)
-                            .await?;
-                        tx.commit().await?;
-                        return Ok(Some(Claimed::New(self.with_voicemails(row.into()).await?)));
-                    }
-                    let held: Option<RequestRow> = sqlx::query_as(HELD_ROW.as_str())
-                        .bind(operator_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    tx.rollback().await?;
-                    if let Some(row) = held {
-                        return Ok(Some(Claimed::Held(self.with_voicemails(row.into()).await?)));
-                    }
-                    let left: i64 = sqlx::query_scalar(ANY_DUE)
-                        .bind(to_ms(now))
-                        .fetch_one(self.writer())
-                        .await?;
-                    if left == 0 {
-                        return Ok(None);
-                    }
-                }
-                Ok(None)
-            }
-
             pub(super) async fn release_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
                 // Most of the time nothing ran out: a read, not the write lock, says so.
                 let any: i64 = sqlx::query_scalar(ANY_EXPIRED)
