@@ -61,6 +61,7 @@ struct RawConfig {
     stats: stats::RawStats,
     zadarma: zadarma::RawZadarma,
     privacy: privacy::RawPrivacy,
+    notify: notify::RawNotify,
 }
 
 #[derive(Deserialize, Default)]
@@ -292,6 +293,8 @@ pub struct Config {
     pub zadarma: Option<ZadarmaConfig>,
     /// Retention of personal data (`[privacy]`).
     pub privacy: PrivacySettings,
+    /// Staff notifications (`[notify]`).
+    pub notify: crate::domain::notify::NotifySettings,
 }
 
 impl Default for Config {
@@ -472,8 +475,16 @@ impl Config {
         let stats = stats::stats_from_raw(&raw.stats)?;
         let zadarma = zadarma::zadarma_from_raw(raw.zadarma)?;
         let privacy = privacy::privacy_from_raw(&raw.privacy)?;
+        let notify = notify::notify_from_raw(&raw.notify)?;
+        if !notify.sms.is_empty() && twilio.as_ref().and_then(|t| t.sms_from.as_ref()).is_none() {
+            return Err(key_err(
+                "notify.sms",
+                "SMS notifications need `twilio.sms_from` (the sender)",
+            ));
+        }
         Ok(Config {
             privacy,
+            notify,
             stats,
             web,
             callbacks,
@@ -788,6 +799,7 @@ fn int_in_range(
     Ok(Some(n))
 }
 
+mod notify;
 mod privacy;
 mod schedule;
 mod stats;

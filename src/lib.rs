@@ -27,6 +27,7 @@ pub mod config;
 pub mod domain;
 pub mod http;
 pub mod jobs;
+pub mod notify;
 pub mod secrets;
 pub mod simulate;
 pub mod speech;
@@ -106,6 +107,16 @@ pub async fn run_until(
     let store = store::connect_with(&config.database_url, config.sqlite_full_sync)
         .await
         .context("cannot open the database")?;
+    let numbered = store
+        .number_unnumbered_requests(&config.callbacks.registration)
+        .await
+        .context("cannot number the requests made before registration numbers")?;
+    if numbered > 0 {
+        tracing::info!(
+            numbered,
+            "requests made before registration numbers were numbered"
+        );
+    }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {} (config key `listen`)", config.listen))?;
@@ -268,6 +279,18 @@ pub async fn run_until(
             let _ = rx.wait_for(|stop| *stop).await;
         },
     )));
+    if config.notify.has_recipients() {
+        let notifier = Arc::new(notify::Notifier {
+            store: store.clone(),
+            calendar: calendar.clone(),
+            clock: clock.clone(),
+            settings: config.notify.clone(),
+        });
+        let mut rx = stop_rx.clone();
+        background.push(tokio::spawn(notifier.run(async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        })));
+    }
     store
         .enqueue_job(&jobs::retention::job_for(clock.now()), clock.now())
         .await?;

@@ -30,7 +30,7 @@ mod plan;
 mod repair;
 mod voicemail;
 pub use repair::ReconcileSettings;
-pub use voicemail::{CallbackEstimate, eta_sms_text};
+pub use voicemail::{CallbackEstimate, callback_sms_text, eta_sms_text};
 
 /// Routes provider events and dispatches the hold queue.
 pub struct Switchboard {
@@ -184,7 +184,11 @@ impl Switchboard {
         };
         let dispatch = Arc::new(AtomicBool::new(false));
         let woken = dispatch.clone();
-        let callback_eta = eta.as_ref().map(|e| (e.from, e.to));
+        let callback_eta = eta.as_ref().and_then(|e| e.range);
+        let registered = eta
+            .as_ref()
+            .and_then(|e| e.reg_number.as_deref())
+            .and_then(crate::domain::registration::spoken_sequence);
         let ctx = self.plan_context(now, eta);
         let calendar = self.calendar.clone();
         let kind = ev.kind.clone();
@@ -199,6 +203,7 @@ impl Switchboard {
                 operators: &operators,
                 queued: usize::try_from(input.queued).unwrap_or(0),
                 callback_eta,
+                registered,
             };
             let d = decide(&view, &kind, &s);
             let text = renderer(&d.reply).map_err(|e| format!("{e:#}"))?;

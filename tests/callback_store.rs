@@ -89,6 +89,7 @@ async fn voicemail(
         deadline_work_ms,
         priority: &p,
         source: "voicemail",
+        registration: &perezvon::domain::registration::RegistrationFormat::default(),
     };
     let attached = store.attach_voicemail(&a).await.unwrap().unwrap();
     (call.id, attached)
@@ -117,6 +118,7 @@ async fn one_request_per_number(db: &TestDb) {
         deadline_work_ms: 0,
         priority: &p,
         source: "voicemail",
+        registration: &perezvon::domain::registration::RegistrationFormat::default(),
     };
     assert_eq!(
         s.attach_voicemail(&again).await.unwrap(),

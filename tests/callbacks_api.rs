@@ -262,11 +262,22 @@ async fn one_request_per_caller_and_the_estimate(db: &TestDb) {
             && twiml.contains("ru/time/to_10.wav"),
         "the estimate: Monday 09:00–10:00: {twiml}"
     );
-    // The same person from a hidden number types "8 (916) 123-45-67".
+    let told = |twiml: &str, clip: &str| {
+        let (intro, digits) = (twiml.find("ru/callback/reg_intro.wav"), twiml.find(clip));
+        intro.is_some() && intro < digits
+    };
+    assert!(
+        told(&twiml, "ru/digits/one_1.wav"),
+        "the caller hears the number of request ШП-2026-000001: {twiml}"
+    );
+    // The same person from a hidden number types "8 (916) 123-45-67": the same request, and
+    // the same number told.
     app.clock.advance(TimeDelta::minutes(30));
-    app.voicemail("CA2", "anonymous", "89161234567", "2").await;
-    // Someone else.
-    app.voicemail("CA3", "+79031112233", "", "2").await;
+    let twiml = app.voicemail("CA2", "anonymous", "89161234567", "2").await;
+    assert!(told(&twiml, "ru/digits/one_1.wav"), "{twiml}");
+    // Someone else: the next number.
+    let twiml = app.voicemail("CA3", "+79031112233", "", "2").await;
+    assert!(told(&twiml, "ru/digits/one_2.wav"), "{twiml}");
     let (s, list) = app.api(&token, "GET", "/callbacks", None).await;
     assert_eq!(s, 200, "{list}");
     let list = list.as_array().unwrap();
@@ -290,7 +301,28 @@ async fn one_request_per_caller_and_the_estimate(db: &TestDb) {
         first["reason"],
         "срок истекает через 8 ч; звонить не раньше пн 30.11 09:00; звонил 2 раза; сотрудник школы"
     );
+    assert_eq!(first["reg_number"], "ШП-2026-000001");
     assert_eq!(list[1]["callback_number"], "+79031112233");
+    assert_eq!(list[1]["reg_number"], "ШП-2026-000002");
+    // Found by its registration number, however it is typed.
+    for q in ["ШП-2026-000002", "шп-2026-2", "ШП 2026 — 000002"] {
+        let path = format!("/callbacks/search?q={}", url_encode(q));
+        let (s, found) = app.api(&token, "GET", &path, None).await;
+        assert_eq!(s, 200, "{found}");
+        let numbers: Vec<&str> = found
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["reg_number"].as_str().unwrap())
+            .collect();
+        assert_eq!(numbers, ["ШП-2026-000002"], "{q}");
+    }
+    let (s, found) = app
+        .api(&token, "GET", "/callbacks/search?q=ШП-2026-000009", None)
+        .await;
+    assert_eq!((s, found), (200, json!([])), "no such number");
+    let (s, e) = app.api(&token, "GET", "/callbacks/search?q=", None).await;
+    assert_eq!(s, 400, "{e}");
     // One operator at half time, 6 minutes each: the second callback 12 minutes later.
     assert_eq!(list[1]["eta"], "2026-11-30T06:12:00Z");
     let (s, plan) = app.api(&token, "GET", "/callbacks/schedule", None).await;
@@ -627,7 +659,8 @@ async fn the_estimate_by_sms(db: &TestDb) {
     assert_eq!(payload["to"], "+79161234567");
     assert_eq!(
         payload["body"],
-        "Линия поддержки Школьного портала: мы перезвоним вам в понедельник, 30 ноября, примерно с 09:00 до 10:00."
+        "Линия поддержки Школьного портала: ваша заявка ШП-2026-000001 зарегистрирована, \
+         мы перезвоним вам в понедельник, 30 ноября, примерно с 09:00 до 10:00."
     );
     assert!(
         app.store
@@ -636,6 +669,11 @@ async fn the_estimate_by_sms(db: &TestDb) {
             .unwrap()
             .is_none()
     );
+}
+
+/// `s` as a query-string value.
+fn url_encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// The history actions of a request.

@@ -220,6 +220,7 @@ async fn snapshot(store: &dyn Store) -> Vec<String> {
     let all = CallbackFilter {
         states: Vec::new(),
         number_patterns: Vec::new(),
+        reg_number: None,
         limit: 1000,
     };
     for r in store.find_callbacks(&all).await.unwrap() {

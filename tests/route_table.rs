@@ -104,6 +104,7 @@ const ROUTES: &[(&str, &str, &str, Access)] = &[
     ("GET", "/api/v1/voicemails/{id}/audio", "/api/v1/voicemails/999999/audio", Access::Signed),
     ("GET", "/api/v1/callbacks", "/api/v1/callbacks", Access::Signed),
     ("GET", "/api/v1/callbacks/topics", "/api/v1/callbacks/topics", Access::Signed),
+    ("GET", "/api/v1/callbacks/search", "/api/v1/callbacks/search?q=1", Access::Signed),
     ("GET", "/api/v1/callbacks/schedule", "/api/v1/callbacks/schedule", Access::Signed),
     ("POST", "/api/v1/callbacks/claim", "/api/v1/callbacks/claim", Access::OperatorProfile),
     ("GET", "/api/v1/callbacks/{id}", "/api/v1/callbacks/999999", Access::Signed),

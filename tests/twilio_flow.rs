@@ -698,6 +698,14 @@ async fn voicemail_with_contact_details(db: &TestDb) {
         twiml.contains("message_recorded.wav") && twiml.contains("<Hangup/>"),
         "{twiml}"
     );
+    // The first request of the database is ШП-<year>-000001: the caller hears "один".
+    let reg = twiml.find("ru/callback/reg_intro.wav");
+    let digit = twiml.find("ru/digits/one_1.wav");
+    let bye = twiml.find("ru/static/goodbye.wav");
+    assert!(
+        reg.is_some() && reg < digit && digit < bye,
+        "the caller hears the request's number before the goodbye: {twiml}"
+    );
     assert_eq!(app.call_state("CAV").await, "voicemail_left");
     let status = [
         ("CallSid", "CAV"),

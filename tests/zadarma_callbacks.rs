@@ -173,6 +173,7 @@ impl App {
             deadline_work_ms: 1_000,
             priority: &p,
             source: "voicemail",
+            registration: &perezvon::domain::registration::RegistrationFormat::default(),
         };
         s.attach_voicemail(&a).await.unwrap().unwrap().request_id()
     }

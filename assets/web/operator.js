@@ -86,6 +86,7 @@
     const num = $("card-number");
     num.textContent = it.callback_number;
     num.href = "tel:" + it.callback_number;
+    $("card-reg").textContent = it.reg_number || "";
     $("card-category").textContent = category(it.caller_category);
     $("card-reason").textContent = it.reason || "";
     $("card-when").textContent = whenText(it);
@@ -313,7 +314,7 @@
         const who = el("td", category(it.caller_category));
         if (it.repeat_count > 0) { who.append(" "); who.append(el("span", "+" + it.repeat_count, "badge")); }
         if (it.silent) { who.append(" "); who.append(el("span", "без записи", "badge")); }
-        tr.append(el("td", String(i + 1)), who,
+        tr.append(el("td", String(i + 1)), el("td", it.reg_number || ""), who,
           el("td", (L.state[it.state] || it.state) + (mine ? " (у вас)" : "")),
           el("td", it.reason), el("td", etaText(it)), el("td", fmt(it.created_at)));
         return tr;

@@ -113,6 +113,7 @@ impl Callbacks {
             deadline_work_ms: plan.deadline_work_ms,
             priority: &self.settings.priority,
             source: plan.source,
+            registration: &self.settings.registration,
         };
         self.store.attach_voicemail(&a).await
     }
@@ -130,6 +131,7 @@ impl Callbacks {
             priority: self.settings.priority,
             usable: |n| PhoneNumber::parse(n).is_ok(),
             source: "voicemail",
+            registration: self.settings.registration.clone(),
         }
     }
 

@@ -55,7 +55,8 @@ pub struct ByHandInput<'a> {
 pub struct Find<'a> {
     /// `active` (open and claimed; the default), `open`, `claimed`, `closed` or `all`.
     pub state: &'a str,
-    /// Digits of the number, or words of the summary, note or topic.
+    /// Digits of the number, a registration number (`ШП-2026-000123`, found whatever its state
+    /// unless a state is given), or words of the summary, note or topic.
     pub query: &'a str,
     pub limit: i64,
 }
@@ -169,6 +170,7 @@ impl Callbacks {
             deadline: plan.deadline,
             deadline_work_ms: plan.deadline_work_ms,
             priority: &self.settings.priority,
+            registration: &self.settings.registration,
         };
         match self.store.create_callback_by_hand(&hand, &by).await? {
             Supervised::Done(r) => {
@@ -314,7 +316,10 @@ impl Callbacks {
         f: &Find<'_>,
         now: DateTime<Utc>,
     ) -> Result<Vec<CallbackItem>, SuperviseError> {
+        let query = f.query.trim();
+        let reg_number = self.settings.registration.recognise(query);
         let states: &[&str] = match f.state.trim() {
+            "" if reg_number.is_some() => &[],
             "" | "active" => &["open", "claimed"],
             "open" => &["open"],
             "claimed" => &["claimed"],
@@ -327,9 +332,8 @@ impl Callbacks {
             }
         };
         let limit = f.limit.clamp(1, 500);
-        let query = f.query.trim();
-        let patterns = number_patterns(query);
-        let words: Vec<String> = if patterns.is_none() {
+        let patterns = number_patterns(query).filter(|_| reg_number.is_none());
+        let words: Vec<String> = if patterns.is_none() && reg_number.is_none() {
             query.split_whitespace().map(str::to_lowercase).collect()
         } else {
             Vec::new()
@@ -337,6 +341,7 @@ impl Callbacks {
         let filter = CallbackFilter {
             states: states.iter().map(|s| (*s).to_owned()).collect(),
             number_patterns: patterns.unwrap_or_default(),
+            reg_number,
             limit: if words.is_empty() {
                 limit
             } else {

@@ -23,6 +23,7 @@ pub(super) struct RawCallbacks {
     planned_operators: Option<NumOrStr>,
     topics: Option<Vec<RawTopic>>,
     abandoned_join_after_secs: Option<NumOrStr>,
+    registration_format: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -113,6 +114,15 @@ pub(super) fn callbacks_from_raw(raw: &RawCallbacks) -> Result<CallbackSettings,
         3600,
     )? {
         s.abandoned_join_after = TimeDelta::seconds(n);
+    }
+    if let Some(t) = &raw.registration_format {
+        s.registration =
+            crate::domain::registration::RegistrationFormat::parse(t.trim()).map_err(|e| {
+                key_err(
+                    "callbacks.registration_format",
+                    format!("{e}; for example \"ШП-{{year}}-{{seq:06}}\""),
+                )
+            })?;
     }
     if let Some(topics) = &raw.topics {
         let key = "callbacks.topics";

@@ -17,14 +17,14 @@ pub(super) struct RawSchedule {
 /// A list in the file; a comma-separated string from the environment (or the file).
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum ListOrStr {
+pub(super) enum ListOrStr {
     List(Vec<String>),
     Str(String),
 }
 
 impl ListOrStr {
     /// The non-empty, trimmed items.
-    fn items(&self) -> Vec<String> {
+    pub(super) fn items(&self) -> Vec<String> {
         let all: Vec<&str> = match self {
             ListOrStr::List(v) => v.iter().map(String::as_str).collect(),
             ListOrStr::Str(s) => s.split(',').collect(),

@@ -332,6 +332,29 @@ fn schedule_phone_defaults_to_the_twilio_number() {
 }
 
 #[test]
+fn registration_format() {
+    let c = Config::load_with_env(None, env(&[])).unwrap();
+    assert_eq!(c.callbacks.registration.template(), "ШП-{year}-{seq:06}");
+    let f = write("[callbacks]\nregistration_format = \"ОБР/{seq:05}/{year}\"\n");
+    let c = Config::load_with_env(Some(f.path()), env(&[])).unwrap();
+    assert_eq!(c.callbacks.registration.render(2026, 7), "ОБР/00007/2026");
+    let c = Config::load_with_env(
+        None,
+        env(&[("PEREZVON_CALLBACKS__REGISTRATION_FORMAT", "№{seq}")]),
+    )
+    .unwrap();
+    assert!(!c.callbacks.registration.yearly());
+    let e = err_of(
+        None,
+        &[("PEREZVON_CALLBACKS__REGISTRATION_FORMAT", "ШП-{year}")],
+    );
+    assert!(
+        e.contains("callbacks.registration_format") && e.contains("{seq}"),
+        "{e}"
+    );
+}
+
+#[test]
 fn stats_section_and_abandoned_join() {
     let c = Config::load_with_env(None, env(&[])).unwrap();
     assert_eq!(c.stats, crate::stats::StatsSettings::default());

@@ -135,6 +135,9 @@ pub struct Situation<'a> {
     pub queued: usize,
     /// When the caller's callback is expected (from–to), told at the end of a voicemail.
     pub callback_eta: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// The sequence number of the caller's request (the digits its registration number ends in),
+    /// told at the end of a voicemail.
+    pub registered: Option<u64>,
 }
 
 /// A change the caller of [`decide`] applies to the world.

@@ -229,6 +229,7 @@ async fn fill(
             deadline_work_ms: 8 * 3_600_000,
             priority: &config.callbacks.priority,
             source: "voicemail",
+            registration: &config.callbacks.registration,
         };
         store.attach_voicemail(&a).await?;
     }

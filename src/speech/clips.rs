@@ -14,7 +14,7 @@
 //! "примерно") and `digits/` (number pairs 00–99, also the "тридцать" of "тридцать семь
 //! минут"). Queue and wait are an intro plus a count rather than whole sentences per
 //! number, and an hour range is its two ends rather than one clip per pair: that keeps the
-//! set under 300 clips and the WAVs a few megabytes.
+//! set near 300 clips and the WAVs a few megabytes.
 
 use chrono::{Month, Weekday};
 
@@ -198,6 +198,23 @@ pub(super) fn pair(pair: u32) -> Utterance {
     Utterance::clip(format!("ru/digits/pair_{pair:02}.wav"), text)
 }
 
+/// One digit said alone, at the start of a number read in pairs: "ноль" … "девять"
+/// (`ru/digits/one_5.wav`); `digit` is 0..=9.
+pub(super) fn digit(digit: u32) -> Utterance {
+    let text = if digit == 0 {
+        "ноль".to_owned()
+    } else {
+        cardinal(digit, Gender::Masculine)
+    };
+    Utterance::clip(format!("ru/digits/one_{digit}.wav"), text)
+}
+
+/// "Номер вашей заявки" (`ru/callback/reg_intro.wav`), followed by the digits of the request's
+/// registration number.
+pub(super) fn registration_intro() -> Utterance {
+    Utterance::clip("ru/callback/reg_intro.wav", "Номер вашей заявки")
+}
+
 /// Every clip file any [`Utterance`] of this module can reference, with the Russian text
 /// to synthesize for it, in a stable order (prompts, then fragments by directory).
 pub fn catalogue() -> Vec<(String, String)> {
@@ -232,8 +249,14 @@ pub fn catalogue() -> Vec<(String, String)> {
         wait_under_minute(),
         wait_over_half_hour(),
     ]);
-    fragments.extend([number_ending_intro(), callback_intro(), callback_approx()]);
+    fragments.extend([
+        number_ending_intro(),
+        callback_intro(),
+        callback_approx(),
+        registration_intro(),
+    ]);
     fragments.extend((0..=99).map(pair));
+    fragments.extend((0..=9).map(digit));
     fragments
         .into_iter()
         .map(|u| {

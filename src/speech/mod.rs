@@ -178,6 +178,30 @@ pub fn estimated_wait(wait: TimeDelta) -> Utterance {
     Utterance::join([clips::wait_intro().punctuated(" —"), duration]).punctuated(".")
 }
 
+/// The request's registration number as the caller hears it: its sequence number (the digits
+/// at the end of `ШП-2026-000123`, without the zeros) dictated in pairs from the left, an odd
+/// first digit alone: "Номер вашей заявки: один — двадцать три." For 1 005: "десять — ноль пять".
+pub fn registration_number(seq: u64) -> Utterance {
+    let digits: Vec<u32> = seq
+        .to_string()
+        .chars()
+        .filter_map(|c| c.to_digit(10))
+        .collect();
+    let (head, pairs) = digits.split_at(digits.len() % 2);
+    let mut parts: Vec<Utterance> = head.iter().map(|d| clips::digit(*d)).collect();
+    parts.extend(pairs.chunks(2).map(|p| clips::pair(p[0] * 10 + p[1])));
+    let count = parts.len();
+    let mut spoken = vec![clips::registration_intro().punctuated(":")];
+    for (i, p) in parts.into_iter().enumerate() {
+        spoken.push(if i + 1 < count {
+            p.punctuated(" —")
+        } else {
+            p
+        });
+    }
+    Utterance::join(spoken).punctuated(".")
+}
+
 /// Confirms the callback number by its last four digits, read in pairs: "Мы позвоним вам на
 /// номер, который заканчивается на сорок пять — шестьдесят семь." `last4` may be the
 /// whole number in any format ("+7 916 123-45-67"): the last four ASCII digits are used.

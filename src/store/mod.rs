@@ -26,11 +26,13 @@ pub mod cursor;
 pub mod facts;
 pub mod jobs;
 pub mod metrics;
+pub mod notify;
 pub mod operators;
 pub mod postgres;
 pub mod privacy;
 pub mod privacy_erase;
 pub mod reconcile;
+pub mod registration;
 pub mod sessions;
 pub mod sqlite;
 mod sqlite_step;
@@ -54,10 +56,12 @@ pub use cursor::{Cursor, CursorStore};
 pub use facts::FactsStore;
 pub use jobs::{Job, JobState, JobStore, NewJob};
 pub use metrics::{JobCount, MetricsStore};
+pub use notify::NotifyStore;
 pub use operators::{NewOperator, Operator, OperatorStore};
 pub use privacy::{Masked, PrivacyStore};
 pub use privacy_erase::{Erased, Erasure, ErasureStore, NumberData};
 pub use reconcile::{ReconcileStore, Repairs};
+pub use registration::RegistrationStore;
 pub use sessions::{NewSession, SessionStore, WebSession};
 pub use stats::StatsStore;
 pub use step::{
@@ -147,8 +151,10 @@ pub trait Store:
     + StatsStore
     + stats_callbacks::CallbackTallyStore
     + ReconcileStore
+    + RegistrationStore
     + WorkspaceStore
     + MetricsStore
+    + NotifyStore
     + CursorStore
     + PrivacyStore
     + ErasureStore

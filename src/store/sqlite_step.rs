@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Row, ToSql};
 
 use super::callbacks::{
-    ATTACH, HISTORY, INSERT_REQUEST, MERGE, REFRESH, SILENT_BY_CALL, VOICEMAIL_OF_CALL,
-    history_detail, rank_update,
+    ATTACH, HISTORY, INSERT_REQUEST, MERGE, NEXT_REG_SEQ, REFRESH, SILENT_BY_CALL,
+    VOICEMAIL_OF_CALL, history_detail, rank_update,
 };
 use super::calls::{CallRow, INSERT_EVENT};
 use super::operators::{LOG_PRESENCE, OperatorRow, RELEASE, RESERVE, WRAP_UP};
@@ -391,7 +391,11 @@ fn join(
             Attached::Merged(id)
         }
         None => {
-            let p: [&dyn ToSql; 7] = [
+            let scope = j.registration.scope_at(now);
+            let seq: i64 = one(conn, NEXT_REG_SEQ, &[&scope], |r| r.get(0))?
+                .ok_or_else(|| StoreError::Step("no registration sequence".into()))?;
+            let reg_number = j.registration.number_at(now, seq);
+            let p: [&dyn ToSql; 8] = [
                 &number,
                 &category,
                 &at,
@@ -399,6 +403,7 @@ fn join(
                 &to_ms(j.deadline),
                 &j.deadline_work_ms,
                 &j.source,
+                &reg_number,
             ];
             let id: i64 = one(conn, INSERT_REQUEST, &p, |r| r.get(0))?
                 .ok_or_else(|| StoreError::Step("no id for a new callback request".into()))?;

@@ -100,6 +100,8 @@ pub struct AttachPlan {
     /// Where a new request comes from (`voicemail`, or `abandoned` for a caller who hung up in
     /// the queue).
     pub source: &'static str,
+    /// How a new request's registration number is made.
+    pub registration: crate::domain::registration::RegistrationFormat,
 }
 
 /// What the step does, decided by the caller's pure plan from a [`StepInput`].

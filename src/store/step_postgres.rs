@@ -573,6 +573,7 @@ macro_rules! impl_call_step_store {
                     deadline_work_ms: j.deadline_work_ms,
                     priority: &j.priority,
                     source: j.source,
+                    registration: &j.registration,
                 };
                 // Two first voicemails from one number at once (PostgreSQL): the loser of the
                 // unique index joins the winner's request on the second pass, inside a savepoint so

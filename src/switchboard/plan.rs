@@ -156,12 +156,13 @@ impl PlanContext {
         }
     }
 
-    /// The SMS with the estimate, when SMS is configured and there is one.
+    /// The SMS with the registration number and the estimate, when SMS is configured and the
+    /// caller's request is on the list.
     fn eta_sms(&self, call: &Call) -> Option<NewJob> {
         let eta = self.eta.as_ref().filter(|_| self.sms)?;
         Some(crate::jobs::sms::sms_job(
             &eta.number,
-            &super::eta_sms_text(eta.from, eta.to, self.now),
+            &super::callback_sms_text(eta, self.now),
             format!("sms:eta:{}", call.id),
             self.now,
         ))

@@ -1,6 +1,7 @@
-//! The caller's callback estimate: at the end of the message the caller hears the estimated
-//! callback time, and gets it by SMS when SMS is configured (a job enqueued in the step, so it
-//! survives a crash). The voicemail's own writes are planned in `plan.rs`.
+//! The caller's callback estimate and registration number: at the end of the message the caller
+//! hears the estimated callback time and the request's number, and gets both by SMS when SMS is
+//! configured (a job enqueued in the step, so it survives a crash). The voicemail's own writes
+//! are planned in `plan.rs`.
 
 use chrono::{DateTime, Utc};
 
@@ -9,11 +10,15 @@ use crate::calendar::MOSCOW;
 use crate::domain::call::CallState;
 use crate::speech::russian::{month_genitive, weekday_accusative};
 
-/// The caller's estimated callback range, and the number the callback goes to.
+/// What the caller is told at the end of a message: the estimated callback range (when the
+/// list can estimate one), the request's registration number, and the number the callback goes
+/// to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallbackEstimate {
-    pub from: DateTime<Utc>,
-    pub to: DateTime<Utc>,
+    /// From–to; `None` when the list cannot estimate (no working window ahead).
+    pub range: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// The request's registration number (`ШП-2026-000123`).
+    pub reg_number: Option<String>,
     /// E.164; personal data.
     pub number: String,
 }
@@ -37,14 +42,35 @@ impl Switchboard {
         let Some(r) = self.store.callback_for_call(call.id).await? else {
             return Ok(None);
         };
-        Ok(self.callbacks.eta(&r, now).await?.map(|e| {
-            let (from, to) = crate::domain::callback::eta_range(&e);
-            CallbackEstimate {
-                from,
-                to,
-                number: r.callback_number.clone(),
-            }
+        let range = self
+            .callbacks
+            .eta(&r, now)
+            .await?
+            .map(|e| crate::domain::callback::eta_range(&e));
+        Ok(Some(CallbackEstimate {
+            range,
+            reg_number: r.reg_number.clone(),
+            number: r.callback_number.clone(),
         }))
+    }
+}
+
+/// The SMS after a message: "Линия поддержки Школьного портала: ваша заявка ШП-2026-000123
+/// зарегистрирована, мы перезвоним вам в понедельник, 30 ноября, примерно с 10:00 до 11:00."
+/// Without an estimate: "… мы перезвоним вам в рабочее время."; without a number (a request made
+/// before numbers existed): [`eta_sms_text`] alone.
+pub fn callback_sms_text(e: &CallbackEstimate, now: DateTime<Utc>) -> String {
+    let when = match e.range {
+        Some((from, to)) => eta_sms_text(from, to, now),
+        None => "Линия поддержки Школьного портала: мы перезвоним вам в рабочее время.".to_owned(),
+    };
+    match &e.reg_number {
+        Some(reg) => when.replacen(
+            ": мы перезвоним",
+            &format!(": ваша заявка {reg} зарегистрирована, мы перезвоним"),
+            1,
+        ),
+        None => when,
     }
 }
 
@@ -102,6 +128,32 @@ mod tests {
         assert_eq!(
             eta_sms_text(msk(4, 17), msk(4, 18), now),
             "Линия поддержки Школьного портала: мы перезвоним вам в пятницу, 4 декабря, примерно с 17:00 до 18:00."
+        );
+    }
+
+    #[test]
+    fn sms_text_gives_the_registration_number() {
+        let now = msk(1, 8);
+        let mut e = CallbackEstimate {
+            range: Some((msk(1, 10), msk(1, 11))),
+            reg_number: Some("ШП-2026-000123".into()),
+            number: "+79161234567".into(),
+        };
+        assert_eq!(
+            callback_sms_text(&e, now),
+            "Линия поддержки Школьного портала: ваша заявка ШП-2026-000123 зарегистрирована, \
+             мы перезвоним вам сегодня примерно с 10:00 до 11:00."
+        );
+        e.range = None;
+        assert_eq!(
+            callback_sms_text(&e, now),
+            "Линия поддержки Школьного портала: ваша заявка ШП-2026-000123 зарегистрирована, \
+             мы перезвоним вам в рабочее время."
+        );
+        e.reg_number = None;
+        assert_eq!(
+            callback_sms_text(&e, now),
+            "Линия поддержки Школьного портала: мы перезвоним вам в рабочее время."
         );
     }
 }

@@ -235,6 +235,7 @@ pub async fn voicemail_request(
         deadline_work_ms: 1_000,
         priority: &priority,
         source: "voicemail",
+        registration: &perezvon::domain::registration::RegistrationFormat::default(),
     };
     store
         .attach_voicemail(&a)

@@ -141,6 +141,8 @@ pub struct CallbackSettings {
     /// A caller with a usable number who waited in the queue at least this long and hung up
     /// joins the list as a request without a message; zero never.
     pub abandoned_join_after: TimeDelta,
+    /// How requests are numbered (`callbacks.registration_format`).
+    pub registration: crate::domain::registration::RegistrationFormat,
 }
 
 impl Default for CallbackSettings {
@@ -160,6 +162,7 @@ impl Default for CallbackSettings {
             planned_operators: 0,
             topics: default_topics(),
             abandoned_join_after: TimeDelta::seconds(10),
+            registration: crate::domain::registration::RegistrationFormat::default(),
         }
     }
 }

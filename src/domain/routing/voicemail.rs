@@ -167,6 +167,9 @@ pub(super) fn recorded(
     s: &Situation<'_>,
 ) -> Decision {
     let mut reply = vec![say(Prompt::MessageRecorded)];
+    let registered = s
+        .registered
+        .map(|seq| Verb::Say(speech::registration_number(seq)));
     let local = |t: DateTime<Utc>| t.with_timezone(&MOSCOW).naive_local();
     if let Some((from, to)) = s.callback_eta {
         // The estimate from the callback list: "Мы позвоним вам в понедельник, … примерно с десяти
@@ -186,6 +189,7 @@ pub(super) fn recorded(
             w.start.with_timezone(&MOSCOW).naive_local(),
         )));
     }
+    reply.extend(registered);
     reply.extend([say(Prompt::Goodbye), Verb::Hangup]);
     let mut d = decision(
         call,

@@ -33,6 +33,7 @@ fn run(c: &CallView, ev: EventKind) -> Decision {
             operators: &[],
             queued: 0,
             callback_eta: None,
+            registered: None,
         },
     )
 }
@@ -272,6 +273,7 @@ fn the_closing_message_tells_the_callback_estimate() {
         operators: &[],
         queued: 0,
         callback_eta: Some((at(30, 10), at(30, 11))),
+        registered: Some(123),
     };
     let ev = EventKind::Recorded {
         recording: None,
@@ -294,6 +296,15 @@ fn the_closing_message_tells_the_callback_estimate() {
     assert!(
         !said.iter().any(|t| t.contains("откроется")),
         "the estimate replaces the opening time: {said:?}"
+    );
+    let number = said
+        .iter()
+        .position(|t| t == "Номер вашей заявки: один — двадцать три.")
+        .unwrap_or_else(|| panic!("the registration number is told: {said:?}"));
+    assert_eq!(
+        said.get(number + 1).map(String::as_str),
+        Some(said[said.len() - 1].as_str()),
+        "the number comes before the goodbye, after the estimate: {said:?}"
     );
     assert_eq!(d.reply.last(), Some(&Verb::Hangup));
 }

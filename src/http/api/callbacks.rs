@@ -28,6 +28,51 @@ pub struct ListQuery {
     offset: Option<i64>,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchQuery {
+    q: String,
+    state: Option<String>,
+    limit: Option<i64>,
+}
+
+/// `GET /api/v1/callbacks/search?q=&state=&limit=`: requests found by a registration number
+/// (`ШП-2026-000123`, in any state unless `state` is given), digits of the callback number, or
+/// words of the summary, note or topic; `state` is `active` (the default for anything but a
+/// registration number), `open`, `claimed`, `closed` or `all`; `limit` 1–500 (default 50).
+pub async fn search(
+    State(state): State<AppState>,
+    _user: AuthUser,
+    q: Result<Query<SearchQuery>, QueryRejection>,
+) -> Result<Response, AppError> {
+    let Query(q) = q.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    if q.q.trim().is_empty() {
+        return Err(AppError::BadRequest("`q` must not be empty".into()));
+    }
+    if q.q.chars().count() > 200 {
+        return Err(AppError::BadRequest(
+            "`q` is longer than 200 characters".into(),
+        ));
+    }
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(AppError::BadRequest(
+            "`limit` must be between 1 and 500".into(),
+        ));
+    }
+    let find = crate::callbacks::Find {
+        state: q.state.as_deref().unwrap_or(""),
+        query: &q.q,
+        limit,
+    };
+    let items = state
+        .switchboard
+        .callbacks()
+        .find(&find, state.clock.now())
+        .await?;
+    Ok(Json(items).into_response())
+}
+
 /// `GET /api/v1/callbacks`: a page of the list; the `X-Total-Count` header has the number of
 /// active requests (open and claimed).
 pub async fn list(

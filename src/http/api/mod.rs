@@ -45,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .route("/voicemails/{id}/audio", get(voicemails::audio))
         .route("/callbacks", get(callbacks::list))
         .route("/callbacks/topics", get(callbacks::topics))
+        .route("/callbacks/search", get(callbacks::search))
         .route("/callbacks/schedule", get(callbacks::schedule))
         .route("/callbacks/claim", post(callbacks::claim))
         .route("/callbacks/{id}", get(callbacks::get))

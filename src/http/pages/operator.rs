@@ -51,6 +51,7 @@ pub struct OutcomeButton {
 #[derive(Default)]
 pub struct CardView {
     pub id: String,
+    pub reg_number: String,
     pub number: String,
     pub category: String,
     pub reason: String,
@@ -62,6 +63,7 @@ pub struct CardView {
 /// A row of the list.
 pub struct RowView {
     pub id: i64,
+    pub reg_number: String,
     pub position: usize,
     pub category: &'static str,
     pub state: &'static str,
@@ -102,6 +104,7 @@ fn row(position: usize, item: &CallbackItem, operator_id: Option<i64>) -> RowVie
     let r = &item.request;
     RowView {
         id: r.id,
+        reg_number: r.reg_number.clone().unwrap_or_default(),
         position,
         category: labels::category(r.caller_category.as_deref()),
         state: labels::state(&r.state),
@@ -137,6 +140,7 @@ pub async fn page(State(state): State<AppState>, user: PageUser) -> Result<Respo
         let r = &item.request;
         card = CardView {
             id: r.id.to_string(),
+            reg_number: r.reg_number.clone().unwrap_or_default(),
             number: r.callback_number.clone(),
             category: labels::category(r.caller_category.as_deref()).to_owned(),
             reason: item.reason.clone(),

@@ -6,6 +6,7 @@ use chrono::{Datelike, NaiveDate, TimeDelta};
 
 use super::super::{
     Prompt, Utterance, callback_eta, estimated_wait, number_ending, opens_at, queue_position,
+    registration_number,
 };
 use super::{assert_consistent, at, catalogue_map, words};
 
@@ -31,7 +32,7 @@ fn catalogue_paths_are_unique_and_well_formed() {
             "{path}: digits in {text:?}"
         );
     }
-    assert!((150..=300).contains(&cat.len()), "{} clips", cat.len());
+    assert!((150..=320).contains(&cat.len()), "{} clips", cat.len());
 }
 
 #[test]
@@ -141,6 +142,9 @@ fn every_queue_wait_and_number_uses_catalogued_clips() {
     for n in 0..10_000 {
         assert_consistent(&number_ending(&format!("{n:04}")), &cat);
     }
+    for n in (0..20_000).chain([999_999, 1_000_000, 123_456_789]) {
+        assert_consistent(&registration_number(n), &cat);
+    }
 }
 
 #[test]
@@ -170,6 +174,7 @@ fn every_catalogued_clip_is_reachable() {
     (0..=25).for_each(|n| add(queue_position(n)));
     (0..=40 * 60).for_each(|s| add(estimated_wait(TimeDelta::seconds(s))));
     (0..10_000).for_each(|n| add(number_ending(&format!("{n:04}"))));
+    (0..10).for_each(|n| add(registration_number(n)));
     for (path, _) in super::super::catalogue() {
         assert!(used.contains(&path), "{path} is never used");
     }

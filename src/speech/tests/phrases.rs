@@ -2,7 +2,10 @@
 
 use chrono::TimeDelta;
 
-use super::super::{Prompt, callback_eta, estimated_wait, number_ending, opens_at, queue_position};
+use super::super::{
+    Prompt, callback_eta, estimated_wait, number_ending, opens_at, queue_position,
+    registration_number,
+};
 use super::at;
 
 /// The clip paths of an utterance, as `&str`.
@@ -181,6 +184,26 @@ fn waits_round_up_to_whole_minutes() {
         estimated_wait(TimeDelta::zero()).clips,
         ["ru/wait/intro.wav", "ru/wait/under_minute.wav"]
     );
+}
+
+#[test]
+fn registration_numbers_are_dictated_in_pairs() {
+    let u = registration_number(123);
+    assert_eq!(u.text, "Номер вашей заявки: один — двадцать три.");
+    assert_eq!(
+        clips(&u),
+        [
+            "ru/callback/reg_intro.wav",
+            "ru/digits/one_1.wav",
+            "ru/digits/pair_23.wav"
+        ]
+    );
+    assert_eq!(
+        registration_number(1005).text,
+        "Номер вашей заявки: десять — ноль пять."
+    );
+    assert_eq!(registration_number(7).text, "Номер вашей заявки: семь.");
+    assert_eq!(registration_number(0).text, "Номер вашей заявки: ноль.");
 }
 
 #[test]

@@ -61,6 +61,7 @@ fn release_expired_in(conn: &rusqlite::Connection, now: i64) -> Result<(), Store
 fn request_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RequestRow> {
     Ok(RequestRow {
         id: r.get(0)?,
+        reg_number: r.get(23)?,
         callback_number: r.get(1)?,
         caller_category: r.get(2)?,
         state: r.get(3)?,

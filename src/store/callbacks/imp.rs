@@ -15,7 +15,7 @@ use crate::store::{StoreError, from_ms, to_ms};
 
 pub(super) const COLS: &str = "id, callback_number, caller_category, state, outcome, topic, note, \
      source, summary, repeat_count, attempts, misses, follow_up, silent, created_at_ms, due_at_ms, deadline_at_ms, \
-     deadline_work_ms, rank_ms, claimed_by, lease_until_ms, closed_at_ms, updated_at_ms";
+     deadline_work_ms, rank_ms, claimed_by, lease_until_ms, closed_at_ms, updated_at_ms, reg_number";
 /// The list order: rank, then requests with a message, then arrival.
 pub(super) const ORDER: &str = "rank_ms, silent, created_at_ms, id";
 const ATTEMPT_COLS: &str = "id, request_id, operator_id, idempotency_key, provider_call_id, \
@@ -24,8 +24,12 @@ const ATTEMPT_COLS: &str = "id, request_id, operator_id, idempotency_key, provid
 pub(crate) const VOICEMAIL_OF_CALL: &str =
     "select id, callback_request_id from voicemails where call_id = $1";
 pub(crate) const INSERT_REQUEST: &str = "insert into callback_requests (callback_number, caller_category, \
-     state, created_at_ms, due_at_ms, deadline_at_ms, deadline_work_ms, rank_ms, updated_at_ms, source) \
-     values ($1, $2, 'open', $3, $4, $5, $6, 0, $3, $7) returning id";
+     state, created_at_ms, due_at_ms, deadline_at_ms, deadline_work_ms, rank_ms, updated_at_ms, source, reg_number) \
+     values ($1, $2, 'open', $3, $4, $5, $6, 0, $3, $7, $8) returning id";
+/// The next sequence number of a registration counter (`domain::registration`): the counter row
+/// is created at 1 or raised by one, and never lowered, so a number is never given twice.
+pub(crate) const NEXT_REG_SEQ: &str = "insert into registration_counters (scope, last) values ($1, 1) \
+     on conflict (scope) do update set last = registration_counters.last + 1 returning last";
 /// A new voicemail joins: one more repeat, staff wins, and an open request becomes due no later
 /// than a new one would be.
 pub(crate) const MERGE: &str = "update callback_requests set repeat_count = repeat_count + 1, \
@@ -681,6 +685,10 @@ macro_rules! impl_callback_store {
                         Attached::Merged(id)
                     }
                     None => {
+                        let seq: i64 = sqlx::query_scalar(NEXT_REG_SEQ)
+                            .bind(a.registration.scope_at(a.now))
+                            .fetch_one(&mut *tx)
+                            .await?;
                         let id: i64 = sqlx::query_scalar(INSERT_REQUEST)
                             .bind(a.number)
                             .bind(a.category)
@@ -689,6 +697,7 @@ macro_rules! impl_callback_store {
                             .bind(to_ms(a.deadline))
                             .bind(a.deadline_work_ms)
                             .bind(a.source)
+                            .bind(a.registration.number_at(a.now, seq))
                             .fetch_one(&mut *tx)
                             .await
                             .map_err(|e| StoreError::unique(e, "an active request for this number"))?;

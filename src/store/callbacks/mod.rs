@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::{StoreError, from_ms};
 use crate::domain::callback::Priority;
+use crate::domain::registration::RegistrationFormat;
 
 mod claims;
 mod claims_fast;
@@ -20,7 +21,8 @@ pub(crate) use claims::DIALING;
 pub use claims::LONGEST_CALL_MS;
 pub(crate) use imp::SILENT_BY_CALL;
 pub(crate) use imp::{
-    ATTACH, HISTORY, INSERT_REQUEST, MERGE, REFRESH, VOICEMAIL_OF_CALL, history_detail, rank_update,
+    ATTACH, HISTORY, INSERT_REQUEST, MERGE, NEXT_REG_SEQ, REFRESH, VOICEMAIL_OF_CALL,
+    history_detail, rank_update,
 };
 pub use supervise::{
     CallbackFilter, HandRequest, Refusal, SuperviseStore, Supervised, Supervision,
@@ -30,6 +32,9 @@ pub use supervise::{
 #[derive(Debug, Clone, Serialize)]
 pub struct CallbackRequest {
     pub id: i64,
+    /// The registration number (`domain::registration`), e.g. `ШП-2026-000123`; `None` only for a
+    /// request made before numbers existed and not yet numbered by the start-up pass.
+    pub reg_number: Option<String>,
     /// E.164; personal data.
     pub callback_number: String,
     /// `staff` or `parent` (staff wins when voicemails disagree).
@@ -104,6 +109,7 @@ impl Claimed {
 #[derive(sqlx::FromRow)]
 struct RequestRow {
     id: i64,
+    reg_number: Option<String>,
     callback_number: String,
     caller_category: Option<String>,
     state: String,
@@ -132,6 +138,7 @@ impl From<RequestRow> for CallbackRequest {
     fn from(r: RequestRow) -> Self {
         CallbackRequest {
             id: r.id,
+            reg_number: r.reg_number,
             callback_number: r.callback_number,
             caller_category: r.caller_category,
             state: r.state,
@@ -174,6 +181,8 @@ pub struct AttachVoicemail<'a> {
     pub priority: &'a Priority,
     /// Where a new request comes from (`voicemail` or `abandoned`).
     pub source: &'a str,
+    /// How a new request's registration number is made.
+    pub registration: &'a RegistrationFormat,
 }
 
 /// What attaching did.

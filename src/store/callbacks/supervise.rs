@@ -10,7 +10,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::claims::{DIALING, LONGEST_CALL_MS, RELEASE_ONE};
-use super::imp::{COLS, HISTORY, INSERT_REQUEST, ORDER, history_detail, rank_update};
+use super::imp::{COLS, HISTORY, INSERT_REQUEST, NEXT_REG_SEQ, ORDER, history_detail, rank_update};
 use super::{CallbackRequest, RequestRow};
 use crate::domain::callback::Priority;
 use crate::store::audit::INSERT_AUDIT;
@@ -44,6 +44,8 @@ pub struct HandRequest<'a> {
     pub deadline: DateTime<Utc>,
     pub deadline_work_ms: i64,
     pub priority: &'a Priority,
+    /// How the request's registration number is made.
+    pub registration: &'a crate::domain::registration::RegistrationFormat,
 }
 
 /// Why a supervisor's change was not made.
@@ -80,6 +82,8 @@ pub struct CallbackFilter {
     pub states: Vec<String>,
     /// `like` patterns, one of which the callback number matches (none: any number).
     pub number_patterns: Vec<String>,
+    /// Only the request with this registration number (as stored).
+    pub reg_number: Option<String>,
     pub limit: i64,
 }
 
@@ -160,6 +164,10 @@ macro_rules! impl_supervise_store {
                     tx.rollback().await?;
                     return Ok(Supervised::Refused(Refusal::ActiveForNumber(id)));
                 }
+                let seq: i64 = sqlx::query_scalar(NEXT_REG_SEQ)
+                    .bind(r.registration.scope_at(by.now))
+                    .fetch_one(&mut *tx)
+                    .await?;
                 let inserted = sqlx::query_scalar::<_, i64>(INSERT_REQUEST)
                     .bind(r.number)
                     .bind(r.category)
@@ -168,6 +176,7 @@ macro_rules! impl_supervise_store {
                     .bind(to_ms(r.deadline))
                     .bind(r.deadline_work_ms)
                     .bind(r.source)
+                    .bind(r.registration.number_at(by.now, seq))
                     .fetch_one(&mut *tx)
                     .await;
                 let id = match inserted {
@@ -349,6 +358,9 @@ macro_rules! impl_supervise_store {
                         .collect();
                     conds.push(format!("({})", alts.join(" or ")));
                 }
+                if f.reg_number.is_some() {
+                    conds.push(format!("reg_number = {}", next()));
+                }
                 let limit = next();
                 let sql = format!(
                     "select {COLS} from callback_requests where {} order by {} limit {limit}",
@@ -361,6 +373,9 @@ macro_rules! impl_supervise_store {
                 }
                 for p in &f.number_patterns {
                     q = q.bind(p.as_str());
+                }
+                if let Some(r) = &f.reg_number {
+                    q = q.bind(r.as_str());
                 }
                 let rows = q.bind(f.limit).fetch_all(self.reader()).await?;
                 Ok(rows.into_iter().map(Into::into).collect())

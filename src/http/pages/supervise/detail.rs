@@ -45,6 +45,8 @@ struct DetailPage {
     chrome: Chrome,
     flash: Option<Flash>,
     id: i64,
+    /// The registration number, or `№id` for a request not numbered yet.
+    label: String,
     number: String,
     number_href: String,
     state: String,
@@ -199,6 +201,7 @@ pub async fn page(
         .find_callbacks(&CallbackFilter {
             states: vec!["claimed".into()],
             number_patterns: Vec::new(),
+            reg_number: None,
             limit: 1000,
         })
         .await?
@@ -228,6 +231,7 @@ pub async fn page(
         chrome: Chrome::new(&user, "admin"),
         flash: flash.clone(),
         id,
+        label: r.reg_number.clone().unwrap_or_else(|| format!("№{id}")),
         number: spelled(&r.callback_number),
         number_href: format!("tel:{}", r.callback_number),
         state: r.state.clone(),

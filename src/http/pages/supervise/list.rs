@@ -20,6 +20,8 @@ use crate::http::session::PageUser;
 /// One request in a table.
 pub struct Row {
     pub id: i64,
+    /// The registration number, or `№id` for a request not numbered yet.
+    pub label: String,
     pub number: String,
     pub category: String,
     pub source: String,
@@ -86,6 +88,7 @@ fn rows(items: Vec<CallbackItem>, names: &std::collections::HashMap<i64, String>
             };
             Row {
                 id: r.id,
+                label: r.reg_number.clone().unwrap_or_else(|| format!("№{}", r.id)),
                 number: spelled(&r.callback_number),
                 category: category_text(r.caller_category.as_deref()),
                 source: source_text(&r.source),

@@ -73,7 +73,8 @@ async fn fixture(from_number: Option<&str>) -> Fixture {
         .start_voicemail(call.id, Some(CALLER), t0())
         .await
         .unwrap();
-    let priority = CallbackSettings::default().priority;
+    let settings = CallbackSettings::default();
+    let priority = settings.priority;
     let attach = AttachVoicemail {
         call_id: call.id,
         number: CALLER,
@@ -84,6 +85,7 @@ async fn fixture(from_number: Option<&str>) -> Fixture {
         deadline_work_ms: 1_000,
         priority: &priority,
         source: "voicemail",
+        registration: &settings.registration,
     };
     let request_id = store
         .attach_voicemail(&attach)
