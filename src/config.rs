@@ -61,6 +61,7 @@ struct RawConfig {
     stats: stats::RawStats,
     zadarma: zadarma::RawZadarma,
     privacy: privacy::RawPrivacy,
+    limits: limits::RawLimits,
 }
 
 #[derive(Deserialize, Default)]
@@ -292,6 +293,8 @@ pub struct Config {
     pub zadarma: Option<ZadarmaConfig>,
     /// Retention of personal data (`[privacy]`).
     pub privacy: PrivacySettings,
+    /// The per-number limits until a supervisor sets them (`[limits]`).
+    pub limits: crate::domain::blocklist::CallLimits,
 }
 
 impl Default for Config {
@@ -472,7 +475,9 @@ impl Config {
         let stats = stats::stats_from_raw(&raw.stats)?;
         let zadarma = zadarma::zadarma_from_raw(raw.zadarma)?;
         let privacy = privacy::privacy_from_raw(&raw.privacy)?;
+        let limits = limits::limits_from_raw(&raw.limits)?;
         Ok(Config {
+            limits,
             privacy,
             stats,
             web,
@@ -788,6 +793,7 @@ fn int_in_range(
     Ok(Some(n))
 }
 
+pub mod limits;
 mod privacy;
 mod schedule;
 mod stats;

@@ -56,6 +56,7 @@ fn run(c: &CallView, ev: EventKind, ops: &[OperatorView], now: DateTime<Utc>) ->
             operators: ops,
             queued: 0,
             callback_eta: None,
+            screen: Default::default(),
         },
     )
 }
@@ -509,6 +510,7 @@ fn a_new_caller_does_not_jump_the_queue() {
         operators: &ops,
         queued: 2,
         callback_eta: None,
+        screen: Default::default(),
     };
     let d = decide(&call(CallState::Incoming), &EventKind::Incoming, &s);
     assert_eq!(d.state, CallState::Queued);

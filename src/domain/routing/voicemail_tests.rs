@@ -33,6 +33,7 @@ fn run(c: &CallView, ev: EventKind) -> Decision {
             operators: &[],
             queued: 0,
             callback_eta: None,
+            screen: Default::default(),
         },
     )
 }
@@ -272,6 +273,7 @@ fn the_closing_message_tells_the_callback_estimate() {
         operators: &[],
         queued: 0,
         callback_eta: Some((at(30, 10), at(30, 11))),
+        screen: Default::default(),
     };
     let ev = EventKind::Recorded {
         recording: None,
