@@ -316,6 +316,18 @@ impl LiveWait {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_rules_signal_here_or_from_another_instance_marks_cached_rules_stale() {
+        let w = Wake::new();
+        let g = w.rules_generation();
+        w.signal(Topic::Rules);
+        assert_eq!(w.rules_generation(), g + 1);
+        w.receive("someone-else jobs,rules");
+        assert_eq!(w.rules_generation(), g + 2);
+        w.receive(&format!("{} rules", w.instance));
+        assert_eq!(w.rules_generation(), g + 2, "own notification ignored");
+    }
+
     #[tokio::test]
     async fn a_signal_wakes_the_local_waiters_and_foreign_notifications_too() {
         let w = Wake::new();

@@ -528,3 +528,59 @@ async fn the_supervisors_page_manages_rules_and_limits(db: &TestDb) {
         );
     }
 }
+
+/// On PostgreSQL a rule added through one instance is in force on another at once: the change is
+/// signalled over LISTEN/NOTIFY, well before the snapshot's 30-second fallback.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_added_on_one_instance_is_read_by_the_other_at_once() {
+    use perezvon::calendar::{Calendar, HotlineHours};
+    use perezvon::clock::ManualClock;
+    use perezvon::domain::blocklist::RuleKind;
+    use perezvon::switchboard::Switchboard;
+    use perezvon::wake::Wake;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let clock = Arc::new(ManualClock::new(msk(2026, 12, 1, 10, 0)));
+    let calendar = Arc::new(Calendar::builtin(HotlineHours::default()));
+    let mut instances = Vec::new();
+    for store in [db.store.clone(), db.another_instance().await] {
+        let wake = Arc::new(Wake::new());
+        wake.spawn_postgres(&db.database_url(), stop.clone())
+            .await
+            .unwrap();
+        let sb = Switchboard::new(store, calendar.clone(), clock.clone(), Default::default())
+            .with_wake(wake);
+        instances.push(sb);
+    }
+    let (a, b) = (&instances[0], &instances[1]);
+    // B reads the (empty) rules once: its snapshot would serve them for 30 s.
+    assert!(b.screening().current().await.unwrap().0.rules().is_empty());
+    // Give both listeners a moment to be listening.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rule = db
+        .store
+        .add_block_rule(RuleKind::Number, BLOCKED, "", "boss", clock.now())
+        .await
+        .unwrap();
+    a.screening().changed();
+    let start = Instant::now();
+    loop {
+        let (rules, _) = b.screening().current().await.unwrap();
+        if rules.blocks_number(BLOCKED).map(|r| r.id) == Some(rule.id) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "instance B did not read the new rule"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop_tx.send(true).unwrap();
+    drop(instances);
+    db.finish().await;
+}
