@@ -387,6 +387,38 @@ async fn callers_over_the_daily_voicemails_leave_no_new_one(db: &TestDb) {
     l.app.clock.set(msk(2026, 12, 2, 0, 30));
     let twiml = l.voice("CA4", REPEATER).await;
     assert!(twiml.contains("<Gather"), "{twiml}");
+    l.completed("CA4").await;
+    // In hours, every operator busy: the caller holds, then presses 1 for a voicemail. The
+    // queue's action callback carries no caller ID: the stored call's counts.
+    l.app.clock.set(msk(2026, 12, 2, 10, 0));
+    l.app.user("anna", Role::Operator).await;
+    let anna = l
+        .app
+        .store
+        .operator_by_login("anna")
+        .await
+        .unwrap()
+        .unwrap();
+    let now = l.app.clock.now();
+    l.app
+        .store
+        .set_presence(anna.id, Presence::WrapUp, now)
+        .await
+        .unwrap();
+    let twiml = l.voice("CA5", REPEATER).await;
+    assert!(
+        twiml.contains("<Enqueue"),
+        "an operator still staffs the line: {twiml}"
+    );
+    let form = [
+        ("CallSid", "CA5"),
+        ("QueueResult", "leave"),
+        ("QueueTime", "20"),
+    ];
+    let (s, twiml) = twilio::post_signed(&l.app.http, &l.app.base, &Route::QueueLeft, &form).await;
+    assert_eq!(s, 200);
+    assert!(hangs_up_with(&twiml, "voicemail_limit"), "{twiml}");
+    assert!(!l.has_voicemail("CA5").await);
     assert!(
         l.metrics()
             .await

@@ -3,7 +3,8 @@
 //! [`Topic::Rules`] wake-up, from this instance or, on PostgreSQL, another one) and at the latest
 //! after [`TTL`], so the webhook path reads them from memory. What the caller did before (calls in
 //! the last hour, voicemails of the Moscow day) is one indexed query, asked only while a limit is
-//! on and only for a caller ID that is a valid number.
+//! on and only for a caller ID that is a valid number (the stored call's, when the provider's
+//! request does not carry it).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -90,11 +91,25 @@ impl Screening {
         now: DateTime<Utc>,
     ) -> anyhow::Result<Screen> {
         let mut screen = Screen::default();
-        let (Some(from), true) = (from, needs_screen(kind)) else {
+        if !needs_screen(kind) {
             return Ok(screen);
-        };
+        }
         let (blocklist, limits) = self.current().await?;
         screen.limits = limits;
+        // A provider may leave the caller ID out of a call's later requests (an action callback):
+        // the call has it.
+        let stored;
+        let from = match from {
+            Some(f) => f,
+            None if limits.voicemails_per_day > 0 && !matches!(kind, EventKind::Incoming) => {
+                stored = self.store.call_by_provider_id(provider, call_id).await?;
+                match stored.as_ref().and_then(|c| c.from_number.as_deref()) {
+                    Some(f) => f,
+                    None => return Ok(screen),
+                }
+            }
+            None => return Ok(screen),
+        };
         if matches!(kind, EventKind::Incoming)
             && let Some(rule) = blocklist.blocks_number(from)
         {
