@@ -92,3 +92,22 @@ pub async fn set_limits(
     .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audit_entries_show_no_full_number_or_address() {
+        assert_eq!(shown_value(RuleKind::Number, "+79161234567"), "+7******4567");
+        assert_eq!(
+            shown_value(RuleKind::Email, "ivanov@mail.ru"),
+            "***@mail.ru"
+        );
+        assert_eq!(shown_value(RuleKind::Prefix, "+7800"), "+7800");
+        assert_eq!(
+            shown_value(RuleKind::Domain, "spam.example"),
+            "spam.example"
+        );
+    }
+}

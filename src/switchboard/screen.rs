@@ -188,6 +188,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_metric_names_why_a_caller_was_turned_away() {
+        let over_calls = Screen {
+            limits: CallLimits {
+                voicemails_per_day: 1,
+                calls_per_hour: 2,
+            },
+            caller: CallerRecord {
+                blocked_by: None,
+                calls_last_hour: 2,
+                voicemails_today: 1,
+            },
+        };
+        let incoming = EventKind::Incoming;
+        let left = EventKind::QueueLeft {
+            result: crate::telephony::QueueResult::Left,
+            waited: TimeDelta::seconds(20),
+        };
+        assert_eq!(reason(&over_calls, &incoming, true, false), Some("blocked"));
+        assert_eq!(
+            reason(&over_calls, &incoming, false, true),
+            Some("calls_per_hour")
+        );
+        assert_eq!(
+            reason(&over_calls, &left, false, true),
+            Some("voicemails_per_day")
+        );
+        assert_eq!(reason(&over_calls, &incoming, false, false), None);
+    }
+
+    #[test]
     fn the_moscow_day_starts_at_its_midnight() {
         let t = Utc.with_ymd_and_hms(2026, 3, 10, 20, 30, 0).unwrap(); // 23:30 in Moscow
         assert_eq!(
