@@ -62,6 +62,7 @@ struct RawConfig {
     zadarma: zadarma::RawZadarma,
     privacy: privacy::RawPrivacy,
     notify: notify::RawNotify,
+    limits: limits::RawLimits,
 }
 
 #[derive(Deserialize, Default)]
@@ -295,6 +296,8 @@ pub struct Config {
     pub privacy: PrivacySettings,
     /// Staff notifications (`[notify]`).
     pub notify: crate::domain::notify::NotifySettings,
+    /// The per-number limits until a supervisor sets them (`[limits]`).
+    pub limits: crate::domain::blocklist::CallLimits,
 }
 
 impl Default for Config {
@@ -482,7 +485,9 @@ impl Config {
                 "SMS notifications need `twilio.sms_from` (the sender)",
             ));
         }
+        let limits = limits::limits_from_raw(&raw.limits)?;
         Ok(Config {
+            limits,
             privacy,
             notify,
             stats,
@@ -799,6 +804,7 @@ fn int_in_range(
     Ok(Some(n))
 }
 
+pub mod limits;
 mod notify;
 mod privacy;
 mod schedule;

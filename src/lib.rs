@@ -170,7 +170,8 @@ pub async fn run_until(
     )
     .with_callbacks(config.callbacks.clone())
     .with_sms(sms)
-    .with_wake(wake.clone());
+    .with_wake(wake.clone())
+    .with_limits(config.limits);
     // Priority credits may have changed since the ranks were stored.
     let reranked = store
         .rerank_callbacks(&config.callbacks.priority)

@@ -16,9 +16,10 @@ use std::sync::{Arc, Mutex};
 use crate::calendar::Calendar;
 use crate::callbacks::Callbacks;
 use crate::clock::Clock;
+use crate::domain::blocklist::CallLimits;
 use crate::domain::call::CallState;
 use crate::domain::callback::CallbackSettings;
-use crate::domain::routing::{CallView, OperatorView, RoutingSettings, Situation, decide};
+use crate::domain::routing::{CallView, Effect, OperatorView, RoutingSettings, Situation, decide};
 use crate::store::{
     Call, Operator, Repairs, SharedPlanner, StepDone, StepInput, StepRequest, Store, planner,
 };
@@ -28,8 +29,10 @@ use crate::wake::{Topic, Wake};
 mod dispatch;
 mod plan;
 mod repair;
+pub mod screen;
 mod voicemail;
 pub use repair::ReconcileSettings;
+pub use screen::Screening;
 pub use voicemail::{CallbackEstimate, callback_sms_text, eta_sms_text};
 
 /// Routes provider events and dispatches the hold queue.
@@ -56,6 +59,8 @@ pub struct Switchboard {
     dialer: Option<Arc<dyn CallbackDialer>>,
     /// A dispatcher look is already scheduled by [`Switchboard::nudge_dispatcher`].
     nudge_pending: Arc<AtomicBool>,
+    /// The blocklist and the per-number limits.
+    screening: Arc<Screening>,
 }
 
 /// How soon the dispatcher looks again after a new caller was put on hold.
@@ -84,7 +89,14 @@ impl Switchboard {
         crate::domain::phone::PhoneNumber::warm_up();
         let callbacks =
             Callbacks::new(store.clone(), calendar.clone(), CallbackSettings::default());
+        let wake = Arc::new(Wake::new());
+        let screening = Arc::new(Screening::new(
+            store.clone(),
+            wake.clone(),
+            CallLimits::default(),
+        ));
         Switchboard {
+            screening,
             callbacks,
             sms: false,
             dialer: None,
@@ -92,7 +104,7 @@ impl Switchboard {
             calendar,
             clock,
             settings: Arc::new(settings),
-            wake: Arc::new(Wake::new()),
+            wake,
             repairs: Mutex::new(Repairs::default()),
             unlisted_since: Mutex::new(None),
             reconcile: ReconcileSettings::default(),
@@ -136,7 +148,28 @@ impl Switchboard {
     /// Shares `wake` (e.g. one started on PostgreSQL, see [`Wake::spawn_postgres`]).
     pub fn with_wake(mut self, wake: Arc<Wake>) -> Self {
         self.wake = wake;
+        let defaults = self.screening.defaults();
+        self.screening = Arc::new(Screening::new(
+            self.store.clone(),
+            self.wake.clone(),
+            defaults,
+        ));
         self
+    }
+
+    /// Uses these per-number limits while no supervisor has set any (config `[limits]`).
+    pub fn with_limits(mut self, defaults: CallLimits) -> Self {
+        self.screening = Arc::new(Screening::new(
+            self.store.clone(),
+            self.wake.clone(),
+            defaults,
+        ));
+        self
+    }
+
+    /// The blocklist and the per-number limits.
+    pub fn screening(&self) -> &Arc<Screening> {
+        &self.screening
     }
 
     /// The wake-ups this switchboard signals.
@@ -163,6 +196,10 @@ impl Switchboard {
             EventKind::Recorded { .. } => self.callback_eta(inc.provider, &ev.call_id, now).await?,
             _ => None,
         };
+        let screen = self
+            .screening
+            .screen(inc.provider, &ev.call_id, ev.from.as_deref(), &ev.kind, now)
+            .await?;
         let req = StepRequest {
             provider: inc.provider,
             provider_call_id: &ev.call_id,
@@ -184,6 +221,8 @@ impl Switchboard {
         };
         let dispatch = Arc::new(AtomicBool::new(false));
         let woken = dispatch.clone();
+        let screened = Arc::new(std::sync::Mutex::new(None));
+        let screened_by = screened.clone();
         let callback_eta = eta.as_ref().and_then(|e| e.range);
         let registered = eta
             .as_ref()
@@ -204,8 +243,13 @@ impl Switchboard {
                 queued: usize::try_from(input.queued).unwrap_or(0),
                 callback_eta,
                 registered,
+                screen,
             };
             let d = decide(&view, &kind, &s);
+            let blocked = d.effects.iter().any(|e| matches!(e, Effect::Blocked(_)));
+            let repeat = d.effects.iter().any(|e| matches!(e, Effect::Repeat(_)));
+            *screened_by.lock().unwrap_or_else(|p| p.into_inner()) =
+                screen::reason(&screen, &kind, blocked, repeat);
             let text = renderer(&d.reply).map_err(|e| format!("{e:#}"))?;
             let (mut p, wake) = ctx.plan(input.call, &view, d, text);
             p.mark = plan::facts_mark(&kind, view.state, calendar.is_open(now), &ctx.settings);
@@ -223,6 +267,11 @@ impl Switchboard {
             StepDone::Skipped => render(&Vec::new()),
             StepDone::Applied(a) => {
                 self.after_step(&a, dispatch.load(Ordering::Relaxed));
+                let reason = *screened.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(reason) = reason {
+                    metrics::counter!(screen::SCREENED, "reason" => reason).increment(1);
+                    tracing::info!(key = inc.key, reason, "caller screened out");
+                }
                 tracing::info!(
                     key = inc.key,
                     from = %a.before,

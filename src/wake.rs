@@ -31,12 +31,15 @@ pub enum Topic {
     Dispatch,
     /// Something the live pages show changed (presence, the callback list, calls).
     Live,
+    /// The blocklist or the per-number limits changed: the switchboard reads them again.
+    Rules,
 }
 
-const TOPICS: [(Topic, u8, &str); 3] = [
+const TOPICS: [(Topic, u8, &str); 4] = [
     (Topic::Jobs, 1, "jobs"),
     (Topic::Dispatch, 2, "dispatch"),
     (Topic::Live, 4, "live"),
+    (Topic::Rules, 8, "rules"),
 ];
 
 fn bit(t: Topic) -> u8 {
@@ -57,6 +60,8 @@ pub struct Wake {
     jobs: Arc<Notify>,
     dispatch: Notify,
     live: watch::Sender<u64>,
+    /// Counts [`Topic::Rules`] signals: a cache of the rules read at another count is stale.
+    rules: watch::Sender<u64>,
     /// Topics signalled here and not yet sent to the other instances.
     outbox: AtomicU8,
     pump: Notify,
@@ -79,6 +84,7 @@ impl Wake {
             jobs: Arc::new(Notify::new()),
             dispatch: Notify::new(),
             live: watch::Sender::new(0),
+            rules: watch::Sender::new(0),
             outbox: AtomicU8::new(0),
             pump: Notify::new(),
             shared: AtomicBool::new(false),
@@ -101,7 +107,13 @@ impl Wake {
             Topic::Jobs => self.jobs.notify_one(),
             Topic::Dispatch => self.dispatch.notify_one(),
             Topic::Live => self.live.send_modify(|n| *n = n.wrapping_add(1)),
+            Topic::Rules => self.rules.send_modify(|n| *n = n.wrapping_add(1)),
         }
+    }
+
+    /// How many [`Topic::Rules`] signals this instance has seen (here or from other instances).
+    pub fn rules_generation(&self) -> u64 {
+        *self.rules.borrow()
     }
 
     fn local_all(&self) {
@@ -303,6 +315,18 @@ impl LiveWait {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rules_signal_here_or_from_another_instance_marks_cached_rules_stale() {
+        let w = Wake::new();
+        let g = w.rules_generation();
+        w.signal(Topic::Rules);
+        assert_eq!(w.rules_generation(), g + 1);
+        w.receive("someone-else jobs,rules");
+        assert_eq!(w.rules_generation(), g + 2);
+        w.receive(&format!("{} rules", w.instance));
+        assert_eq!(w.rules_generation(), g + 2, "own notification ignored");
+    }
 
     #[tokio::test]
     async fn a_signal_wakes_the_local_waiters_and_foreign_notifications_too() {

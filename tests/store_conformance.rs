@@ -27,6 +27,7 @@ on_both_backends!(
     operator_reservations_and_autopause,
     hold_queue_claims,
     voicemails_and_the_event_outbox,
+    blocklist_attempts_and_limits,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -762,5 +763,158 @@ async fn voicemails_and_the_event_outbox(db: &TestDb) {
             .await
             .unwrap()
             .is_none()
+    );
+}
+
+async fn blocklist_attempts_and_limits(db: &TestDb) {
+    use perezvon::domain::blocklist::{Blocklist, CallLimits, RuleKind};
+    let s = &db.store;
+    assert!(s.block_rules().await.unwrap().is_empty());
+    let num = s
+        .add_block_rule(RuleKind::Number, "+79161234567", "спам", "boss", t0())
+        .await
+        .unwrap();
+    let dom = s
+        .add_block_rule(RuleKind::Domain, "spam.example", "", "boss", t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        (num.kind, num.value.as_str(), num.reason.as_str()),
+        (RuleKind::Number, "+79161234567", "спам")
+    );
+    assert_eq!(num.created_at, t0());
+    // The same kind and value twice is a conflict; the same value of another kind is not.
+    let dup = s
+        .add_block_rule(RuleKind::Number, "+79161234567", "", "boss", t0())
+        .await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
+    s.add_block_rule(RuleKind::Prefix, "+79161234567", "", "boss", t0())
+        .await
+        .unwrap();
+    let rules = s.block_rules().await.unwrap();
+    assert_eq!(rules.len(), 3);
+    let b = Blocklist::new(rules);
+    assert_eq!(
+        b.blocks_email("x@mail.spam.example").map(|r| r.id),
+        Some(dom.id)
+    );
+    assert_eq!(b.blocks_number("89161234567").map(|r| r.id), Some(num.id));
+    // Attempts count once per key; a removed rule counts nothing.
+    let later = t0() + TimeDelta::hours(2);
+    assert!(
+        s.count_blocked_attempt(num.id, "twilio:CA1", t0())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.count_blocked_attempt(num.id, "twilio:CA1", t0())
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.count_blocked_attempt(num.id, "twilio:CA2", later)
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.count_blocked_attempt(dom.id, "mail:<a@b>", later)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.count_blocked_attempt(9999, "twilio:CA3", later)
+            .await
+            .unwrap()
+    );
+    let counts = s
+        .blocked_attempts(t0() + TimeDelta::hours(1))
+        .await
+        .unwrap();
+    let of = |id| {
+        counts
+            .iter()
+            .find(|c| c.rule_id == id)
+            .map(|c| (c.total, c.recent))
+    };
+    assert_eq!(of(num.id), Some((2, 1)));
+    assert_eq!(of(dom.id), Some((1, 1)));
+    let removed = s.remove_block_rule(num.id).await.unwrap();
+    assert_eq!(removed.id, num.id);
+    assert!(matches!(
+        s.remove_block_rule(num.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let counts = s.blocked_attempts(t0()).await.unwrap();
+    assert!(counts.iter().all(|c| c.rule_id != num.id), "{counts:?}");
+    // Limits: none set, then set and changed.
+    assert_eq!(s.call_limits().await.unwrap(), None);
+    let l = CallLimits {
+        voicemails_per_day: 2,
+        calls_per_hour: 5,
+    };
+    s.set_call_limits(l, "boss", t0()).await.unwrap();
+    s.set_call_limits(
+        CallLimits {
+            calls_per_hour: 6,
+            ..l
+        },
+        "boss",
+        t0(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.call_limits().await.unwrap(),
+        Some(CallLimits {
+            voicemails_per_day: 2,
+            calls_per_hour: 6
+        })
+    );
+    // A number's record: calls since an instant (this call excluded), voicemails since another.
+    let from = "+79161230000";
+    for (i, mins) in [0i64, 30, 70, 80].iter().enumerate() {
+        let at = t0() + TimeDelta::minutes(*mins);
+        let c = s
+            .ensure_call("twilio", &format!("R{i}"), Some(from), None, at)
+            .await
+            .unwrap();
+        if i % 2 == 0 {
+            s.start_voicemail(c.id, Some(from), at).await.unwrap();
+        }
+    }
+    s.ensure_call("twilio", "OTHER", Some("+79161239999"), None, t0())
+        .await
+        .unwrap();
+    let now = t0() + TimeDelta::minutes(80);
+    let hour_ago = now - TimeDelta::hours(1);
+    assert_eq!(
+        s.caller_record(from, "twilio", "R3", hour_ago, t0())
+            .await
+            .unwrap(),
+        (2, 2)
+    );
+    assert_eq!(
+        s.caller_record(from, "twilio", "NEW", hour_ago, t0())
+            .await
+            .unwrap(),
+        (3, 2)
+    );
+    assert_eq!(
+        s.caller_record(
+            from,
+            "twilio",
+            "NEW",
+            hour_ago,
+            t0() + TimeDelta::minutes(1)
+        )
+        .await
+        .unwrap(),
+        (3, 1)
+    );
+    assert_eq!(
+        s.caller_record("+79160000000", "twilio", "X", hour_ago, t0())
+            .await
+            .unwrap(),
+        (0, 0)
     );
 }

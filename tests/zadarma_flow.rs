@@ -24,6 +24,7 @@ use support::TestDb;
 use support::twilio::msk;
 
 on_both_backends!(
+    blocked_and_over_limit_callers_are_hung_up_on,
     answered_by_an_operator,
     no_answer_then_the_next_operator,
     all_busy_then_a_freed_operator,
@@ -318,6 +319,44 @@ async fn answered_by_an_operator(db: &TestDb) {
         .unwrap();
     assert_eq!(stored.from_number.as_deref(), Some("+79161234567"));
     assert_eq!(stored.operator_id, Some(op));
+}
+
+/// A blocked number hears its message and the PBX is told to hang up, with an operator free; a
+/// caller over the calls-per-hour limit likewise, and their second call counts as a repeat.
+async fn blocked_and_over_limit_callers_are_hung_up_on(db: &TestDb) {
+    use perezvon::domain::blocklist::{CallLimits, RuleKind};
+    let app = spawn(db, open()).await;
+    let rule = app
+        .store
+        .add_block_rule(RuleKind::Number, "+79161230009", "", "boss", open())
+        .await
+        .unwrap();
+    let limits = CallLimits {
+        voicemails_per_day: 0,
+        calls_per_hour: 1,
+    };
+    app.store
+        .set_call_limits(limits, "boss", open())
+        .await
+        .unwrap();
+    app.operator("ivanova", "101", Presence::Available).await;
+    let blocked = Call::new(7, "79161230009");
+    let (played, a) = app.start(&blocked).await;
+    assert_eq!(played, vec![file(Prompt::Blocked)]);
+    assert_eq!(a, serde_json::json!({ "hangup": 1 }));
+    app.end(&blocked, "", "3", "cancel", None).await;
+    assert_eq!(app.state(&blocked).await, "completed");
+    let counts = app.store.blocked_attempts(open()).await.unwrap();
+    assert_eq!((counts[0].rule_id, counts[0].total), (rule.id, 1));
+    // The first call of the hour reaches the operator; the second is over the limit.
+    let first = Call::new(8, "79161230001");
+    let (_, a) = app.start(&first).await;
+    assert_eq!(a, redirect("101", 20));
+    app.clock.advance(TimeDelta::minutes(10));
+    let second = Call::new(9, "79161230001");
+    let (played, a) = app.start(&second).await;
+    assert_eq!(played, vec![file(Prompt::CallLimit)]);
+    assert_eq!(a, serde_json::json!({ "hangup": 1 }));
 }
 
 async fn no_answer_then_the_next_operator(db: &TestDb) {

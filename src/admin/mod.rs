@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use crate::domain::operator::ContactKind;
 use crate::store::{NewAuditEntry, Store, StoreError};
 
+pub mod blocklist;
 pub mod calendar;
 pub mod operators;
 pub mod users;
@@ -80,6 +81,17 @@ pub enum AdminError {
     OwnAccount,
     #[error("`{0}` is the last enabled administrator; make someone else an administrator first")]
     LastAdmin(String),
+    /// A blocklist rule's value does not fit its kind.
+    #[error("{0}")]
+    BadRule(crate::domain::blocklist::RuleError),
+    #[error("the reason must be at most 200 characters, without control characters")]
+    BadReason,
+    #[error("a limit must be between 0 (off) and 1000")]
+    BadLimit,
+    #[error("the same rule is on the blocklist already")]
+    RuleExists,
+    #[error("no blocklist rule {0}")]
+    NoRule(i64),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -102,13 +114,11 @@ impl AdminError {
     pub fn class(&self) -> ErrorClass {
         use AdminError::*;
         match self {
-            BadLogin(_) | BadPassword(_) | BadName | BadContact(..) | OnCallByHand => {
-                ErrorClass::Invalid
-            }
-            NoUser(_) | NoOperator(_) => ErrorClass::NotFound,
-            LoginTaken(_) | AlreadyOperator(_) | OnCall(_) | OwnAccount | LastAdmin(_) => {
-                ErrorClass::Conflict
-            }
+            BadLogin(_) | BadPassword(_) | BadName | BadContact(..) | OnCallByHand | BadRule(_)
+            | BadReason | BadLimit => ErrorClass::Invalid,
+            NoUser(_) | NoOperator(_) | NoRule(_) => ErrorClass::NotFound,
+            LoginTaken(_) | AlreadyOperator(_) | OnCall(_) | OwnAccount | LastAdmin(_)
+            | RuleExists => ErrorClass::Conflict,
             Store(StoreError::NotFound(_)) => ErrorClass::NotFound,
             Store(StoreError::Conflict(_)) => ErrorClass::Conflict,
             Store(_) => ErrorClass::Internal,
@@ -143,6 +153,20 @@ impl AdminError {
                 "«{l}» — последний действующий администратор. Сначала назначьте администратором \
                  кого-то ещё."
             ),
+            BadRule(e) => {
+                use crate::domain::blocklist::RuleError as R;
+                match e {
+                    R::Number => "Номер — в международном формате, например +79161234567.",
+                    R::Prefix => "Префикс — «+» и от 1 до 15 цифр, например +7800.",
+                    R::Email => "Адрес электронной почты — вида name@example.ru.",
+                    R::Domain => "Домен — вида example.ru.",
+                }
+                .into()
+            }
+            BadReason => "Причина — не длиннее 200 символов.".into(),
+            BadLimit => "Лимит — число от 0 (без ограничения) до 1000.".into(),
+            RuleExists => "Такое правило уже есть в списке блокировки.".into(),
+            NoRule(_) => "Такого правила в списке блокировки нет.".into(),
             Store(StoreError::NotFound(_)) => "Не найдено.".into(),
             Store(StoreError::Conflict(_)) => {
                 "Конфликт с текущим состоянием; обновите страницу.".into()

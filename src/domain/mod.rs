@@ -3,6 +3,7 @@
 //! priority. Nothing here does I/O or reads a clock: time and state arrive as arguments, so every
 //! rule can be tested directly.
 
+pub mod blocklist;
 pub mod call;
 pub mod callback;
 pub mod facts;

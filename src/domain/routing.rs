@@ -13,6 +13,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use super::blocklist::{CallLimits, CallerRecord};
 use super::call::CallState;
 use super::operator::{ContactKind, Presence};
 use crate::calendar::Calendar;
@@ -138,6 +139,18 @@ pub struct Situation<'a> {
     /// The sequence number of the caller's request (the digits its registration number ends in),
     /// told at the end of a voicemail.
     pub registered: Option<u64>,
+    /// The caller against the blocklist and the per-number limits.
+    pub screen: Screen,
+}
+
+/// The caller against the blocklist and the per-number limits, read before the step: a blocked
+/// caller hears a short message and the call ends; one over the calls-per-hour limit hears a
+/// polite message and the call ends; one over the voicemails-per-day limit is not offered a new
+/// voicemail. An over-limit call still raises the repeat count of the caller's open request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Screen {
+    pub limits: CallLimits,
+    pub caller: CallerRecord,
 }
 
 /// A change the caller of [`decide`] applies to the world.
@@ -153,6 +166,11 @@ pub enum Effect {
     DispatchQueue,
     /// Store what a voicemail step gathered.
     Voicemail(VoicemailChange),
+    /// The caller is blocked by this blocklist rule: count the attempt.
+    Blocked(i64),
+    /// The caller (this E.164 number) is over a limit: raise the repeat count of their open
+    /// callback request, if they have one.
+    Repeat(String),
 }
 
 /// What `decide` answers.
@@ -188,6 +206,9 @@ pub fn decide(call: &CallView, event: &EventKind, s: &Situation<'_>) -> Decision
     }
     match event {
         EventKind::Incoming if call.state == CallState::Incoming => {
+            if let Some(d) = screened(call, s) {
+                return d;
+            }
             let mut d = if s.queued > 0
                 && s.calendar.is_open(s.now)
                 && s.operators.iter().any(OperatorView::is_staffing)
@@ -291,6 +312,27 @@ pub fn decide(call: &CallView, event: &EventKind, s: &Situation<'_>) -> Decision
     }
 }
 
+/// A new call from a blocked number or over the calls-per-hour limit: a short message, goodbye.
+fn screened(call: &CallView, s: &Situation<'_>) -> Option<Decision> {
+    let (prompt, effects) = if let Some(rule) = s.screen.caller.blocked_by {
+        (Prompt::Blocked, vec![Effect::Blocked(rule)])
+    } else if s.screen.limits.calls_over(s.screen.caller.calls_last_hour) {
+        (
+            Prompt::CallLimit,
+            voicemail::repeat(call).into_iter().collect(),
+        )
+    } else {
+        return None;
+    };
+    Some(Decision {
+        reply: vec![say(prompt), Verb::Hangup],
+        state: CallState::Goodbye,
+        operator_id: None,
+        tried: call.tried.clone(),
+        effects,
+    })
+}
+
 mod flow;
 mod voicemail;
 
@@ -298,6 +340,8 @@ pub use flow::describe;
 use flow::{dial, dial_ended, ended, no_operator, queue_wait, route_new};
 pub use voicemail::VoicemailChange;
 
+#[cfg(test)]
+mod screen_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -56,11 +56,17 @@ pub enum Prompt {
     /// Heard by the operator who answers a click-to-call for a request they no longer hold: no
     /// connection; the call ends.
     CallbackNotHeld,
+    /// The caller's number is on the blocklist: the call ends.
+    Blocked,
+    /// The caller called too often within the hour: call later; the call ends.
+    CallLimit,
+    /// The caller left as many messages today as one number may: no new one; the call ends.
+    VoicemailLimit,
 }
 
 impl Prompt {
     /// Every prompt, in the order of a typical call.
-    pub const ALL: [Prompt; 19] = [
+    pub const ALL: [Prompt; 22] = [
         Prompt::Greeting,
         Prompt::Connecting,
         Prompt::AllBusy,
@@ -80,6 +86,9 @@ impl Prompt {
         Prompt::MessageRecorded,
         Prompt::CallbackConnecting,
         Prompt::CallbackNotHeld,
+        Prompt::Blocked,
+        Prompt::CallLimit,
+        Prompt::VoicemailLimit,
     ];
 
     /// The stable name: the serde value and the clip's file stem (`"all_busy"`).
@@ -115,6 +124,20 @@ impl Prompt {
             Prompt::CallbackNotHeld => (
                 "callback_not_held",
                 "Заявка больше не закреплена за вами. Звонок завершён.",
+            ),
+            Prompt::Blocked => (
+                "blocked",
+                "Звонки с вашего номера на линию поддержки не принимаются. До свидания.",
+            ),
+            Prompt::CallLimit => (
+                "call_limit",
+                "Вы уже несколько раз звонили на линию поддержки за последний час. \
+                 Ваше обращение учтено. Пожалуйста, позвоните позже. До свидания.",
+            ),
+            Prompt::VoicemailLimit => (
+                "voicemail_limit",
+                "Сегодня вы уже оставили сообщения на линии поддержки, новое сообщение записать нельзя. \
+                 Ваше обращение учтено, оператор перезвонит вам в рабочее время. До свидания.",
             ),
             Prompt::Connecting => (
                 "connecting",

@@ -20,6 +20,7 @@ use crate::config::DatabaseUrl;
 
 pub mod audit;
 pub mod backup;
+pub mod blocklist;
 pub mod callbacks;
 pub mod calls;
 pub mod cursor;
@@ -47,6 +48,7 @@ pub mod voicemails;
 pub mod workspace;
 
 pub use audit::{AuditEntry, AuditFilter, AuditStore, NewAuditEntry};
+pub use blocklist::{AttemptCount, BlocklistStore};
 pub use callbacks::{
     AttachVoicemail, Attached, Attempt, CallbackRequest, CallbackStore, Claimed, DialStart,
     HistoryEntry, ListScope, OutcomeChange, OutcomeNext,
@@ -158,6 +160,7 @@ pub trait Store:
     + CursorStore
     + PrivacyStore
     + ErasureStore
+    + BlocklistStore
     + Send
     + Sync
 {

@@ -238,6 +238,24 @@ pub(crate) fn call_step(
     if let Some(priority) = &p.refresh {
         refresh(conn, call.id, priority)?;
     }
+    if let Some(rule) = p.blocked {
+        let key = super::step::attempt_key(&req.provider, &req.provider_call_id);
+        exec(conn, super::blocklist::ATTEMPT, &[&key, &rule, &now])?;
+    }
+    if let Some(number) = &p.repeat {
+        let repeated = one(conn, super::step::REPEAT, &[number, &now], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+        })?;
+        if let Some((id, repeats)) = repeated {
+            history(
+                conn,
+                id,
+                now,
+                "repeated",
+                super::step::repeat_detail(repeats),
+            )?;
+        }
+    }
     let mut enqueued = 0;
     for job in jobs {
         let p: [&dyn ToSql; 6] = [

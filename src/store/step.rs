@@ -129,6 +129,24 @@ pub struct StepPlan {
     pub reply: Option<String>,
     /// What routing knew, for the call's statistical facts (stored with the event).
     pub mark: crate::domain::facts::Mark,
+    /// The blocklist rule that blocked this call: the attempt is counted (once per call).
+    pub blocked: Option<i64>,
+    /// An over-limit caller's number (E.164): their open callback request's repeat count rises.
+    pub repeat: Option<String>,
+}
+
+impl StepPlan {
+    /// Whether the plan writes anything beyond the call, its voicemail's start and its event.
+    pub fn has_side_writes(&self) -> bool {
+        self.reserve.is_some()
+            || !self.releases.is_empty()
+            || !self.wrap_ups.is_empty()
+            || self.join.is_some()
+            || self.refresh.is_some()
+            || !self.jobs.is_empty()
+            || self.blocked.is_some()
+            || self.repeat.is_some()
+    }
 }
 
 impl StepPlan {
@@ -148,6 +166,8 @@ impl StepPlan {
             jobs: Vec::new(),
             reply,
             mark: Default::default(),
+            blocked: None,
+            repeat: None,
         }
     }
 }
@@ -233,6 +253,20 @@ pub(crate) static FIND_CALL: std::sync::LazyLock<String> = std::sync::LazyLock::
 });
 pub(crate) static OPERATORS: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| format!("{SELECT_OPERATOR} order by o.id"));
+
+/// An over-limit caller's open request counted again (see [`StepPlan::repeat`]).
+pub(crate) const REPEAT: &str = "update callback_requests set repeat_count = repeat_count + 1, \
+     updated_at_ms = $2 where callback_number = $1 and state <> 'closed' returning id, repeat_count";
+
+/// The attempt's key for a blocked call (see [`super::blocklist`]).
+pub(crate) fn attempt_key(provider: &str, provider_call_id: &str) -> String {
+    format!("{provider}:{provider_call_id}")
+}
+
+/// The history detail of a repeat beyond a limit.
+pub(crate) fn repeat_detail(repeats: i64) -> serde_json::Value {
+    serde_json::json!({"repeat_count": repeats, "over_limit": true})
+}
 
 /// A bound on re-planning after failed reservations (each failure removes one operator).
 pub(crate) const MAX_PLANS: usize = 64;

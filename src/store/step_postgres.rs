@@ -272,6 +272,31 @@ macro_rules! impl_call_step_store {
                 if let Some(priority) = &p.refresh {
                     <$t>::refresh_in(&mut tx, call.id, priority).await?;
                 }
+                if let Some(rule) = p.blocked {
+                    sqlx::query(super::blocklist::ATTEMPT)
+                        .bind(super::step::attempt_key(req.provider, req.provider_call_id))
+                        .bind(rule)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                if let Some(number) = &p.repeat {
+                    let repeated: Option<(i64, i64)> = sqlx::query_as(super::step::REPEAT)
+                        .bind(number)
+                        .bind(now)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if let Some((id, repeats)) = repeated {
+                        sqlx::query(super::callbacks::HISTORY)
+                            .bind(id)
+                            .bind(now)
+                            .bind("system")
+                            .bind("repeated")
+                            .bind(super::callbacks::history_detail(super::step::repeat_detail(repeats)))
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
                 let mut enqueued = 0;
                 for job in jobs {
                     let id: Option<i64> = sqlx::query_scalar(super::jobs::INSERT_JOB)
@@ -404,13 +429,7 @@ macro_rules! impl_call_step_store {
                     [VoicemailWrite::Start { caller_id }] => Some(caller_id.clone()),
                     _ => return Ok(None),
                 };
-                let simple = p.reserve.is_none()
-                    && p.releases.is_empty()
-                    && p.wrap_ups.is_empty()
-                    && p.join.is_none()
-                    && p.refresh.is_none()
-                    && p.jobs.is_empty()
-                    && p.operator_id.is_none();
+                let simple = !p.has_side_writes() && p.operator_id.is_none();
                 let queues = simple && p.state == "queued";
                 if cached && !queues {
                     // The cached snapshot proposed more than holding the caller: decide again on

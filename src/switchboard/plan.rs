@@ -60,6 +60,8 @@ impl PlanContext {
                 Effect::WrapUp(op) => p.wrap_ups.push(op),
                 Effect::DispatchQueue => dispatch = true,
                 Effect::Voicemail(change) => self.voicemail(call, change, &mut p),
+                Effect::Blocked(rule) => p.blocked = Some(rule),
+                Effect::Repeat(number) => p.repeat = Some(number),
             }
         }
         if d.state.is_final() {

@@ -43,12 +43,15 @@ impl WebApp {
             Utc.with_ymd_and_hms(2026, 12, 1, 7, 0, 0).unwrap(),
         ));
         let calendar = Arc::new(Calendar::builtin(HotlineHours::default()));
-        let switchboard = Arc::new(Switchboard::new(
-            db.store.clone(),
-            calendar.clone(),
-            clock.clone(),
-            config.routing.clone(),
-        ));
+        let switchboard = Arc::new(
+            Switchboard::new(
+                db.store.clone(),
+                calendar.clone(),
+                clock.clone(),
+                config.routing.clone(),
+            )
+            .with_limits(config.limits),
+        );
         let config = Arc::new(config);
         let state = AppState {
             config: config.clone(),

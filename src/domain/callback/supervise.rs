@@ -175,6 +175,7 @@ pub fn history_label(action: &str) -> &str {
     match action {
         "created" => "создана",
         "merged" => "повторное обращение",
+        "repeated" => "повторный звонок сверх лимита",
         "claimed" => "взята оператором",
         "released" => "возвращена в список",
         "dialed" => "звонок",

@@ -156,6 +156,9 @@ pub(super) fn no_operator(call: &CallView, s: &Situation<'_>, mut reply: Reply) 
     if !s.calendar.is_open(s.now) {
         return closed(call, s, reply);
     }
+    if let Some(d) = super::voicemail::over_limit(call, s, &reply) {
+        return d;
+    }
     reply.push(say(Prompt::ToVoicemail));
     super::voicemail::start(call, reply)
 }
@@ -167,6 +170,9 @@ fn closed(call: &CallView, s: &Situation<'_>, mut reply: Reply) -> Decision {
         let now = s.now.with_timezone(&MOSCOW).naive_local();
         let opens = w.start.with_timezone(&MOSCOW).naive_local();
         reply.push(Verb::Say(speech::opens_at(now, opens)));
+    }
+    if let Some(d) = super::voicemail::over_limit(call, s, &reply) {
+        return d;
     }
     super::voicemail::start(call, reply)
 }

@@ -57,6 +57,7 @@ fn run(c: &CallView, ev: EventKind, ops: &[OperatorView], now: DateTime<Utc>) ->
             queued: 0,
             callback_eta: None,
             registered: None,
+            screen: Default::default(),
         },
     )
 }
@@ -511,6 +512,7 @@ fn a_new_caller_does_not_jump_the_queue() {
         queued: 2,
         callback_eta: None,
         registered: None,
+        screen: Default::default(),
     };
     let d = decide(&call(CallState::Incoming), &EventKind::Incoming, &s);
     assert_eq!(d.state, CallState::Queued);

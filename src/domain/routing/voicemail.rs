@@ -108,6 +108,32 @@ fn record(mut reply: Reply) -> Reply {
     reply
 }
 
+/// The repeat-count effect for an over-limit caller whose caller ID is a valid number.
+pub(super) fn repeat(call: &CallView) -> Option<Effect> {
+    caller_id(call).map(|n| Effect::Repeat(n.as_str().to_owned()))
+}
+
+/// Where a voicemail would start: a caller over the voicemails-per-day limit hears, after `reply`,
+/// that no new message can be left (their request is counted again) and the call ends.
+pub(super) fn over_limit(call: &CallView, s: &Situation<'_>, reply: &Reply) -> Option<Decision> {
+    if !s
+        .screen
+        .limits
+        .voicemails_over(s.screen.caller.voicemails_today)
+    {
+        return None;
+    }
+    let mut reply = reply.clone();
+    reply.extend([say(Prompt::VoicemailLimit), Verb::Hangup]);
+    Some(Decision {
+        reply,
+        state: CallState::Goodbye,
+        operator_id: None,
+        tried: call.tried.clone(),
+        effects: repeat(call).into_iter().collect(),
+    })
+}
+
 /// Starts the voicemail steps after `reply` (greeting, hours, "nobody is free" as the case may be).
 pub(super) fn start(call: &CallView, reply: Reply) -> Decision {
     let change = VoicemailChange::Start {

@@ -34,6 +34,7 @@ fn run(c: &CallView, ev: EventKind) -> Decision {
             queued: 0,
             callback_eta: None,
             registered: None,
+            screen: Default::default(),
         },
     )
 }
@@ -274,6 +275,7 @@ fn the_closing_message_tells_the_callback_estimate() {
         queued: 0,
         callback_eta: Some((at(30, 10), at(30, 11))),
         registered: Some(123),
+        screen: Default::default(),
     };
     let ev = EventKind::Recorded {
         recording: None,

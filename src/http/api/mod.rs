@@ -7,6 +7,7 @@ use axum::routing::{get, post, put};
 use super::AppState;
 
 pub mod audit;
+pub mod blocklist;
 pub mod calendar;
 pub mod calendar_status;
 pub mod callback_actions;
@@ -62,4 +63,5 @@ pub fn router() -> Router<AppState> {
         .route("/stats/live", get(stats::live))
         .route("/stats/callbacks", get(stats::callbacks))
         .merge(callback_supervise::routes())
+        .merge(blocklist::routes())
 }

@@ -18,7 +18,7 @@ use crate::http::{AppError, AppState};
 const PAGE: i64 = 50;
 
 /// Actions offered in the filter (any other may be typed).
-const ACTIONS: [(&str, &str); 15] = [
+const ACTIONS: [(&str, &str); 18] = [
     ("session.login", "вход"),
     ("session.login_failed", "неудачный вход"),
     ("session.logout", "выход"),
@@ -34,6 +34,9 @@ const ACTIONS: [(&str, &str); 15] = [
     ("operator.contact", "контакт оператора изменён"),
     ("operator.presence", "состояние оператора изменено"),
     ("voicemail.audio", "прослушана запись"),
+    ("blocklist.add", "блокировка добавлена"),
+    ("blocklist.remove", "блокировка снята"),
+    ("limits.set", "лимиты изменены"),
 ];
 
 struct Row {

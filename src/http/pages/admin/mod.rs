@@ -1,6 +1,7 @@
 //! The administration pages for supervisors and administrators: an overview (`/admin`), users
 //! (`/admin/users`, administrators only), operators (`/admin/operators`), the production calendar's
-//! status (`/admin/calendar`) and the audit log (`/admin/audit`). Operators get a 403 page on all of
+//! status (`/admin/calendar`), the audit log (`/admin/audit`) and the blocklist with the
+//! per-number limits (`/admin/blocklist`). Operators get a 403 page on all of
 //! them. Changes are plain HTML forms (POST with the `_csrf` field); success redirects back with a
 //! short code in the query (`?done=user.create&who=ivanova`) that the page turns into a Russian
 //! message in `#flash`; a refused change re-renders the page with the reason there. Every rule and
@@ -22,6 +23,7 @@ use crate::http::session::PageUser;
 use crate::http::{AppError, AppState};
 
 pub mod audit;
+pub mod blocklist;
 pub mod calendar;
 pub mod operators;
 pub mod users;
@@ -46,6 +48,12 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/admin/calendar", get(calendar::page))
         .route("/admin/audit", get(audit::page))
+        .route(
+            "/admin/blocklist",
+            get(blocklist::page).post(blocklist::create),
+        )
+        .route("/admin/blocklist/{id}/remove", post(blocklist::remove))
+        .route("/admin/blocklist/limits", post(blocklist::limits))
 }
 
 /// The message shown in `#flash`: empty, a success, or an error.
@@ -88,6 +96,9 @@ impl DoneQuery {
             "operator.create" => format!("Оператор «{who}» добавлен (не в сети)."),
             "operator.contact" => format!("Контакт оператора «{who}» изменён."),
             "operator.presence" => format!("Состояние оператора «{who}» изменено."),
+            "blocklist.add" => "Правило добавлено в список блокировки.".into(),
+            "blocklist.remove" => "Блокировка снята.".into(),
+            "limits.set" => "Лимиты сохранены.".into(),
             _ => String::new(),
         };
         Flash { text, error: false }

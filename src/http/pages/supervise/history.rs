@@ -118,6 +118,11 @@ pub fn describe(
                 parts.push(format!("повторов: {r}"));
             }
         }
+        "repeated" => {
+            if let Some(r) = n("repeat_count") {
+                parts.push(format!("повторов: {r}"));
+            }
+        }
         "claimed" => {
             parts.extend(op("operator_id"));
             if let Some(t) = when("lease_until") {
