@@ -26,6 +26,7 @@ pub mod calls;
 pub mod cursor;
 pub mod facts;
 pub mod jobs;
+pub mod mail;
 pub mod metrics;
 pub mod notify;
 pub mod operators;
@@ -57,6 +58,7 @@ pub use calls::{Call, CallEvent, CallStore, NewCallEvent, RecordedEvent};
 pub use cursor::{Cursor, CursorStore};
 pub use facts::FactsStore;
 pub use jobs::{Job, JobState, JobStore, NewJob};
+pub use mail::MailStore;
 pub use metrics::{JobCount, MetricsStore};
 pub use notify::NotifyStore;
 pub use operators::{NewOperator, Operator, OperatorStore};
@@ -156,6 +158,7 @@ pub trait Store:
     + RegistrationStore
     + WorkspaceStore
     + MetricsStore
+    + MailStore
     + NotifyStore
     + CursorStore
     + PrivacyStore

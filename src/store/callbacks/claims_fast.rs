@@ -62,6 +62,7 @@ fn request_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RequestRow> {
     Ok(RequestRow {
         id: r.get(0)?,
         reg_number: r.get(23)?,
+        email: r.get(24)?,
         callback_number: r.get(1)?,
         caller_category: r.get(2)?,
         state: r.get(3)?,

@@ -15,7 +15,7 @@ use crate::store::{StoreError, from_ms, to_ms};
 
 pub(super) const COLS: &str = "id, callback_number, caller_category, state, outcome, topic, note, \
      source, summary, repeat_count, attempts, misses, follow_up, silent, created_at_ms, due_at_ms, deadline_at_ms, \
-     deadline_work_ms, rank_ms, claimed_by, lease_until_ms, closed_at_ms, updated_at_ms, reg_number";
+     deadline_work_ms, rank_ms, claimed_by, lease_until_ms, closed_at_ms, updated_at_ms, reg_number, email";
 /// The list order: rank, then requests with a message, then arrival.
 pub(super) const ORDER: &str = "rank_ms, silent, created_at_ms, id";
 const ATTEMPT_COLS: &str = "id, request_id, operator_id, idempotency_key, provider_call_id, \

@@ -35,8 +35,10 @@ pub struct CallbackRequest {
     /// The registration number (`domain::registration`), e.g. `ШП-2026-000123`; `None` only for a
     /// request made before numbers existed and not yet numbered by the start-up pass.
     pub reg_number: Option<String>,
-    /// E.164; personal data.
+    /// E.164; personal data. Empty for a request by e-mail whose letter gave no phone number.
     pub callback_number: String,
+    /// The sender of a request by e-mail (personal data).
+    pub email: Option<String>,
     /// `staff` or `parent` (staff wins when voicemails disagree).
     pub caller_category: Option<String>,
     /// `open`, `claimed` or `closed`.
@@ -45,7 +47,8 @@ pub struct CallbackRequest {
     pub outcome: Option<String>,
     pub topic: Option<String>,
     pub note: Option<String>,
-    /// Where it came from: `voicemail`, or by hand `walk_in`, `letter`, `phone_note`.
+    /// Where it came from: `voicemail`, `abandoned`, `email`, or by hand `walk_in`, `letter`,
+    /// `phone_note`.
     pub source: String,
     /// What a request made by hand is about (personal data).
     pub summary: Option<String>,
@@ -110,6 +113,7 @@ impl Claimed {
 struct RequestRow {
     id: i64,
     reg_number: Option<String>,
+    email: Option<String>,
     callback_number: String,
     caller_category: Option<String>,
     state: String,
@@ -139,6 +143,7 @@ impl From<RequestRow> for CallbackRequest {
         CallbackRequest {
             id: r.id,
             reg_number: r.reg_number,
+            email: r.email,
             callback_number: r.callback_number,
             caller_category: r.caller_category,
             state: r.state,
