@@ -60,6 +60,7 @@ struct RawConfig {
     schedule: schedule::RawSchedule,
     stats: stats::RawStats,
     zadarma: zadarma::RawZadarma,
+    mail: mail::RawMail,
     privacy: privacy::RawPrivacy,
 }
 
@@ -290,6 +291,8 @@ pub struct Config {
     pub stats: crate::stats::StatsSettings,
     /// The Zadarma / Novofon account, if configured.
     pub zadarma: Option<ZadarmaConfig>,
+    /// The support mailbox (IMAP) and the SMTP server replies leave through, if configured.
+    pub mail: Option<MailConfig>,
     /// Retention of personal data (`[privacy]`).
     pub privacy: PrivacySettings,
 }
@@ -471,6 +474,7 @@ impl Config {
         let schedule = schedule::schedule_from_raw(&raw.schedule, twilio.as_ref())?;
         let stats = stats::stats_from_raw(&raw.stats)?;
         let zadarma = zadarma::zadarma_from_raw(raw.zadarma)?;
+        let mail = mail::mail_from_raw(&raw.mail)?;
         let privacy = privacy::privacy_from_raw(&raw.privacy)?;
         Ok(Config {
             privacy,
@@ -491,6 +495,7 @@ impl Config {
             hours,
             twilio,
             zadarma,
+            mail,
             routing,
             retention,
         })
@@ -710,6 +715,8 @@ pub const SECRET_KEYS: &[&str] = &[
     "twilio.auth_token",
     "zadarma.secret",
     "privacy.pseudonym_key",
+    "mail.password",
+    "mail.smtp_password",
 ];
 
 /// Replaces each `<secret>_file` of [`SECRET_KEYS`] by the file's contents under `<secret>`.
@@ -788,10 +795,12 @@ fn int_in_range(
     Ok(Some(n))
 }
 
+mod mail;
 mod privacy;
 mod schedule;
 mod stats;
 mod zadarma;
+pub use mail::MailConfig;
 pub use privacy::PrivacySettings;
 pub use schedule::ScheduleConfig;
 pub use zadarma::ZadarmaConfig;

@@ -8,6 +8,7 @@ pub mod cluster;
 pub mod inproc;
 pub mod instance;
 pub mod line;
+pub mod mail_servers;
 pub mod private_pg;
 pub mod service;
 pub mod twilio;
