@@ -1,4 +1,4 @@
-//! The mail layer against real servers started per test (tests/support/mail_servers.rs): the
+//! The mail layer against real servers started per test (tests/support/mail_servers.rs, smtp_sink.rs): the
 //! IMAP client on Dovecot — the fixture letters appended, fetched by UID and parsed, marked
 //! processed and seen so by a second connection, nothing new after the last UID, IDLE woken by
 //! another connection's APPEND, the polling fallback, clear errors — and the SMTP client into an
@@ -14,7 +14,8 @@ use perezvon::config::Secret;
 use perezvon::mail::imap::{ImapClient, Wake};
 use perezvon::mail::smtp::{Outgoing, SmtpSender, SmtpSettings, new_message_id};
 use perezvon::mail::{AutomaticKind, TlsMode, find_reference, parse};
-use support::mail_servers::{Dovecot, SmtpSink};
+use support::mail_servers::Dovecot;
+use support::smtp_sink::SmtpSink;
 
 /// The fixture letters and the subject each decodes to.
 const FIXTURES: &[(&str, &str)] = &[
@@ -159,17 +160,23 @@ async fn idle_wakes_when_another_connection_appends_and_polling_stands_in() {
             "Не могу войти в дневник"
         );
 
-        // Without IDLE, waiting is a sleep and a NOOP; the letter is there at the next fetch.
+        // Without IDLE, waiting is a sleep and a NOOP. (A change the server reported during an
+        // earlier command — RECENT after the EXISTS that ended IDLE — returns at once.)
         let mut poller = watcher.without_idle();
         assert!(!poller.supports_idle());
+        poller.wait(Duration::from_millis(300)).await.unwrap();
+        let t = Instant::now();
+        assert_eq!(
+            poller.wait(Duration::from_millis(300)).await.unwrap(),
+            Wake::TimedOut
+        );
+        assert!(t.elapsed() >= Duration::from_millis(300));
         let mut other = ImapClient::connect(&server.settings()).await.unwrap();
         other
             .append("INBOX", &fixture("utf8.eml"), None)
             .await
             .unwrap();
-        let t = Instant::now();
         poller.wait(Duration::from_millis(300)).await.unwrap();
-        assert!(t.elapsed() >= Duration::from_millis(300));
         let after = poller.fetch_after(new[0].uid, 10).await.unwrap();
         assert_eq!(after.len(), 1);
         assert_eq!(

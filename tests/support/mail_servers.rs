@@ -1,15 +1,14 @@
 //! Real mail servers for the mail tests, each private to one test: Debian's Dovecot
 //! (`dovecot-imapd`) serving IMAP with IDLE on 127.0.0.1 and a free port, its configuration,
-//! sockets, logs and a Maildir in a temporary directory, one user with a plain password; and an
-//! SMTP sink (Python's `aiosmtpd` from PyPI with a small handler written here) that keeps every
-//! letter it is given, with its envelope, for the test to read. `start` returns `None` (after
+//! sockets, logs and a Maildir in a temporary directory, one user with a plain password. The SMTP
+//! sink (aiosmtpd, `smtp_sink.rs`) shares the helpers here. `start` returns `None` (after
 //! printing `SKIPPED (mail)`) when a server is missing or does not start, unless
 //! `PEREZVON_TEST_REQUIRE_MAIL=1` (CI), where that fails the test. Dropping one stops it: its own
 //! process group gets SIGTERM, then SIGKILL.
 
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -23,7 +22,7 @@ pub const USER: &str = "support";
 pub const PASSWORD: &str = "mail-test-password";
 
 /// Gives up on a missing server: `None` normally, a failed test under CI.
-fn unavailable<T>(why: &str) -> Option<T> {
+pub(super) fn unavailable<T>(why: &str) -> Option<T> {
     if std::env::var("PEREZVON_TEST_REQUIRE_MAIL").is_ok_and(|v| v == "1") {
         panic!("PEREZVON_TEST_REQUIRE_MAIL=1 but {why}");
     }
@@ -31,7 +30,7 @@ fn unavailable<T>(why: &str) -> Option<T> {
     None
 }
 
-fn free_port() -> u16 {
+pub(super) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -40,7 +39,7 @@ fn free_port() -> u16 {
 }
 
 /// Waits until the server on `port` greets with a line starting with `greeting`.
-async fn greets(port: u16, greeting: &str, child: &mut Child, within: Duration) -> bool {
+pub(super) async fn greets(port: u16, greeting: &str, child: &mut Child, within: Duration) -> bool {
     let until = Instant::now() + within;
     while Instant::now() < until {
         if child.try_wait().ok().flatten().is_some() {
@@ -61,16 +60,23 @@ async fn greets(port: u16, greeting: &str, child: &mut Child, within: Duration) 
 }
 
 /// Stops a process group started with `process_group(0)`: SIGTERM, a moment, then SIGKILL.
-fn stop_group(child: &mut Child) {
+pub(super) fn stop_group(child: &mut Child) {
     let group = format!("-{}", child.id());
-    let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+    let signal = |name: &str| {
+        let _ = Command::new("kill")
+            .args([name, "--", &group])
+            .stderr(Stdio::null())
+            .status();
+    };
+    signal("-TERM");
     for _ in 0..30 {
         if child.try_wait().ok().flatten().is_some() {
             break;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+    // What the leader left behind (a login process, say) goes too.
+    signal("-KILL");
     let _ = child.kill();
     let _ = child.wait();
 }
@@ -220,140 +226,4 @@ fn config(root: &Path, port: u16, users: [&str; 3]) -> String {
          service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n  \
          inet_listener imaps {{\n    port = 0\n  }}\n}}\n"
     )
-}
-
-/// One letter the SMTP sink was given.
-#[derive(Debug, Clone)]
-pub struct Received {
-    pub raw: Vec<u8>,
-    pub mail_from: String,
-    pub rcpt_tos: Vec<String>,
-}
-
-/// An SMTP server that keeps what it is given (aiosmtpd with the handler below).
-pub struct SmtpSink {
-    pub dir: tempfile::TempDir,
-    pub port: u16,
-    child: Child,
-}
-
-/// Stores each letter's bytes as `NNNN.eml` (renamed into place once written) and its envelope
-/// as `NNNN.json`.
-const HANDLER: &str = r#"
-import itertools, json, os
-
-class Sink:
-    def __init__(self, directory):
-        self.directory = directory
-        self.numbers = itertools.count(1)
-
-    @classmethod
-    def from_cli(cls, parser, *args):
-        return cls(args[0])
-
-    async def handle_DATA(self, server, session, envelope):
-        base = os.path.join(self.directory, "%04d" % next(self.numbers))
-        content = envelope.original_content or envelope.content
-        if isinstance(content, str):
-            content = content.encode("utf-8", "surrogateescape")
-        with open(base + ".json", "w") as f:
-            json.dump({"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos}, f)
-        with open(base + ".tmp", "wb") as f:
-            f.write(content)
-        os.rename(base + ".tmp", base + ".eml")
-        return "250 OK stored"
-"#;
-
-impl SmtpSink {
-    /// Starts the sink; `None` when Python's aiosmtpd is missing or the sink does not start.
-    pub async fn start() -> Option<SmtpSink> {
-        let python = std::env::var("PEREZVON_TEST_PYTHON").unwrap_or("python3".into());
-        let has = Command::new(&python)
-            .args(["-c", "import aiosmtpd"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        if !has.is_ok_and(|s| s.success()) {
-            return unavailable("Python's aiosmtpd is missing (python3 -m pip install aiosmtpd)");
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        let letters = root.join("letters");
-        std::fs::create_dir(&letters).unwrap();
-        std::fs::write(root.join("perezvon_sink.py"), HANDLER).unwrap();
-        let port = free_port();
-        let mut child = Command::new(&python)
-            .process_group(0)
-            .current_dir(root)
-            .env("PYTHONPATH", root)
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
-            .args(["-c", "perezvon_sink.Sink"])
-            .arg(&letters)
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(root.join("stdout.log")).unwrap())
-            .stderr(std::fs::File::create(root.join("stderr.log")).unwrap())
-            .spawn()
-            .expect("python3 starts");
-        if !greets(port, "220", &mut child, Duration::from_secs(20)).await {
-            stop_group(&mut child);
-            let err = std::fs::read_to_string(root.join("stderr.log")).unwrap_or_default();
-            return unavailable(&format!("the aiosmtpd sink did not start: {err}"));
-        }
-        Some(SmtpSink { dir, port, child })
-    }
-
-    fn letters(&self) -> PathBuf {
-        self.dir.path().join("letters")
-    }
-
-    /// The letters received so far, in order.
-    pub fn received(&self) -> Vec<Received> {
-        let mut names: Vec<PathBuf> = std::fs::read_dir(self.letters())
-            .unwrap()
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-            .collect();
-        names.sort();
-        names
-            .into_iter()
-            .map(|p| {
-                let envelope: serde_json::Value =
-                    serde_json::from_slice(&std::fs::read(p.with_extension("json")).unwrap())
-                        .unwrap();
-                Received {
-                    raw: std::fs::read(&p).unwrap(),
-                    mail_from: envelope["mail_from"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_owned(),
-                    rcpt_tos: envelope["rcpt_tos"]
-                        .as_array()
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(|v| v.as_str().map(str::to_owned))
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                }
-            })
-            .collect()
-    }
-
-    /// Waits until at least `n` letters arrived (at most `within`), and returns them all.
-    pub async fn wait_for(&self, n: usize, within: Duration) -> Vec<Received> {
-        let until = Instant::now() + within;
-        loop {
-            let got = self.received();
-            if got.len() >= n || Instant::now() >= until {
-                return got;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-impl Drop for SmtpSink {
-    fn drop(&mut self) {
-        stop_group(&mut self.child);
-    }
 }

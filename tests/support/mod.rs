@@ -11,6 +11,7 @@ pub mod line;
 pub mod mail_servers;
 pub mod private_pg;
 pub mod service;
+pub mod smtp_sink;
 pub mod twilio;
 pub mod web;
 

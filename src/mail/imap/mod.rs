@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use anyhow::{Context as _, anyhow, bail};
-use async_imap::types::{Flag, UnsolicitedResponse};
+use async_imap::types::Flag;
 use async_imap::{Client, Session};
 use futures_util::TryStreamExt as _;
 use tokio::net::TcpStream;
@@ -17,6 +17,9 @@ use tokio::net::TcpStream;
 use super::TlsMode;
 use super::stream::MailStream;
 use crate::config::Secret;
+
+mod idle;
+pub use idle::Wake;
 
 /// The keyword a processed letter gets besides `\Seen` (where the folder keeps keywords).
 pub const DONE_KEYWORD: &str = "$PerezvonDone";
@@ -61,15 +64,6 @@ impl Fetched {
             .iter()
             .any(|f| f.eq_ignore_ascii_case(DONE_KEYWORD))
     }
-}
-
-/// Why [`ImapClient::wait`] returned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Wake {
-    /// The server reported a change (new mail, most often): fetch now.
-    Changed,
-    /// The time was up (or the server has no IDLE and this was a poll): fetch anyway.
-    TimedOut,
 }
 
 /// A logged-in IMAP connection.
@@ -140,17 +134,6 @@ impl ImapClient {
             timeout: s.timeout,
             keyword: false,
         })
-    }
-
-    /// True when the server offers IDLE (else [`ImapClient::wait`] polls).
-    pub fn supports_idle(&self) -> bool {
-        self.idle
-    }
-
-    /// Pretends the server has no IDLE (to exercise the polling fallback).
-    pub fn without_idle(mut self) -> ImapClient {
-        self.idle = false;
-        self
     }
 
     fn session(&mut self) -> anyhow::Result<&mut Session<MailStream>> {
@@ -277,42 +260,6 @@ impl ImapClient {
         self.run("APPEND", async |s| s.append(folder, flags, None, raw).await)
             .await
             .with_context(|| format!("cannot store a letter in `{folder}`"))
-    }
-
-    /// Waits for a change in the selected folder for at most `limit`: IDLE where the server has
-    /// it, else a sleep and a NOOP (polling). Fetch after it returns, whatever it says.
-    pub async fn wait(&mut self, limit: Duration) -> anyhow::Result<Wake> {
-        let session = self.session()?;
-        let mut changed = false;
-        while let Ok(r) = session.unsolicited_responses.try_recv() {
-            changed |= matches!(
-                r,
-                UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_)
-            );
-        }
-        if changed {
-            return Ok(Wake::Changed);
-        }
-        if !self.idle {
-            tokio::time::sleep(limit).await;
-            self.run("NOOP", async |s| s.noop().await).await?;
-            return Ok(Wake::TimedOut);
-        }
-        let Some(session) = self.session.take() else {
-            bail!("the IMAP connection was lost: reconnect");
-        };
-        let mut handle = session.idle();
-        bounded(self.timeout, "IDLE", handle.init()).await?;
-        let (waiting, stop) = handle.wait_with_timeout(limit);
-        let outcome = tokio::time::timeout(limit, waiting).await;
-        drop(stop);
-        let wake = match outcome {
-            Ok(Ok(async_imap::extensions::idle::IdleResponse::NewData(_))) => Wake::Changed,
-            Ok(Ok(_)) | Err(_) => Wake::TimedOut,
-            Ok(Err(e)) => return Err(e).context("IMAP IDLE failed"),
-        };
-        self.session = Some(bounded(self.timeout, "DONE (end of IDLE)", handle.done()).await?);
-        Ok(wake)
     }
 
     /// Logs out (best effort: the connection closes either way).
