@@ -116,6 +116,19 @@ async fn letters_are_fetched_by_uid_parsed_and_marked_processed() {
         assert_eq!(done[..3], [true, true, false]);
         assert!(seen[0].flags.iter().any(|f| f == "\\Seen"));
         assert!(!seen[2].flags.iter().any(|f| f == "\\Seen"));
+
+        // A folder named in Russian (sent in modified UTF-7).
+        again.create_folder("Поддержка").await.unwrap();
+        again
+            .append("Поддержка", &fixture("cp1251.eml"), Some("(\\Seen)"))
+            .await
+            .unwrap();
+        let other = again.select("Поддержка").await.unwrap();
+        assert_eq!(other.exists, 1);
+        let there = again.fetch_after(0, 10).await.unwrap();
+        assert_eq!(there.len(), 1);
+        assert!(there[0].flags.iter().any(|f| f == "\\Seen"));
+        assert_eq!(parse(&there[0].raw).unwrap().subject, "Оценки за четверть");
         again.logout().await;
     })
     .await;

@@ -19,6 +19,7 @@ use super::stream::MailStream;
 use crate::config::Secret;
 
 mod idle;
+mod utf7;
 pub use idle::Wake;
 
 /// The keyword a processed letter gets besides `\Seen` (where the folder keeps keywords).
@@ -156,10 +157,11 @@ impl ImapClient {
         r
     }
 
-    /// Selects `folder` for reading and writing.
+    /// Selects `folder` (named in UTF-8; sent in IMAP's modified UTF-7) for reading and writing.
     pub async fn select(&mut self, folder: &str) -> anyhow::Result<Selected> {
         let what = format!("SELECT {folder}");
-        let mailbox = self.run(&what, async |s| s.select(folder).await).await?;
+        let wire = utf7::encode(folder);
+        let mailbox = self.run(&what, async |s| s.select(&wire).await).await?;
         let uid_validity = mailbox
             .uid_validity
             .ok_or_else(|| anyhow!("the IMAP folder `{folder}` has no UIDVALIDITY"))?;
@@ -250,6 +252,14 @@ impl ImapClient {
         Ok(())
     }
 
+    /// Creates `folder` (for replies kept in a folder of their own, say); an error if it exists.
+    pub async fn create_folder(&mut self, folder: &str) -> anyhow::Result<()> {
+        let wire = utf7::encode(folder);
+        self.run("CREATE", async |s| s.create(&wire).await)
+            .await
+            .with_context(|| format!("cannot create the folder `{folder}`"))
+    }
+
     /// Stores `raw` as a letter in `folder` with `flags` (such as `(\Seen)`).
     pub async fn append(
         &mut self,
@@ -257,7 +267,8 @@ impl ImapClient {
         raw: &[u8],
         flags: Option<&str>,
     ) -> anyhow::Result<()> {
-        self.run("APPEND", async |s| s.append(folder, flags, None, raw).await)
+        let wire = utf7::encode(folder);
+        self.run("APPEND", async |s| s.append(&wire, flags, None, raw).await)
             .await
             .with_context(|| format!("cannot store a letter in `{folder}`"))
     }
