@@ -140,3 +140,44 @@ fn a_reply_threads_to_our_letter_and_names_the_request() {
     // The quoted registration number is not a phone number.
     assert!(find_phones(&l.text).is_empty());
 }
+
+const ALL: &[&str] = &[
+    "koi8r.eml",
+    "cp1251.eml",
+    "utf8.eml",
+    "html_only.eml",
+    "attachment.eml",
+    "autoreply.eml",
+    "bounce.eml",
+    "list.eml",
+    "reply.eml",
+];
+
+proptest::proptest! {
+    /// Damaged letters (bytes changed, cut short, spliced) never panic, and what parses is tidy:
+    /// no carriage returns in the text, no empty or padded ids, phones in E.164.
+    #[test]
+    fn damaged_letters_never_panic(
+        which in 0..ALL.len(),
+        edits in proptest::collection::vec((0usize..4096, proptest::num::u8::ANY), 0..24),
+        cut in 0usize..4096,
+    ) {
+        let path = format!("{}/tests/fixtures/mail/{}", env!("CARGO_MANIFEST_DIR"), ALL[which]);
+        let mut raw = std::fs::read(path).unwrap();
+        for (at, byte) in edits {
+            let at = at % raw.len();
+            raw[at] = byte;
+        }
+        raw.truncate(cut.max(1));
+        if let Ok(l) = parse(&raw) {
+            proptest::prop_assert!(!l.text.contains('\r'));
+            for id in l.message_id.iter().chain(&l.in_reply_to).chain(&l.references) {
+                proptest::prop_assert!(!id.is_empty() && id.trim() == id, "{:?}", id);
+            }
+            for phone in find_phones(&l.text) {
+                proptest::prop_assert!(phone.starts_with('+'));
+            }
+            let _ = find_reference(&l.subject, "ШП");
+        }
+    }
+}
