@@ -60,6 +60,7 @@ struct RawConfig {
     schedule: schedule::RawSchedule,
     stats: stats::RawStats,
     zadarma: zadarma::RawZadarma,
+    mail: mail::RawMail,
     privacy: privacy::RawPrivacy,
     notify: notify::RawNotify,
     limits: limits::RawLimits,
@@ -292,6 +293,8 @@ pub struct Config {
     pub stats: crate::stats::StatsSettings,
     /// The Zadarma / Novofon account, if configured.
     pub zadarma: Option<ZadarmaConfig>,
+    /// The support mailbox (IMAP) and the SMTP server replies leave through, if configured.
+    pub mail: Option<MailConfig>,
     /// Retention of personal data (`[privacy]`).
     pub privacy: PrivacySettings,
     /// Staff notifications (`[notify]`).
@@ -477,12 +480,19 @@ impl Config {
         let schedule = schedule::schedule_from_raw(&raw.schedule, twilio.as_ref())?;
         let stats = stats::stats_from_raw(&raw.stats)?;
         let zadarma = zadarma::zadarma_from_raw(raw.zadarma)?;
+        let mail = mail::mail_from_raw(&raw.mail)?;
         let privacy = privacy::privacy_from_raw(&raw.privacy)?;
         let notify = notify::notify_from_raw(&raw.notify)?;
         if !notify.sms.is_empty() && twilio.as_ref().and_then(|t| t.sms_from.as_ref()).is_none() {
             return Err(key_err(
                 "notify.sms",
                 "SMS notifications need `twilio.sms_from` (the sender)",
+            ));
+        }
+        if !notify.emails.is_empty() && mail.is_none() {
+            return Err(key_err(
+                "notify.emails",
+                "e-mail notifications need the `[mail]` section (its SMTP server and from_address)",
             ));
         }
         let limits = limits::limits_from_raw(&raw.limits)?;
@@ -507,6 +517,7 @@ impl Config {
             hours,
             twilio,
             zadarma,
+            mail,
             routing,
             retention,
         })
@@ -726,6 +737,8 @@ pub const SECRET_KEYS: &[&str] = &[
     "twilio.auth_token",
     "zadarma.secret",
     "privacy.pseudonym_key",
+    "mail.password",
+    "mail.smtp_password",
 ];
 
 /// Replaces each `<secret>_file` of [`SECRET_KEYS`] by the file's contents under `<secret>`.
@@ -805,11 +818,13 @@ fn int_in_range(
 }
 
 pub mod limits;
+mod mail;
 mod notify;
 mod privacy;
 mod schedule;
 mod stats;
 mod zadarma;
+pub use mail::MailConfig;
 pub use privacy::PrivacySettings;
 pub use schedule::ScheduleConfig;
 pub use zadarma::ZadarmaConfig;

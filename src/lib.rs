@@ -16,6 +16,7 @@
 //! - [`admin`]: user and operator administration and the calendar's status, shared by the
 //!   workspace pages, the API and the CLI.
 //! - [`cli`]: the `perezvon` subcommands; `main.rs` only parses and dispatches.
+//! - [`mail`]: the support mailbox's transport: parsing letters, IMAP, SMTP.
 
 pub mod admin;
 pub mod audio;
@@ -27,6 +28,7 @@ pub mod config;
 pub mod domain;
 pub mod http;
 pub mod jobs;
+pub mod mail;
 pub mod notify;
 pub mod secrets;
 pub mod simulate;

@@ -76,7 +76,8 @@ pub enum Registered {
     Kept,
 }
 
-const SEEN: &str = "select request_id from mail_messages where direction = 'in' and message_id = $1";
+const SEEN: &str =
+    "select request_id from mail_messages where direction = 'in' and message_id = $1";
 const INSERT_MAIL: &str = "insert into mail_messages (request_id, direction, message_id, from_address, \
      to_address, subject, body, attachments, automatic, created_at_ms) \
      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";

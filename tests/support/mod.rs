@@ -8,8 +8,10 @@ pub mod cluster;
 pub mod inproc;
 pub mod instance;
 pub mod line;
+pub mod mail_servers;
 pub mod private_pg;
 pub mod service;
+pub mod smtp_sink;
 pub mod twilio;
 pub mod web;
 
