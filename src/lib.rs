@@ -282,6 +282,29 @@ pub async fn run_until(
             let _ = rx.wait_for(|stop| *stop).await;
         },
     )));
+    if let Some(m) = &config.mail {
+        let sender = mail::smtp::SmtpSender::new(&m.smtp, &m.from_address, &m.from_name)
+            .context("cannot set up the SMTP sender (section `mail`)")?;
+        handlers.push(Arc::new(jobs::mail::MailHandler {
+            sender,
+            from_address: m.from_address.clone(),
+        }));
+        let intake = Arc::new(mail::intake::Intake {
+            store: store.clone(),
+            calendar: calendar.clone(),
+            clock: clock.clone(),
+            mail: m.clone(),
+            callbacks: config.callbacks.clone(),
+            sla: m.sla.unwrap_or(config.callbacks.sla),
+            screening: switchboard.screening().clone(),
+            data_dir: config.data_dir.clone(),
+            holder: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
+        });
+        let mut rx = stop_rx.clone();
+        background.push(tokio::spawn(intake.run(async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        })));
+    }
     if config.notify.has_recipients() {
         let notifier = Arc::new(notify::Notifier {
             store: store.clone(),

@@ -28,6 +28,7 @@ pub(super) struct RawMail {
     folder: Option<String>,
     poll_seconds: Option<NumOrStr>,
     max_attachment_bytes: Option<NumOrStr>,
+    sla_minutes: Option<NumOrStr>,
     timeout_seconds: Option<NumOrStr>,
     smtp_host: Option<String>,
     smtp_port: Option<NumOrStr>,
@@ -50,6 +51,9 @@ pub struct MailConfig {
     pub poll: Duration,
     /// Attachments larger than this are not stored (`max_attachment_bytes`, default 10 MiB).
     pub max_attachment_bytes: usize,
+    /// Working time from a letter's arrival (or the next opening) to its deadline
+    /// (`sla_minutes`); `None`: the callback list's `callbacks.sla_minutes`.
+    pub sla: Option<chrono::TimeDelta>,
     /// The SMTP server and account (`smtp_host`, `smtp_port`, `smtp_tls`, `smtp_user`,
     /// `smtp_password`).
     pub smtp: SmtpSettings,
@@ -118,6 +122,8 @@ pub(super) fn mail_from_raw(raw: &RawMail) -> Result<Option<MailConfig>, ConfigE
     let folder = nonempty(&raw.folder).unwrap_or_else(|| "INBOX".into());
     one_line(&folder, "mail.folder")?;
     let poll = int(&raw.poll_seconds, "mail.poll_seconds", 5, 3600)?.unwrap_or(60);
+    let sla =
+        int(&raw.sla_minutes, "mail.sla_minutes", 1, 10 * 24 * 60)?.map(chrono::TimeDelta::minutes);
     let max_attachment_bytes = int(
         &raw.max_attachment_bytes,
         "mail.max_attachment_bytes",
@@ -186,6 +192,7 @@ pub(super) fn mail_from_raw(raw: &RawMail) -> Result<Option<MailConfig>, ConfigE
         folder,
         poll: Duration::from_secs(poll as u64),
         max_attachment_bytes: max_attachment_bytes as usize,
+        sla,
         smtp: SmtpSettings {
             host: smtp_host,
             port: smtp_port,

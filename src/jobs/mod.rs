@@ -18,6 +18,7 @@ use crate::clock::Clock;
 use crate::store::{Job, Store};
 
 pub mod download;
+pub mod mail;
 pub mod privacy;
 pub mod retention;
 pub mod sms;

@@ -8,6 +8,7 @@
 
 pub mod automatic;
 pub mod imap;
+pub mod intake;
 pub mod parse;
 pub mod scan;
 pub mod smtp;

@@ -4,7 +4,9 @@
 //! so the mailbox may mark the letter processed only after the commit and a crash in between
 //! re-registers nothing. A letter joins a request when its subject names the request's
 //! registration number, when it answers one of our letters (`In-Reply-To`/`References`), or when
-//! it gives the phone number of an active request; otherwise it makes a new one (source `email`).
+//! it gives the phone number of an active request from a call or from the same sender; otherwise
+//! it makes a new one (source `email`), whose callback number is the phone the letter gives unless
+//! another sender's request has that number.
 //! Automatic letters and blocked senders are kept, never registered nor answered. Also the
 //! intake's place in the mailbox and the lease that lets one instance at a time take it.
 
@@ -48,8 +50,8 @@ pub struct MailPlan<'a> {
     pub deadline_work_ms: i64,
     pub priority: &'a Priority,
     pub registration: &'a RegistrationFormat,
-    /// The automatic reply, made once the request's number is known.
-    pub reply: &'a (dyn Fn(&str) -> AutoReply + Send + Sync),
+    /// The automatic reply, made once the request's number is known (and whether it is new).
+    pub reply: &'a (dyn Fn(&str, bool) -> AutoReply + Send + Sync),
 }
 
 /// An automatic reply to enqueue with the registration.
@@ -86,7 +88,7 @@ const BY_REG: &str =
 const BY_MESSAGE: &str = "select r.id, r.reg_number from mail_messages m \
      join callback_requests r on r.id = m.request_id \
      where m.message_id = $1 and r.state <> 'closed' order by m.id desc limit 1";
-const BY_PHONE: &str = "select id, reg_number from callback_requests \
+const BY_PHONE: &str = "select id, reg_number, email from callback_requests \
      where callback_number = $1 and state <> 'closed'";
 const JOIN: &str = "update callback_requests set repeat_count = repeat_count + 1, \
      due_at_ms = case when state = 'open' and due_at_ms > $2 then $2 else due_at_ms end, \

@@ -48,8 +48,21 @@ macro_rules! impl_mail_store {
                     }
                     found = sqlx::query_as(BY_MESSAGE).bind(id).fetch_optional(&mut *tx).await?;
                 }
-                if let (None, Some(phone)) = (&found, l.phone) {
-                    found = sqlx::query_as(BY_PHONE).bind(phone).fetch_optional(&mut *tx).await?;
+                let mut phone = l.phone;
+                if let (None, Some(p)) = (&found, l.phone) {
+                    let by_phone: Option<(i64, Option<String>, Option<String>)> =
+                        sqlx::query_as(BY_PHONE).bind(p).fetch_optional(&mut *tx).await?;
+                    match by_phone {
+                        // A call's request, or this sender's: the letter joins it.
+                        Some((id, reg, email))
+                            if email.as_deref().is_none_or(|e| e == l.from_address) =>
+                        {
+                            found = Some((id, reg));
+                        }
+                        // Another sender's request has the number: a request of its own.
+                        Some(_) => phone = None,
+                        None => {}
+                    }
                 }
                 let (request_id, reg_number, new) = match found {
                     Some((id, reg)) => {
@@ -78,7 +91,7 @@ macro_rules! impl_mail_store {
                             .await?;
                         let reg = plan.registration.number_at(l.now, seq);
                         let id: i64 = sqlx::query_scalar(INSERT_REQUEST)
-                            .bind(l.phone.unwrap_or(""))
+                            .bind(phone.unwrap_or(""))
                             .bind(None::<&str>)
                             .bind(now)
                             .bind(to_ms(plan.due))
@@ -118,7 +131,7 @@ macro_rules! impl_mail_store {
                     }
                 };
                 insert_in(Some(request_id)).execute(&mut *tx).await?;
-                let reply = (plan.reply)(&reg_number);
+                let reply = (plan.reply)(&reg_number, new);
                 sqlx::query(INSERT_MAIL)
                     .bind(request_id)
                     .bind("out")
