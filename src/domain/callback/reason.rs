@@ -84,7 +84,11 @@ pub fn reason(r: &ReasonInput, cal: &Calendar, now: DateTime<Utc>) -> String {
     }
     if r.repeat_count > 0 {
         let n = r.repeat_count + 1;
-        parts.push(format!("звонил {n} {}", times(n)));
+        if r.source == Source::Email {
+            parts.push(format!("обращался {n} {}", times(n)));
+        } else {
+            parts.push(format!("звонил {n} {}", times(n)));
+        }
     }
     if r.staff {
         parts.push("сотрудник школы".into());
@@ -101,6 +105,7 @@ pub fn reason(r: &ReasonInput, cal: &Calendar, now: DateTime<Utc>) -> String {
     match r.source {
         Source::Voicemail => {}
         Source::Abandoned => parts.push("положил трубку, не дождавшись ответа".into()),
+        Source::Email => parts.push("письмо на почту поддержки".into()),
         s => parts.push(format!("создана вручную ({})", s.label())),
     }
     parts.join("; ")

@@ -23,6 +23,8 @@ named_enum! {
         /// A caller who hung up waiting in the queue (no message; see
         /// `callbacks.abandoned_join_after_secs`).
         Abandoned = "abandoned",
+        /// A letter to the support mailbox (`mail::intake`).
+        Email = "email",
     }
 }
 
@@ -38,6 +40,7 @@ impl Source {
             Source::Letter => "письмо",
             Source::PhoneNote => "телефонограмма",
             Source::Abandoned => "не дождался ответа в очереди",
+            Source::Email => "письмо на почту поддержки",
         }
     }
 }

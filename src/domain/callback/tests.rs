@@ -200,6 +200,14 @@ fn explanations_in_russian() {
         ..base
     };
     assert_eq!(reason(&late, &c, now), "срок истёк 2 ч назад; звонил 5 раз");
+    let mail = ReasonInput {
+        source: Source::Email,
+        ..late
+    };
+    assert_eq!(
+        reason(&mail, &c, now),
+        "срок истёк 2 ч назад; обращался 5 раз; письмо на почту поддержки"
+    );
     let agreed = ReasonInput {
         repeat_count: 0,
         follow_up: true,
