@@ -253,7 +253,9 @@ async fn letters_become_requests_once_and_are_answered(db: &TestDb) {
         answer
             .text
             .contains("зарегистрировано под номером ШП-2026-000002")
-            && answer.text.contains("в понедельник 7 декабря, с 09:00"),
+            && answer
+                .text
+                .contains("Мы ответим вам в понедельник, 7 декабря, начиная с 09:00."),
         "{}",
         answer.text
     );
@@ -348,6 +350,7 @@ async fn letters_become_requests_once_and_are_answered(db: &TestDb) {
         ["late@mail.ru", "lost@mail.ru"],
         "each registered once"
     );
+    assert_eq!(send_mail(db, &handler).await, 2, "each answered once");
     // Every letter is marked processed on the server.
     client.select("INBOX").await.unwrap();
     let marked = client.fetch_after(0, 100).await.unwrap();
@@ -356,7 +359,65 @@ async fn letters_become_requests_once_and_are_answered(db: &TestDb) {
         "{:?}",
         marked.iter().map(|f| &f.flags).collect::<Vec<_>>()
     );
+
+    // An operator's answer from the workspace: threaded to the sender's last letter.
+    let web = support::web::WebApp::spawn_with(
+        db,
+        perezvon::config::Config {
+            mail: Some(mail.clone()),
+            ..perezvon::config::Config::default()
+        },
+    )
+    .await;
+    web.user("boss", perezvon::domain::user::Role::Supervisor)
+        .await;
+    let boss = web.sign_in("boss").await;
+    let path = format!("/api/v1/callbacks/{}/reply", after[1].id);
+    let r = web
+        .with_session(reqwest::Method::POST, &path, &boss)
+        .json(&serde_json::json!({"text": "   "}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400, "an empty answer");
+    let r = web
+        .with_session(reqwest::Method::POST, &path, &boss)
+        .json(&serde_json::json!({"text": "Оценки выставлены, проверьте дневник."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let sent = send_mail(db, &handler).await;
+    let got = sink.wait_for(10, Duration::from_secs(10)).await;
+    let answer = perezvon::mail::parse(&got.last().unwrap().raw).unwrap();
+    assert_eq!(sent, 1, "{answer:?}");
+    assert_eq!(answer.subject, "Ответ по заявке ШП-2026-000002");
+    assert_eq!(answer.in_reply_to.as_deref(), Some("r-1@yandex.ru"));
+    assert!(answer.references.contains(&"cp1251-1@yandex.ru".to_owned()));
+    assert!(answer.text.contains("Оценки выставлены"), "{}", answer.text);
+    assert!(
+        answer.automatic.is_none(),
+        "a person's answer is not automatic"
+    );
+    let letters = web
+        .with_cookie(
+            reqwest::Method::GET,
+            &format!("/api/v1/callbacks/{}/letters", after[1].id),
+            &boss,
+        )
+        .send()
+        .await
+        .unwrap();
+    let letters: serde_json::Value = letters.json().await.unwrap();
+    let directions: Vec<&str> = letters
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["direction"].as_str().unwrap())
+        .collect();
+    assert_eq!(directions, ["in", "out", "in", "out", "out"], "{letters}");
     println!(
-        "mail intake: 13 letters, 7 requests, 3 automatic kept, 7 answers, each registered once"
+        "mail intake: 13 letters, 7 requests, 3 automatic kept, 9 automatic answers and one \
+         operator's answer, each letter registered once"
     );
 }

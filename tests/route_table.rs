@@ -120,6 +120,8 @@ const ROUTES: &[(&str, &str, &str, Access)] = &[
     ("POST", "/api/v1/callbacks/{id}/dial", "/api/v1/callbacks/999999/dial", Access::OperatorProfile),
     ("POST", "/api/v1/callbacks/{id}/outcome", "/api/v1/callbacks/999999/outcome", Access::Signed),
     ("POST", "/api/v1/callbacks/{id}/release", "/api/v1/callbacks/999999/release", Access::Signed),
+    ("POST", "/api/v1/callbacks/{id}/reply", "/api/v1/callbacks/999999/reply", Access::Signed),
+    ("GET", "/api/v1/callbacks/{id}/letters", "/api/v1/callbacks/999999/letters", Access::Signed),
 ];
 
 /// Source files that register routes, with the prefix their router is nested under.

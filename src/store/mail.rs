@@ -107,6 +107,15 @@ pub trait MailStore {
     /// The letters of a request, oldest first: (direction, message id, from, to, subject, body,
     /// attachments JSON, at).
     async fn request_letters(&self, request_id: i64) -> Result<Vec<MailRow>, StoreError>;
+    /// Keeps an operator's letter to the request's sender with the job that sends it and the
+    /// request's history entry (`replied`), in one transaction.
+    async fn add_reply_letter(
+        &self,
+        request_id: i64,
+        reply: &AutoReply,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
     /// Takes or renews the mailbox for `holder` until `until` unless another holds it; the
     /// folder's UIDVALIDITY and the last UID done when taken.
     async fn take_mailbox(

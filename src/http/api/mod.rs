@@ -16,6 +16,7 @@ pub mod callbacks;
 pub mod calls;
 pub mod contacts;
 pub mod follow_up;
+pub mod mail_reply;
 pub mod me;
 pub mod operator_admin;
 pub mod operators;
@@ -54,6 +55,8 @@ pub fn router() -> Router<AppState> {
         .route("/callbacks/{id}/dial", post(callback_actions::dial))
         .route("/callbacks/{id}/outcome", post(callback_actions::outcome))
         .route("/callbacks/{id}/release", post(callback_actions::release))
+        .route("/callbacks/{id}/reply", post(mail_reply::reply))
+        .route("/callbacks/{id}/letters", get(mail_reply::letters))
         .route("/stats/summary", get(stats::summary))
         .route("/stats/hourly", get(stats::hourly))
         .route("/stats/daily", get(stats::daily))

@@ -170,6 +170,52 @@ macro_rules! impl_mail_store {
                     .await?)
             }
 
+            async fn add_reply_letter(
+                &self,
+                request_id: i64,
+                reply: &AutoReply,
+                actor: &str,
+                now: DateTime<Utc>,
+            ) -> Result<(), StoreError> {
+                let at = to_ms(now);
+                let mut tx = self.begin_write().await?;
+                sqlx::query(INSERT_MAIL)
+                    .bind(request_id)
+                    .bind("out")
+                    .bind(&reply.message_id)
+                    .bind(None::<&str>)
+                    .bind(&reply.to)
+                    .bind(&reply.subject)
+                    .bind(&reply.text)
+                    .bind("[]")
+                    .bind(None::<&str>)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| StoreError::unique(e, format!("callback request {request_id}")))?;
+                let j = &reply.job;
+                sqlx::query(INSERT_JOB)
+                    .bind(&j.kind)
+                    .bind(&j.payload)
+                    .bind(&j.dedup_key)
+                    .bind(j.max_attempts.max(1))
+                    .bind(to_ms(j.run_at))
+                    .bind(at)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let detail = serde_json::json!({"letter": reply.message_id, "subject": reply.subject});
+                sqlx::query(HISTORY)
+                    .bind(request_id)
+                    .bind(at)
+                    .bind(actor)
+                    .bind("replied")
+                    .bind(history_detail(detail))
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
             async fn take_mailbox(
                 &self,
                 mailbox: &str,
