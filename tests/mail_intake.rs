@@ -416,8 +416,32 @@ async fn letters_become_requests_once_and_are_answered(db: &TestDb) {
         .map(|l| l["direction"].as_str().unwrap())
         .collect();
     assert_eq!(directions, ["in", "out", "in", "out", "out"], "{letters}");
+    // Rejected on a ground of the regulation: the sender is told why.
+    let r = web
+        .with_session(
+            reqwest::Method::POST,
+            &format!("/api/v1/callbacks/{}/close", after[3].id),
+            &boss,
+        )
+        .json(
+            &serde_json::json!({"reason": "непонятно, что нужно", "close_as": "rejected_unclear"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    assert_eq!(send_mail(db, &handler).await, 1);
+    let got = sink.wait_for(11, Duration::from_secs(10)).await;
+    let rejection = perezvon::mail::parse(&got.last().unwrap().raw).unwrap();
+    assert_eq!(rejection.subject, "Заявка ШП-2026-000004 отклонена");
+    assert_eq!(rejection.in_reply_to.as_deref(), Some("n-1@mail.ru"));
+    assert!(
+        rejection.text.contains("сформулирован некорректно"),
+        "{}",
+        rejection.text
+    );
     println!(
         "mail intake: 13 letters, 7 requests, 3 automatic kept, 9 automatic answers and one \
-         operator's answer, each letter registered once"
+         operator's answer, a rejection explained, each letter registered once"
     );
 }

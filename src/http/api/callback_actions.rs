@@ -183,6 +183,7 @@ pub async fn outcome(
     match result {
         Ok(item) => {
             tracing::info!(request = id, outcome = %outcome, "callback outcome recorded");
+            super::mail_reply::letter_on_rejection(&state, &item.request, &user.0.login).await;
             Ok(Json(item))
         }
         Err(OutcomeFailure::Invalid(m)) => Err(AppError::BadRequest(m)),

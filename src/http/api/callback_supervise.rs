@@ -126,6 +126,7 @@ pub async fn close(
             state.clock.now(),
         )
         .await?;
+    super::mail_reply::letter_on_rejection(&state, &item.request, &user.0.login).await;
     tracing::info!(request = id, "callback request closed by a supervisor");
     Ok(Json(item))
 }

@@ -1,11 +1,13 @@
-//! An operator answering a request by e-mail: `POST /api/v1/callbacks/{id}/reply` with
-//! `{"text"}` sends a letter to the request's sender, threaded to the letters of the request
-//! (`In-Reply-To` the last letter from the sender, `References` all of them), kept in the
-//! request's letters and history (`replied`) and sent by a durable `mail.send` job. The operator
-//! must hold the request (a supervisor may answer any). 201 with the letter's id; 400 for an
-//! empty or too long text; 404 for an unknown request; 409 when the request has no e-mail address
-//! or is closed; 503 when no `[mail]` is configured. `GET /api/v1/callbacks/{id}/letters` lists
-//! the request's letters, oldest first.
+//! Letters to the sender of a request by e-mail. An operator answers with
+//! `POST /api/v1/callbacks/{id}/reply` and `{"text"}`: a letter to the request's sender, threaded
+//! to the request's letters (`In-Reply-To` the sender's last letter, `References` all of them),
+//! kept in the request's letters and history (`replied`) and sent by a durable `mail.send` job.
+//! The operator must hold the request (a supervisor may answer any). 201 with the letter's id;
+//! 400 for an empty or too long text; 404 for an unknown request; 409 when the request has no
+//! e-mail address or is closed; 503 when no `[mail]` is configured.
+//! `GET /api/v1/callbacks/{id}/letters` lists the request's letters, oldest first. A request by
+//! e-mail closed on one of the regulation's rejection grounds sends its sender a letter that says
+//! why ([`letter_on_rejection`]).
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
@@ -19,8 +21,8 @@ use crate::http::auth::AuthUser;
 use crate::http::{AppError, AppState};
 use crate::mail::smtp::new_message_id;
 use crate::notify::{MAIL_MAX_ATTEMPTS, SEND_MAIL};
-use crate::store::NewJob;
 use crate::store::mail::{AutoReply, MailRow};
+use crate::store::{CallbackRequest, NewJob};
 
 /// The longest answer accepted.
 pub const REPLY_MAX_CHARS: usize = 20_000;
@@ -48,11 +50,11 @@ pub async fn reply(
             "`text` is longer than {REPLY_MAX_CHARS} characters"
         )));
     }
-    let Some(mail) = state.config.mail.as_ref() else {
+    if state.config.mail.is_none() {
         return Err(AppError::Unavailable(
             "e-mail is not configured (section `[mail]`)".into(),
         ));
-    };
+    }
     let r = state
         .store
         .callback_request(id)
@@ -66,54 +68,18 @@ pub async fn reply(
             ));
         }
     }
-    let Some(to) = r.email.clone() else {
+    if r.email.is_none() {
         return Err(AppError::Conflict(
             "У заявки нет адреса электронной почты.".into(),
         ));
-    };
+    }
     if r.state == "closed" {
         return Err(AppError::Conflict("Заявка закрыта.".into()));
     }
-    let letters = state.store.request_letters(id).await?;
-    let references: Vec<String> = letters.iter().map(|l| l.message_id.clone()).collect();
-    let in_reply_to = letters
-        .iter()
-        .rev()
-        .find(|l| l.direction == "in")
-        .map(|l| l.message_id.clone());
-    let reg = r.reg_number.clone().unwrap_or_else(|| format!("№{id}"));
-    let subject = format!("Ответ по заявке {reg}");
-    let message_id = new_message_id(&mail.from_address);
-    let now = state.clock.now();
-    let letter_text = format!("{text}\n\n— {}\nЗаявка {reg}\n", mail.from_name);
-    let job = NewJob {
-        kind: SEND_MAIL.into(),
-        payload: serde_json::json!({
-            "to": to,
-            "subject": subject,
-            "text": letter_text,
-            "in_reply_to": in_reply_to,
-            "references": references,
-            "message_id": message_id,
-            "automatic": false,
-        })
-        .to_string(),
-        dedup_key: Some(format!("mail:reply:{message_id}")),
-        run_at: now,
-        max_attempts: MAIL_MAX_ATTEMPTS,
-    };
-    let reply = AutoReply {
-        message_id: message_id.clone(),
-        to,
-        subject,
-        text: letter_text,
-        job,
-    };
-    state
-        .store
-        .add_reply_letter(id, &reply, &user.0.login, now)
-        .await?;
-    state.switchboard.jobs_notifier().notify_one();
+    let subject = format!("Ответ по заявке {}", label(&r));
+    let message_id = queue_letter(&state, &r, &subject, text, &user.0.login)
+        .await?
+        .unwrap_or_default();
     tracing::info!(request = id, "an answer by e-mail queued");
     Ok((
         StatusCode::CREATED,
@@ -134,4 +100,88 @@ pub async fn letters(
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no callback request {id}")))?;
     Ok(Json(state.store.request_letters(id).await?))
+}
+
+/// The request's registration number, or `№id` before it has one.
+fn label(r: &CallbackRequest) -> String {
+    r.reg_number.clone().unwrap_or_else(|| format!("№{}", r.id))
+}
+
+/// Queues a letter to the request's sender, threaded to its letters, with our signature and the
+/// request's number under `text`; its message id. `None` when the request has no address or no
+/// `[mail]` is configured.
+pub async fn queue_letter(
+    state: &AppState,
+    r: &CallbackRequest,
+    subject: &str,
+    text: &str,
+    actor: &str,
+) -> Result<Option<String>, AppError> {
+    let (Some(mail), Some(to)) = (state.config.mail.as_ref(), r.email.clone()) else {
+        return Ok(None);
+    };
+    let letters = state.store.request_letters(r.id).await?;
+    let references: Vec<String> = letters.iter().map(|l| l.message_id.clone()).collect();
+    let in_reply_to = letters
+        .iter()
+        .rev()
+        .find(|l| l.direction == "in")
+        .map(|l| l.message_id.clone());
+    let message_id = new_message_id(&mail.from_address);
+    let now = state.clock.now();
+    let text = format!("{text}\n\n— {}\nЗаявка {}\n", mail.from_name, label(r));
+    let job = NewJob {
+        kind: SEND_MAIL.into(),
+        payload: serde_json::json!({
+            "to": to,
+            "subject": subject,
+            "text": text,
+            "in_reply_to": in_reply_to,
+            "references": references,
+            "message_id": message_id,
+            "automatic": false,
+        })
+        .to_string(),
+        dedup_key: Some(format!("mail:reply:{message_id}")),
+        run_at: now,
+        max_attempts: MAIL_MAX_ATTEMPTS,
+    };
+    let letter = AutoReply {
+        message_id: message_id.clone(),
+        to,
+        subject: subject.to_owned(),
+        text,
+        job,
+    };
+    state
+        .store
+        .add_reply_letter(r.id, &letter, actor, now)
+        .await?;
+    state.switchboard.jobs_notifier().notify_one();
+    Ok(Some(message_id))
+}
+
+/// After a request by e-mail was closed on one of the regulation's rejection grounds: the letter
+/// that tells its sender why (nothing for other outcomes or requests without an address). A
+/// failure to queue it is logged, not returned: the closing stands.
+pub async fn letter_on_rejection(state: &AppState, r: &CallbackRequest, actor: &str) {
+    let why = match r.outcome.as_deref() {
+        Some("rejected_insufficient_info") => {
+            "В обращении недостаточно информации, чтобы мы могли помочь. Напишите нам, пожалуйста, \
+             снова и укажите, кто вы (родитель, учитель, сотрудник школы), вашу школу и класс, \
+             логин на портале и что именно не получается (по возможности со снимком экрана)."
+        }
+        Some("rejected_unclear") => {
+            "Вопрос в обращении сформулирован некорректно: нам не удалось понять, что требуется. \
+             Напишите нам, пожалуйста, снова и опишите, что вы хотели сделать на портале и что \
+             произошло вместо этого."
+        }
+        _ => return,
+    };
+    let reg = label(r);
+    let text = format!("Здравствуйте!\n\nЗаявка {reg} закрыта без решения. {why}");
+    let subject = format!("Заявка {reg} отклонена");
+    if let Err(e) = queue_letter(state, r, &subject, &text, actor).await {
+        tracing::error!(request = r.id, error = %e, "the rejection letter could not be queued");
+    }
 }

@@ -337,5 +337,9 @@ pub async fn close(
             state.clock.now(),
         )
         .await;
+    if let Ok(item) = &result {
+        crate::http::api::mail_reply::letter_on_rejection(&state, &item.request, &user.user.login)
+            .await;
+    }
     after(&state, id, result, &format!("Заявка №{id} закрыта."))
 }
