@@ -1,0 +1,202 @@
+//! Registering letters without a mail server, on SQLite always and on PostgreSQL when configured:
+//! a letter from a blocked domain or address is kept, counted once as a blocked attempt (however
+//! often it is seen), never registered nor answered; automatic mail likewise without the count;
+//! a sender's second letter giving the phone of their own request joins it; and a letter whose
+//! phone belongs to a call's request joins that request.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use perezvon::calendar::{Calendar, HotlineHours, MOSCOW};
+use perezvon::clock::ManualClock;
+use perezvon::config::{MailConfig, Secret};
+use perezvon::domain::blocklist::RuleKind;
+use perezvon::domain::callback::CallbackSettings;
+use perezvon::mail::TlsMode;
+use perezvon::mail::imap::ImapSettings;
+use perezvon::mail::intake::Intake;
+use perezvon::mail::smtp::SmtpSettings;
+use perezvon::store::mail::Registered;
+use perezvon::switchboard::Screening;
+use support::TestDb;
+
+on_both_backends!(
+    blocked_and_automatic_mail_is_kept_unanswered,
+    letters_join_by_phone
+);
+
+fn now() -> DateTime<Utc> {
+    MOSCOW
+        .with_ymd_and_hms(2026, 12, 1, 11, 0, 0)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn intake(db: &TestDb, data: &std::path::Path) -> Intake {
+    let nowhere = "127.0.0.1".to_owned();
+    Intake {
+        store: db.store.clone(),
+        calendar: Arc::new(Calendar::builtin(HotlineHours::default())),
+        clock: Arc::new(ManualClock::new(now())),
+        mail: MailConfig {
+            imap: ImapSettings {
+                host: nowhere.clone(),
+                port: 9,
+                tls: TlsMode::None,
+                user: "support".into(),
+                password: Secret::new("x"),
+                timeout: Duration::from_secs(1),
+            },
+            folder: "INBOX".into(),
+            poll: Duration::from_secs(60),
+            max_attachment_bytes: 1024,
+            sla: None,
+            smtp: SmtpSettings {
+                host: nowhere,
+                port: 9,
+                tls: TlsMode::None,
+                credentials: None,
+                timeout: Duration::from_secs(1),
+            },
+            from_address: "support@school.example.ru".into(),
+            from_name: "Линия поддержки".into(),
+        },
+        callbacks: CallbackSettings::default(),
+        sla: TimeDelta::hours(8),
+        screening: Arc::new(Screening::new(
+            db.store.clone(),
+            Arc::new(perezvon::wake::Wake::new()),
+            Default::default(),
+        )),
+        data_dir: data.to_owned(),
+        holder: "test".into(),
+    }
+}
+
+fn letter(from: &str, id: &str, body: &str, extra: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: support@school.example.ru\r\nSubject: вопрос\r\nMessage-ID: <{id}>\r\n\
+         Date: Tue, 01 Dec 2026 11:00:00 +0300\r\n{extra}Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+async fn mail_jobs(db: &TestDb) -> usize {
+    let mut n = 0;
+    while let Some(j) = db
+        .store
+        .claim_job("test", now() + TimeDelta::days(400), TimeDelta::minutes(1))
+        .await
+        .unwrap()
+    {
+        n += usize::from(j.kind == "mail.send");
+        db.store.complete_job(j.id, "test", now()).await.unwrap();
+    }
+    n
+}
+
+async fn blocked_and_automatic_mail_is_kept_unanswered(db: &TestDb) {
+    let data = tempfile::tempdir().unwrap();
+    let i = intake(db, data.path());
+    let rule = db
+        .store
+        .add_block_rule(RuleKind::Domain, "spam.example", "рассылка", "boss", now())
+        .await
+        .unwrap();
+    // A subdomain's sender, with a PDF that must not be stored.
+    let spam = letter(
+        "promo@news.spam.example",
+        "s-1@news.spam.example",
+        "Купите!",
+        "",
+    );
+    assert_eq!(i.register(&spam, now()).await.unwrap(), Registered::Kept);
+    // Seen again (a restart): still kept, counted once.
+    assert_eq!(
+        i.register(&spam, now()).await.unwrap(),
+        Registered::Already(None)
+    );
+    let counts = db.store.blocked_attempts(now()).await.unwrap();
+    assert_eq!(
+        counts
+            .iter()
+            .map(|c| (c.rule_id, c.total))
+            .collect::<Vec<_>>(),
+        [(rule.id, 1)]
+    );
+    let auto = letter(
+        "robot@mail.ru",
+        "a-1@mail.ru",
+        "Я в отпуске",
+        "Auto-Submitted: auto-replied\r\n",
+    );
+    assert_eq!(i.register(&auto, now()).await.unwrap(), Registered::Kept);
+    let ok = letter("parent@mail.ru", "p-1@mail.ru", "Не могу войти.", "");
+    assert!(matches!(
+        i.register(&ok, now()).await.unwrap(),
+        Registered::New { .. }
+    ));
+    assert_eq!(
+        mail_jobs(db).await,
+        1,
+        "only the person's letter is answered"
+    );
+}
+
+async fn letters_join_by_phone(db: &TestDb) {
+    let data = tempfile::tempdir().unwrap();
+    let i = intake(db, data.path());
+    // A voicemail request for +79161234567.
+    let call_request =
+        support::web::voicemail_request(&db.store, now(), "CA1", "+79161234567", None).await;
+    let l = letter(
+        "mama@mail.ru",
+        "m-1@mail.ru",
+        "Звонила вчера, мой номер 8 916 123-45-67.",
+        "",
+    );
+    let Registered::Joined { request_id, .. } = i.register(&l, now()).await.unwrap() else {
+        panic!("the letter joins the call's request")
+    };
+    assert_eq!(request_id, call_request);
+    let r = db
+        .store
+        .callback_request(call_request)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (r.repeat_count, r.email.as_deref()),
+        (1, Some("mama@mail.ru"))
+    );
+    // Another sender with a new phone: a request of their own that has the phone; their next
+    // letter with it (no reference) joins it.
+    let a = letter(
+        "papa@mail.ru",
+        "d-1@mail.ru",
+        "Телефон +7 903 111-22-33.",
+        "",
+    );
+    let Registered::New {
+        request_id: own, ..
+    } = i.register(&a, now()).await.unwrap()
+    else {
+        panic!("a new request")
+    };
+    let b = letter(
+        "papa@mail.ru",
+        "d-2@mail.ru",
+        "Ещё раз: +7 903 111-22-33.",
+        "",
+    );
+    assert_eq!(
+        i.register(&b, now()).await.unwrap(),
+        Registered::Joined {
+            request_id: own,
+            reg_number: "ШП-2026-000002".into()
+        }
+    );
+}
