@@ -2,7 +2,8 @@
 //! a letter from a blocked domain or address is kept, counted once as a blocked attempt (however
 //! often it is seen), never registered nor answered; automatic mail likewise without the count;
 //! a sender's second letter giving the phone of their own request joins it; and a letter whose
-//! phone belongs to a call's request joins that request.
+//! phone belongs to a call's request joins that request; one instance at a time holds the
+//! mailbox, and another takes over where it left off once its lease lapses.
 
 mod support;
 
@@ -25,8 +26,63 @@ use support::TestDb;
 
 on_both_backends!(
     blocked_and_automatic_mail_is_kept_unanswered,
-    letters_join_by_phone
+    letters_join_by_phone,
+    one_instance_holds_the_mailbox,
 );
+
+async fn one_instance_holds_the_mailbox(db: &TestDb) {
+    let (s, other) = (db.store.clone(), db.another_instance().await);
+    let t = now();
+    let lease = TimeDelta::seconds(60);
+    let mailbox = "support@imap.example:993/INBOX";
+    assert_eq!(
+        s.take_mailbox(mailbox, "a", t, t + lease).await.unwrap(),
+        Some((0, 0))
+    );
+    assert_eq!(
+        other
+            .take_mailbox(mailbox, "b", t, t + lease)
+            .await
+            .unwrap(),
+        None,
+        "b stands by"
+    );
+    assert!(s.set_mailbox_place(mailbox, "a", 7, 42).await.unwrap());
+    assert!(
+        !other.set_mailbox_place(mailbox, "b", 7, 99).await.unwrap(),
+        "only the holder moves it"
+    );
+    // a renews; b still waits.
+    let later = t + TimeDelta::seconds(30);
+    assert_eq!(
+        s.take_mailbox(mailbox, "a", later, later + lease)
+            .await
+            .unwrap(),
+        Some((7, 42))
+    );
+    assert_eq!(
+        other
+            .take_mailbox(mailbox, "b", t + lease, t + lease * 2)
+            .await
+            .unwrap(),
+        None
+    );
+    // a stops renewing: b takes over where a left off.
+    let gone = later + lease + TimeDelta::seconds(1);
+    assert_eq!(
+        other
+            .take_mailbox(mailbox, "b", gone, gone + lease)
+            .await
+            .unwrap(),
+        Some((7, 42))
+    );
+    assert_eq!(
+        s.take_mailbox(mailbox, "a", gone, gone + lease)
+            .await
+            .unwrap(),
+        None
+    );
+}
 
 fn now() -> DateTime<Utc> {
     MOSCOW
