@@ -29,7 +29,76 @@ use support::TestDb;
 use support::mail_servers::Dovecot;
 use support::smtp_sink::SmtpSink;
 
-on_both_backends!(letters_become_requests_once_and_are_answered);
+on_both_backends!(
+    letters_become_requests_once_and_are_answered,
+    the_running_intake_registers_a_new_letter_at_once,
+);
+
+/// The intake as the service runs it: it takes the mailbox, waits with IDLE, and a letter that
+/// arrives is registered within seconds (well before the 60 s poll).
+async fn the_running_intake_registers_a_new_letter_at_once(db: &TestDb) {
+    let (Some(server), Some(sink)) = (Dovecot::start().await, SmtpSink::start().await) else {
+        println!("SKIPPED (mail)");
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let mut mail = mail_config(&server, &sink);
+    mail.poll = Duration::from_secs(60);
+    let intake = Arc::new(Intake {
+        store: db.store.clone(),
+        calendar: Arc::new(Calendar::builtin(HotlineHours::default())),
+        clock: Arc::new(ManualClock::new(saturday())),
+        mail,
+        callbacks: CallbackSettings::default(),
+        sla: TimeDelta::hours(8),
+        screening: Arc::new(Screening::new(
+            db.store.clone(),
+            Arc::new(perezvon::wake::Wake::new()),
+            Default::default(),
+        )),
+        data_dir: data.path().to_owned(),
+        holder: "running".into(),
+    });
+    let (stop, mut rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(intake.run(async move {
+        let _ = rx.wait_for(|s| *s).await;
+    }));
+    // Let it connect and go idle, then a letter arrives.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut imap = ImapClient::connect(&server.settings()).await.unwrap();
+    imap.append("INBOX", &fixture("utf8.eml"), None)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let found = loop {
+        let all = all_requests(db).await;
+        if !all.is_empty() || started.elapsed() > Duration::from_secs(30) {
+            break all;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(
+        found.len(),
+        1,
+        "registered while the intake waits: {}",
+        server.log()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "woken by IDLE, not by the 20 s renewal or the 60 s poll: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(found[0].email.as_deref(), Some("olga.smirnova@gmail.com"));
+    let _ = stop.send(true);
+    tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .expect("the intake stops on shutdown")
+        .unwrap();
+    println!(
+        "mail intake: a new letter registered {:?} after it arrived (IDLE)",
+        started.elapsed()
+    );
+}
 
 const US: &str = "support@school.example.ru";
 
