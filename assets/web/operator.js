@@ -78,14 +78,22 @@
     $("note").value = "";
     $("topic").value = "";
     $("follow-up-box").hidden = true;
+    $("mail-box").hidden = true;
+    $("reply-text").value = "";
     if (text) say(text, "notice");
   }
 
   function fillCard(it) {
     card.dataset.requestId = String(it.id);
     const num = $("card-number");
-    num.textContent = it.callback_number;
-    num.href = "tel:" + it.callback_number;
+    num.textContent = it.callback_number || "телефон не указан";
+    if (it.callback_number) num.href = "tel:" + it.callback_number;
+    else num.removeAttribute("href");
+    $("dial").hidden = !it.callback_number;
+    $("mail-box").hidden = !it.email;
+    $("card-email").textContent = it.email || "";
+    $("reply-status").textContent = "";
+    if (it.email) loadLetters(it.id);
     $("card-reg").textContent = it.reg_number || "";
     $("card-category").textContent = category(it.caller_category);
     $("card-reason").textContent = it.reason || "";
@@ -94,6 +102,37 @@
     card.hidden = false;
     $("card-empty").hidden = true;
     loadContacts(it.id);
+  }
+
+  // ---- letters of a request by e-mail ----
+  async function loadLetters(id) {
+    const box = $("letters");
+    try {
+      const letters = await pzv.api("GET", "/callbacks/" + id + "/letters");
+      if (card.dataset.requestId !== String(id)) return;
+      box.replaceChildren();
+      letters.forEach((l) => {
+        const item = el("article", null, "letter " + l.direction);
+        const who = l.direction === "in" ? "От " + (l.from_address || "") : "Ответ на " + (l.to_address || "");
+        item.append(el("p", who + " · " + fmt(new Date(l.created_at_ms).toISOString()) + " · " + l.subject, "muted"));
+        item.append(el("pre", l.body, "letter-body"));
+        box.append(item);
+      });
+      if (!letters.length) box.append(el("p", "Писем нет.", "muted"));
+    } catch (e) { box.replaceChildren(el("p", "Не удалось загрузить письма.", "muted")); }
+  }
+
+  async function sendReply() {
+    const id = card.dataset.requestId;
+    const text = $("reply-text").value.trim();
+    if (!id) return;
+    if (!text) { $("reply-status").textContent = "Напишите текст ответа."; return; }
+    try {
+      await pzv.api("POST", "/callbacks/" + id + "/reply", { text });
+      $("reply-text").value = "";
+      $("reply-status").textContent = "Ответ отправлен.";
+      loadLetters(id);
+    } catch (e) { failed("Не удалось отправить ответ", e); }
   }
 
   function attemptText(a) {
@@ -291,12 +330,17 @@
   if (card) {
     $("claim-next").addEventListener("click", claim);
     $("dial").addEventListener("click", dial);
+    $("reply-send").addEventListener("click", sendReply);
     $("release").addEventListener("click", release);
     document.querySelectorAll("button[data-outcome]").forEach((b) => {
       b.addEventListener("click", () => outcome(b.dataset.outcome, b.dataset.needsTopic === "true"));
     });
     $("follow-up-save").addEventListener("click", () => outcome("follow_up", true));
-    if (card.dataset.requestId) { loadContacts(card.dataset.requestId); refreshCard(); }
+    if (card.dataset.requestId) {
+      loadContacts(card.dataset.requestId);
+      refreshCard();
+      if ($("card-email").textContent.trim()) loadLetters(card.dataset.requestId);
+    }
   }
 
   // ---- the list ----

@@ -52,6 +52,8 @@ pub struct OutcomeButton {
 pub struct CardView {
     pub id: String,
     pub reg_number: String,
+    /// The sender of a request by e-mail (empty for others).
+    pub email: String,
     pub number: String,
     pub category: String,
     pub reason: String,
@@ -141,6 +143,7 @@ pub async fn page(State(state): State<AppState>, user: PageUser) -> Result<Respo
         card = CardView {
             id: r.id.to_string(),
             reg_number: r.reg_number.clone().unwrap_or_default(),
+            email: r.email.clone().unwrap_or_default(),
             number: r.callback_number.clone(),
             category: labels::category(r.caller_category.as_deref()).to_owned(),
             reason: item.reason.clone(),
