@@ -33,7 +33,7 @@ pub mod screen;
 mod voicemail;
 pub use repair::ReconcileSettings;
 pub use screen::Screening;
-pub use voicemail::{CallbackEstimate, callback_sms_text, eta_sms_text};
+pub use voicemail::{CallbackEstimate, callback_sms_text, eta_phrase, eta_sms_text};
 
 /// Routes provider events and dispatches the hold queue.
 pub struct Switchboard {

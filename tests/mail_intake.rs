@@ -322,9 +322,9 @@ async fn letters_become_requests_once_and_are_answered(db: &TestDb) {
         answer
             .text
             .contains("зарегистрировано под номером ШП-2026-000002")
-            && answer
-                .text
-                .contains("Мы ответим вам в понедельник, 7 декабря, начиная с 09:00."),
+            && answer.text.contains(
+                "Ориентировочно мы ответим вам в понедельник, 7 декабря, примерно с 09:00 до 10:00."
+            ),
         "{}",
         answer.text
     );

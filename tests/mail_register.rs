@@ -28,7 +28,46 @@ on_both_backends!(
     blocked_and_automatic_mail_is_kept_unanswered,
     letters_join_by_phone,
     one_instance_holds_the_mailbox,
+    attachments_over_the_limit_are_listed_not_stored,
 );
+
+/// The intake's limit is 1 KiB: a 2 KiB attachment is listed with its size, not stored; a small
+/// one is stored.
+async fn attachments_over_the_limit_are_listed_not_stored(db: &TestDb) {
+    use base64::Engine;
+    let data = tempfile::tempdir().unwrap();
+    let i = intake(db, data.path());
+    let b64 = |n: usize| base64::engine::general_purpose::STANDARD.encode(vec![b'x'; n]);
+    let raw = format!(
+        "From: a@mail.ru\r\nTo: support@school.example.ru\r\nSubject: files\r\n\
+         Message-ID: <f-1@mail.ru>\r\nDate: Tue, 01 Dec 2026 11:00:00 +0300\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nДва файла.\r\n--b\r\n\
+         Content-Type: application/octet-stream; name=\"big.bin\"\r\n\
+         Content-Disposition: attachment; filename=\"big.bin\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--b\r\n\
+         Content-Type: text/plain; name=\"small.txt\"\r\n\
+         Content-Disposition: attachment; filename=\"small.txt\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--b--\r\n",
+        b64(2048),
+        b64(10)
+    );
+    let Registered::New { request_id, .. } = i.register(raw.as_bytes(), now()).await.unwrap()
+    else {
+        panic!("a new request")
+    };
+    let letters = db.store.request_letters(request_id).await.unwrap();
+    let list: serde_json::Value = serde_json::from_str(&letters[0].attachments).unwrap();
+    assert_eq!(list[0]["filename"], "big.bin");
+    assert_eq!(
+        (&list[0]["stored"], &list[0]["size"]),
+        (&serde_json::json!(false), &serde_json::json!(2048))
+    );
+    assert!(list[0].get("path").is_none());
+    assert_eq!(list[1]["stored"], true);
+    let small = data.path().join(list[1]["path"].as_str().unwrap());
+    assert_eq!(std::fs::read(small).unwrap(), vec![b'x'; 10]);
+}
 
 async fn one_instance_holds_the_mailbox(db: &TestDb) {
     let (s, other) = (db.store.clone(), db.another_instance().await);

@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 use super::imap::{ImapClient, Wake};
 use super::{Letter, find_phones, mask_address, parse};
 use crate::calendar::Calendar;
+use crate::callbacks::Callbacks;
 use crate::clock::Clock;
 use crate::config::MailConfig;
 use crate::domain::callback::{self, CallbackSettings};
@@ -96,6 +97,19 @@ impl Intake {
         }
         let due = callback::due_at(&self.calendar, now);
         let deadline = callback::deadline(&self.calendar, due, self.sla);
+        // The list's estimate for the letter's request, counted after every open request.
+        let list = Callbacks::new(
+            self.store.clone(),
+            self.calendar.clone(),
+            self.callbacks.clone(),
+        );
+        let staffing = list.staffing(now).await?;
+        let ahead = u64::try_from(self.store.open_callback_count().await?).unwrap_or(0);
+        let estimate = callback::etas(&self.calendar, now, staffing, ahead, [due])
+            .first()
+            .copied()
+            .flatten()
+            .map(|e| callback::eta_range(&e));
         let automatic = letter.automatic.map(|a| a.as_str());
         let incoming = IncomingLetter {
             key: &key,
@@ -112,8 +126,9 @@ impl Intake {
         };
         let original = letter.clone();
         let (calendar, mail) = (self.calendar.clone(), self.mail.clone());
-        let reply =
-            move |reg: &str, new: bool| auto_reply(&mail, &calendar, &original, reg, new, now);
+        let reply = move |reg: &str, new: bool| {
+            auto_reply(&mail, &calendar, &original, reg, new, estimate, now)
+        };
         let plan = MailPlan {
             due,
             deadline,

@@ -77,6 +77,15 @@ pub fn callback_sms_text(e: &CallbackEstimate, now: DateTime<Utc>) -> String {
 /// "Линия поддержки Школьного портала: мы перезвоним вам в понедельник, 30 ноября, примерно с
 /// 10:00 до 11:00." ("сегодня"/"завтра" for those days.)
 pub fn eta_sms_text(from: DateTime<Utc>, to: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    format!(
+        "Линия поддержки Школьного портала: мы перезвоним вам {}.",
+        eta_phrase(from, to, now)
+    )
+}
+
+/// "в понедельник, 30 ноября, примерно с 10:00 до 11:00" ("сегодня"/"завтра" for those days):
+/// an estimated range in Moscow time as seen at `now`.
+pub fn eta_phrase(from: DateTime<Utc>, to: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let (f, t, n) = (
         from.with_timezone(&MOSCOW),
         to.with_timezone(&MOSCOW),
@@ -95,7 +104,7 @@ pub fn eta_sms_text(from: DateTime<Utc>, to: DateTime<Utc>, now: DateTime<Utc>) 
         }
     };
     format!(
-        "Линия поддержки Школьного портала: мы перезвоним вам {day} примерно с {} до {}.",
+        "{day} примерно с {} до {}",
         f.format("%H:%M"),
         t.format("%H:%M")
     )

@@ -1,6 +1,8 @@
 //! The automatic reply to a registered letter: the request's number (in the subject too, so an
-//! answer to it joins the request) and when it will be processed — during working hours today,
-//! or from the next opening of the hotline's calendar. Threaded to the letter it answers, marked
+//! answer to it joins the request) and when it will be processed — the callback list's estimate
+//! (its working windows, the operators on duty and the handle time, the letter's request counted
+//! after every open request), else during working hours today, or from the next opening of the
+//! hotline's calendar. Threaded to the letter it answers, marked
 //! `Auto-Submitted: auto-replied`, and sent by a durable job (`mail.send`) enqueued in the same
 //! commit as the registration.
 
@@ -16,12 +18,14 @@ use crate::store::NewJob;
 use crate::store::mail::AutoReply;
 
 /// The reply to `letter`, registered under `reg` (`new`: a new request; else joined to one).
+#[allow(clippy::too_many_arguments)]
 pub fn auto_reply(
     mail: &MailConfig,
     calendar: &Calendar,
     letter: &Letter,
     reg: &str,
     new: bool,
+    estimate: Option<(DateTime<Utc>, DateTime<Utc>)>,
     now: DateTime<Utc>,
 ) -> AutoReply {
     let message_id = new_message_id(&mail.from_address);
@@ -35,7 +39,18 @@ pub fn auto_reply(
     } else {
         format!("Письмо добавлено к заявке {reg}")
     };
-    let when = if calendar.is_open(now) {
+    let when = if let Some((from, to)) = estimate {
+        let hours = if calendar.is_open(now) {
+            "Линия поддержки сейчас работает."
+        } else {
+            "Заявки обрабатываются в рабочее время (09:00–18:00 по московскому времени в рабочие \
+             дни)."
+        };
+        format!(
+            "{hours} Ориентировочно мы ответим вам {}.",
+            crate::switchboard::eta_phrase(from, to, now)
+        )
+    } else if calendar.is_open(now) {
         "Линия поддержки сейчас работает: мы ответим вам в рабочее время, обычно в тот же день."
             .to_owned()
     } else {
