@@ -130,6 +130,7 @@ fn mail_config(server: &Dovecot, sink: &SmtpSink) -> MailConfig {
             tls: TlsMode::None,
             credentials: None,
             timeout: Duration::from_secs(10),
+            ca: Default::default(),
         },
         from_address: US.into(),
         from_name: "Линия поддержки Школьного портала".into(),

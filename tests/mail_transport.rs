@@ -250,6 +250,7 @@ async fn replies_reach_the_smtp_server_threaded() {
             tls: TlsMode::None,
             credentials: None,
             timeout: Duration::from_secs(10),
+            ca: Default::default(),
         };
         let from = "support@school.example.ru";
         let sender = SmtpSender::new(&settings, from, "Линия поддержки Школьного портала").unwrap();

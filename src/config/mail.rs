@@ -2,17 +2,18 @@
 //! through. Absent unless `imap_host` is set. The password comes from `password` or
 //! `password_file` (a mounted secret), likewise `smtp_password`; SMTP defaults to the IMAP host
 //! and account, `smtp_user = ""` sends without logging in (a trusted relay). Ports default to
-//! the usual ones for the TLS mode (IMAP 993 or 143, SMTP 465, 587 or 25). A bad value names its
-//! key.
+//! the usual ones for the TLS mode (IMAP 993 or 143, SMTP 465, 587 or 25). `ca_file` names a PEM
+//! file of CA certificates trusted for both servers besides the built-in Mozilla roots (a mail
+//! server with a certificate from the school's or region's own CA). A bad value names its key.
 
 use std::time::Duration;
 
 use serde::Deserialize;
 
 use super::{ConfigError, NumOrStr, Secret, int_in_range as int, key_err};
-use crate::mail::TlsMode;
 use crate::mail::imap::ImapSettings;
 use crate::mail::smtp::SmtpSettings;
+use crate::mail::{ExtraRoots, TlsMode};
 
 /// The sender name of the support line's letters unless `from_name` says otherwise.
 pub const DEFAULT_FROM_NAME: &str = "Линия поддержки Школьного портала";
@@ -30,6 +31,7 @@ pub(super) struct RawMail {
     max_attachment_bytes: Option<NumOrStr>,
     sla_minutes: Option<NumOrStr>,
     timeout_seconds: Option<NumOrStr>,
+    ca_file: Option<String>,
     smtp_host: Option<String>,
     smtp_port: Option<NumOrStr>,
     smtp_tls: Option<String>,
@@ -133,6 +135,15 @@ pub(super) fn mail_from_raw(raw: &RawMail) -> Result<Option<MailConfig>, ConfigE
     .unwrap_or(10 << 20);
     let timeout = int(&raw.timeout_seconds, "mail.timeout_seconds", 1, 300)?.unwrap_or(30);
     let timeout = Duration::from_secs(timeout as u64);
+    let ca = match nonempty(&raw.ca_file) {
+        Some(path) => {
+            let pem = std::fs::read(&path)
+                .map_err(|e| key_err("mail.ca_file", format!("cannot read {path}: {e}")))?;
+            ExtraRoots::from_pem(&pem)
+                .map_err(|m| key_err("mail.ca_file", format!("{path} {m}")))?
+        }
+        None => ExtraRoots::default(),
+    };
     let smtp_host = match nonempty(&raw.smtp_host) {
         Some(h) => host(h, "mail.smtp_host")?,
         None => imap_host.clone(),
@@ -188,6 +199,7 @@ pub(super) fn mail_from_raw(raw: &RawMail) -> Result<Option<MailConfig>, ConfigE
             user,
             password: Secret::new(password),
             timeout,
+            ca: ca.clone(),
         },
         folder,
         poll: Duration::from_secs(poll as u64),
@@ -199,6 +211,7 @@ pub(super) fn mail_from_raw(raw: &RawMail) -> Result<Option<MailConfig>, ConfigE
             tls: smtp_tls,
             credentials,
             timeout,
+            ca,
         },
         from_address,
         from_name,

@@ -14,6 +14,8 @@ pub mod scan;
 pub mod smtp;
 mod stream;
 
+pub use stream::ExtraRoots;
+
 pub use automatic::AutomaticKind;
 pub use parse::{Attachment, Letter, ParseError, parse};
 pub use scan::{find_phones, find_reference};

@@ -11,10 +11,10 @@ use anyhow::{Context as _, anyhow};
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use super::{TlsMode, bare_id};
+use super::{ExtraRoots, TlsMode, bare_id};
 use crate::config::Secret;
 
 /// Where and as whom to send.
@@ -27,6 +27,8 @@ pub struct SmtpSettings {
     pub credentials: Option<(String, Secret)>,
     /// The limit on connecting and on each SMTP command.
     pub timeout: Duration,
+    /// Certificates trusted besides the built-in roots (`mail.ca_file`).
+    pub ca: ExtraRoots,
 }
 
 /// One letter to send.
@@ -111,7 +113,14 @@ impl SmtpSender {
             .port(s.port)
             .timeout(Some(s.timeout));
         if s.tls != TlsMode::None {
-            let params = TlsParameters::new(s.host.clone())
+            let mut params = TlsParameters::builder(s.host.clone());
+            if !s.ca.is_empty() {
+                let certs = Certificate::from_pem(s.ca.pem())
+                    .context("the certificates of mail.ca_file cannot be read")?;
+                params = params.add_root_certificate(certs);
+            }
+            let params = params
+                .build()
                 .with_context(|| format!("cannot set up TLS for {}", s.host))?;
             builder = builder.tls(match s.tls {
                 TlsMode::Tls => Tls::Wrapper(params),
@@ -192,6 +201,7 @@ mod tests {
             tls: TlsMode::None,
             credentials: None,
             timeout: Duration::from_secs(5),
+            ca: ExtraRoots::default(),
         };
         SmtpSender::new(&s, "support@school.example.ru", "Линия поддержки").unwrap()
     }
@@ -252,6 +262,7 @@ mod tests {
             tls: TlsMode::None,
             credentials: None,
             timeout: Duration::from_secs(1),
+            ca: ExtraRoots::default(),
         };
         assert!(SmtpSender::new(&s, "nobody", "x").is_err());
     }

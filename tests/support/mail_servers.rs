@@ -1,7 +1,9 @@
 //! Real mail servers for the mail tests, each private to one test: Debian's Dovecot
 //! (`dovecot-imapd`) serving IMAP with IDLE on 127.0.0.1 and a free port, its configuration,
 //! sockets, logs and a Maildir in a temporary directory, one user with a plain password. The SMTP
-//! sink (aiosmtpd, `smtp_sink.rs`) shares the helpers here. `start` returns `None` (after
+//! sink (aiosmtpd, `smtp_sink.rs`) shares the helpers here. `start_tls` runs Dovecot with a
+//! certificate from a test CA (`test_ca.rs`): IMAPS on a second port, and TLS required (STARTTLS)
+//! before logging in on the first. `start` returns `None` (after
 //! printing `SKIPPED (mail)`) when a server is missing or does not start, unless
 //! `PEREZVON_TEST_REQUIRE_MAIL=1` (CI), where that fails the test. Dropping one stops it: its own
 //! process group gets SIGTERM, then SIGKILL.
@@ -36,6 +38,24 @@ pub(super) fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// Waits until something listens on `port` (a server that speaks TLS first).
+pub(super) async fn listens(port: u16, child: &mut Child, within: Duration) -> bool {
+    let until = Instant::now() + within;
+    while Instant::now() < until {
+        if child.try_wait().ok().flatten().is_some() {
+            return false;
+        }
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
 }
 
 /// Waits until the server on `port` greets with a line starting with `greeting`.
@@ -103,13 +123,26 @@ fn group_name(gid: u32) -> Option<String> {
 /// A private Dovecot IMAP server.
 pub struct Dovecot {
     pub dir: tempfile::TempDir,
+    /// IMAP: plain, or STARTTLS required when started with TLS.
     pub port: u16,
+    /// IMAPS (TLS from the first byte), when started with TLS.
+    pub tls_port: Option<u16>,
     child: Child,
 }
 
 impl Dovecot {
     /// Configures and starts Dovecot; `None` when it is not installed or does not start.
     pub async fn start() -> Option<Dovecot> {
+        Dovecot::start_with(None).await
+    }
+
+    /// Dovecot with the certificate of `ca` for `localhost`: IMAPS on `tls_port`, and on
+    /// `port` no login before STARTTLS.
+    pub async fn start_tls(ca: &super::test_ca::TestCa) -> Option<Dovecot> {
+        Dovecot::start_with(Some(ca)).await
+    }
+
+    async fn start_with(ca: Option<&super::test_ca::TestCa>) -> Option<Dovecot> {
         let binary = std::env::var("PEREZVON_TEST_DOVECOT").unwrap_or("/usr/sbin/dovecot".into());
         if !Path::new(&binary).exists() {
             return unavailable("Dovecot is not installed (apt-get install -y dovecot-imapd)");
@@ -149,9 +182,20 @@ impl Dovecot {
         )
         .unwrap();
         let port = free_port();
+        let tls_port = ca.map(|_| free_port());
         let conf = root.join("dovecot.conf");
         let users = [login_user.as_str(), &internal_user, &internal_group];
-        std::fs::write(&conf, config(&root, port, users)).unwrap();
+        let mut text = config(&root, port, tls_port.unwrap_or(0), users);
+        if let Some(ca) = ca {
+            text.push_str(&format!(
+                "ssl = required\nssl_cert = <{}\nssl_key = <{}\n",
+                ca.cert_file.display(),
+                ca.key_file.display()
+            ));
+        } else {
+            text.push_str("ssl = no\n");
+        }
+        std::fs::write(&conf, text).unwrap();
         let mut child = Command::new(&binary)
             .process_group(0)
             .arg("-F")
@@ -172,7 +216,12 @@ impl Dovecot {
             );
             return unavailable(&why);
         }
-        Some(Dovecot { dir, port, child })
+        Some(Dovecot {
+            dir,
+            port,
+            tls_port,
+            child,
+        })
     }
 
     /// How the client under test reaches the mailbox.
@@ -184,6 +233,7 @@ impl Dovecot {
             user: USER.into(),
             password: Secret::new(PASSWORD),
             timeout: Duration::from_secs(10),
+            ca: Default::default(),
         }
     }
 
@@ -199,9 +249,10 @@ impl Drop for Dovecot {
     }
 }
 
-/// Dovecot's configuration: IMAP only, on 127.0.0.1:`port`, plain passwords without TLS, one
-/// Maildir, everything under `root`; new mail is noticed within a second during IDLE.
-fn config(root: &Path, port: u16, users: [&str; 3]) -> String {
+/// Dovecot's configuration: IMAP only, on 127.0.0.1:`port` (and IMAPS on `tls_port` unless 0),
+/// plain passwords, one Maildir, everything under `root`; new mail is noticed within a second
+/// during IDLE. The caller adds the `ssl` settings.
+fn config(root: &Path, port: u16, tls_port: u16, users: [&str; 3]) -> String {
     let r = root.display();
     let [login_user, internal_user, internal_group] = users;
     format!(
@@ -210,7 +261,6 @@ fn config(root: &Path, port: u16, users: [&str; 3]) -> String {
          instance_name = perezvon-test-{port}\n\
          protocols = imap\n\
          listen = 127.0.0.1\n\
-         ssl = no\n\
          disable_plaintext_auth = no\n\
          auth_mechanisms = plain login\n\
          log_path = {r}/dovecot.log\n\
@@ -224,6 +274,6 @@ fn config(root: &Path, port: u16, users: [&str; 3]) -> String {
          passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {r}/passwd\n}}\n\
          userdb {{\n  driver = passwd-file\n  args = username_format=%u {r}/passwd\n}}\n\
          service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n  \
-         inet_listener imaps {{\n    port = 0\n  }}\n}}\n"
+         inet_listener imaps {{\n    address = 127.0.0.1\n    port = {tls_port}\n  }}\n}}\n"
     )
 }

@@ -12,6 +12,7 @@ pub mod mail_servers;
 pub mod private_pg;
 pub mod service;
 pub mod smtp_sink;
+pub mod test_ca;
 pub mod twilio;
 pub mod web;
 

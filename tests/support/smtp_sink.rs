@@ -1,6 +1,7 @@
 //! An SMTP sink for the mail tests: Python's `aiosmtpd` (from PyPI) on 127.0.0.1 and a free port,
 //! with a small handler written here that keeps every letter it is given, byte for byte, with its
-//! envelope, for the test to read. `start` returns `None` (after printing `SKIPPED (mail)`) when
+//! envelope, for the test to read. `start_tls` gives it a certificate from a test CA: STARTTLS
+//! required before a letter is taken, or TLS from the first byte (SMTPS). `start` returns `None` (after printing `SKIPPED (mail)`) when
 //! aiosmtpd is missing or the sink does not start, unless `PEREZVON_TEST_REQUIRE_MAIL=1` (CI).
 
 use std::os::unix::process::CommandExt;
@@ -8,7 +9,10 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::mail_servers::{free_port, greets, stop_group, unavailable};
+use perezvon::mail::TlsMode;
+
+use super::mail_servers::{free_port, greets, listens, stop_group, unavailable};
+use super::test_ca::TestCa;
 
 /// One letter the SMTP sink was given.
 #[derive(Debug, Clone)]
@@ -55,6 +59,16 @@ class Sink:
 impl SmtpSink {
     /// Starts the sink; `None` when Python's aiosmtpd is missing or the sink does not start.
     pub async fn start() -> Option<SmtpSink> {
+        SmtpSink::start_with(None).await
+    }
+
+    /// The sink with the certificate of `ca` for `localhost`: `StartTls` requires STARTTLS
+    /// before a letter is taken, `Tls` speaks TLS from the first byte.
+    pub async fn start_tls(ca: &TestCa, mode: TlsMode) -> Option<SmtpSink> {
+        SmtpSink::start_with(Some((ca, mode))).await
+    }
+
+    async fn start_with(tls: Option<(&TestCa, TlsMode)>) -> Option<SmtpSink> {
         let python = std::env::var("PEREZVON_TEST_PYTHON").unwrap_or("python3".into());
         let has = Command::new(&python)
             .args(["-c", "import aiosmtpd"])
@@ -70,11 +84,30 @@ impl SmtpSink {
         std::fs::create_dir(&letters).unwrap();
         std::fs::write(root.join("perezvon_sink.py"), HANDLER).unwrap();
         let port = free_port();
-        let mut child = Command::new(&python)
+        let mut command = Command::new(&python);
+        command
             .process_group(0)
             .current_dir(root)
             .env("PYTHONPATH", root)
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")]);
+        match tls {
+            Some((ca, TlsMode::Tls)) => {
+                command
+                    .arg("--smtpscert")
+                    .arg(&ca.cert_file)
+                    .arg("--smtpskey")
+                    .arg(&ca.key_file);
+            }
+            Some((ca, _)) => {
+                command
+                    .arg("--tlscert")
+                    .arg(&ca.cert_file)
+                    .arg("--tlskey")
+                    .arg(&ca.key_file);
+            }
+            None => {}
+        }
+        let mut child = command
             .args(["-c", "perezvon_sink.Sink"])
             .arg(&letters)
             .stdin(Stdio::null())
@@ -82,7 +115,12 @@ impl SmtpSink {
             .stderr(std::fs::File::create(root.join("stderr.log")).unwrap())
             .spawn()
             .expect("python3 starts");
-        if !greets(port, "220", &mut child, Duration::from_secs(20)).await {
+        let within = Duration::from_secs(20);
+        let ready = match tls {
+            Some((_, TlsMode::Tls)) => listens(port, &mut child, within).await,
+            _ => greets(port, "220", &mut child, within).await,
+        };
+        if !ready {
             stop_group(&mut child);
             let err = std::fs::read_to_string(root.join("stderr.log")).unwrap_or_default();
             return unavailable(&format!("the aiosmtpd sink did not start: {err}"));

@@ -15,7 +15,7 @@ use futures_util::TryStreamExt as _;
 use tokio::net::TcpStream;
 
 use super::TlsMode;
-use super::stream::MailStream;
+use super::stream::{ExtraRoots, MailStream};
 use crate::config::Secret;
 
 mod idle;
@@ -35,6 +35,8 @@ pub struct ImapSettings {
     pub password: Secret,
     /// The limit on connecting and on each command.
     pub timeout: Duration,
+    /// Certificates trusted besides the built-in roots (`mail.ca_file`).
+    pub ca: ExtraRoots,
 }
 
 /// What `SELECT` told about the folder.
@@ -99,7 +101,7 @@ impl ImapClient {
             .with_context(|| format!("cannot reach the IMAP server {addr}"))?;
         let mut stream = MailStream::Plain(tcp);
         if s.tls == TlsMode::Tls {
-            stream = bounded_tls(stream, &s.host, s.timeout).await?;
+            stream = bounded_tls(stream, s).await?;
         }
         let mut client = Client::new(stream);
         let greeting = bounded(s.timeout, "greeting", client.read_response()).await?;
@@ -113,7 +115,7 @@ impl ImapClient {
                 client.run_command_and_check_ok("STARTTLS", None),
             )
             .await?;
-            let tls = bounded_tls(client.into_inner(), &s.host, s.timeout).await?;
+            let tls = bounded_tls(client.into_inner(), s).await?;
             client = Client::new(tls);
         }
         let login = client.login(&s.user, s.password.expose());
@@ -281,17 +283,14 @@ impl ImapClient {
     }
 }
 
-/// Wraps `stream` in TLS within `limit`.
-async fn bounded_tls(
-    stream: MailStream,
-    host: &str,
-    limit: Duration,
-) -> anyhow::Result<MailStream> {
-    match tokio::time::timeout(limit, stream.into_tls(host)).await {
+/// Wraps `stream` in TLS for the server of `s` within its timeout.
+async fn bounded_tls(stream: MailStream, s: &ImapSettings) -> anyhow::Result<MailStream> {
+    match tokio::time::timeout(s.timeout, stream.into_tls(&s.host, &s.ca)).await {
         Ok(r) => r,
         Err(_) => bail!(
-            "TLS handshake with {host}: no answer within {} s",
-            limit.as_secs()
+            "TLS handshake with {}: no answer within {} s",
+            s.host,
+            s.timeout.as_secs()
         ),
     }
 }
