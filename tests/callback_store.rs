@@ -5,7 +5,7 @@
 
 mod support;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
@@ -24,6 +24,7 @@ on_both_backends!(
     list_order_and_refresh,
     claims_and_lease_expiry,
     sixteen_claimers_each_request_once,
+    a_burst_of_claims_takes_the_top_of_the_list,
     dial_attempts_are_idempotent,
     outcomes_close_or_reopen,
     one_claim_per_operator,
@@ -411,6 +412,92 @@ async fn sixteen_claimers_each_request_once(db: &TestDb) {
     assert_eq!(unique.len(), 1000, "no request claimed twice");
     assert!(busy >= 2, "claims were spread over claimers: {busy}");
     other.close().await;
+}
+
+/// Everybody claims at the same instant (on PostgreSQL the claims go to the database together):
+/// the claims take exactly the top of the list, one per operator; a double click gets the held
+/// request back; operators beyond the due requests get nothing.
+async fn a_burst_of_claims_takes_the_top_of_the_list(db: &TestDb) {
+    let s = &db.store;
+    let mut ops = Vec::new();
+    for i in 0..16 {
+        ops.push(operator(s, &format!("burst{i:02}")).await);
+    }
+    for i in 0..40 {
+        let work_ms = i64::from((i * 7) % 40) * 1000;
+        voicemail(
+            s,
+            &format!("CB{i}"),
+            &format!("+7916{i:07}"),
+            None,
+            t0(),
+            work_ms,
+        )
+        .await;
+    }
+    let list = s.list_callbacks(ListScope::Active, 40, 0).await.unwrap();
+    let order: Vec<i64> = list.iter().map(|r| r.id).collect();
+    let now = t0() + TimeDelta::minutes(1);
+    let burst = |ops: Vec<i64>| {
+        let tasks: Vec<_> = ops
+            .into_iter()
+            .map(|op| {
+                let s = s.clone();
+                tokio::spawn(async move {
+                    let c = s.claim_callback(op, "op", now, TimeDelta::minutes(15));
+                    (op, c.await.unwrap())
+                })
+            })
+            .collect();
+        async move {
+            let mut out = Vec::new();
+            for t in tasks {
+                out.push(t.await.unwrap());
+            }
+            out
+        }
+    };
+    // The sixteen at once, and the first operator twice.
+    let mut new = HashMap::new();
+    let mut held = Vec::new();
+    for (op, c) in burst(ops.iter().copied().chain([ops[0]]).collect()).await {
+        match c {
+            Some(Claimed::New(r)) => {
+                assert_eq!(r.claimed_by, Some(op));
+                assert!(new.insert(op, r.id).is_none(), "one new claim per operator");
+            }
+            Some(Claimed::Held(r)) => held.push((op, r.id)),
+            None => panic!("operator {op} got nothing with 40 requests due"),
+        }
+    }
+    let got: HashSet<i64> = new.values().copied().collect();
+    let top: HashSet<i64> = order[..16].iter().copied().collect();
+    assert_eq!(
+        got, top,
+        "the sixteen claims took the top sixteen of the list"
+    );
+    assert_eq!(
+        held,
+        vec![(ops[0], new[&ops[0]])],
+        "the double click got its claim back"
+    );
+    // Thirty more operators for the twenty-four left: six hear that nothing is due.
+    let mut more = Vec::new();
+    for i in 0..30 {
+        more.push(operator(s, &format!("late{i:02}")).await);
+    }
+    let results = burst(more).await;
+    let claimed: HashSet<i64> = results
+        .iter()
+        .filter_map(|(_, c)| match c {
+            Some(Claimed::New(r)) => Some(r.id),
+            Some(Claimed::Held(r)) => panic!("nobody held anything: {r:?}"),
+            None => None,
+        })
+        .collect();
+    let rest: HashSet<i64> = order[16..].iter().copied().collect();
+    assert_eq!(claimed, rest, "the other twenty-four, each once");
+    assert_eq!(results.iter().filter(|(_, c)| c.is_none()).count(), 6);
 }
 
 async fn dial_attempts_are_idempotent(db: &TestDb) {

@@ -18,6 +18,7 @@ on_both_backends!(
     migrations_are_current,
     users_and_conflicts,
     tokens_expire_and_revoke,
+    token_changes_reach_every_instance,
     operators_and_presence,
     call_events_are_idempotent,
     jobs_lifecycle,
@@ -130,6 +131,45 @@ async fn tokens_expire_and_revoke(db: &TestDb) {
             .unwrap()
             .is_none()
     );
+}
+
+/// A change to a user or token through this store is seen at once by this store (PostgreSQL
+/// remembers tokens briefly), and by another instance within the memory's limit.
+async fn token_changes_reach_every_instance(db: &TestDb) {
+    let s = &db.store;
+    let other = db.another_instance().await;
+    let u = user(s, "orlova", Role::Operator).await;
+    let one = s
+        .create_token(u.id, "hash-one", "", None, t0())
+        .await
+        .unwrap();
+    s.create_token(u.id, "hash-two", "", None, t0())
+        .await
+        .unwrap();
+    let role = |st: Arc<dyn Store>, hash: &'static str| async move {
+        st.user_by_token(hash, t0()).await.unwrap().map(|u| u.role)
+    };
+    assert_eq!(role(s.clone(), "hash-one").await, Some(Role::Operator));
+    assert_eq!(role(other.clone(), "hash-two").await, Some(Role::Operator));
+    assert!(s.set_role("orlova", Role::Supervisor).await.unwrap());
+    assert_eq!(role(s.clone(), "hash-one").await, Some(Role::Supervisor));
+    assert!(s.revoke_token(one, t0()).await.unwrap());
+    assert_eq!(
+        role(s.clone(), "hash-one").await,
+        None,
+        "revoked here: refused here at once"
+    );
+    assert_eq!(role(s.clone(), "hash-two").await, Some(Role::Supervisor));
+    // Disabled through the other instance: refused there at once, here within the limit.
+    assert!(other.set_disabled("orlova", true, t0()).await.unwrap());
+    assert_eq!(role(other.clone(), "hash-two").await, None);
+    tokio::time::sleep(perezvon::store::token_cache::TTL).await;
+    assert_eq!(
+        role(s.clone(), "hash-two").await,
+        None,
+        "refused within the limit"
+    );
+    other.close().await;
 }
 
 async fn operators_and_presence(db: &TestDb) {

@@ -43,6 +43,7 @@ pub mod stats;
 pub mod stats_callbacks;
 pub mod step;
 mod step_postgres;
+pub mod token_cache;
 pub mod user_admin;
 pub mod users;
 pub mod voicemails;

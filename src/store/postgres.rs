@@ -23,6 +23,10 @@ pub struct PgStore {
     pool: PgPool,
     /// New calls' operator snapshot, reused briefly under load (see `step_postgres.rs`).
     pub(crate) snapshot: super::step_postgres::SnapshotCache,
+    /// The claim batch task's queue (see `callbacks/claims_pg.rs`).
+    pub(crate) claims: super::callbacks::ClaimQueue,
+    /// Bearer tokens remembered briefly (see `token_cache.rs`).
+    pub(crate) tokens: std::sync::Arc<super::token_cache::TokenCache>,
 }
 
 impl PgStore {
@@ -44,7 +48,20 @@ impl PgStore {
         Ok(PgStore {
             pool,
             snapshot: Default::default(),
+            claims: Default::default(),
+            tokens: Default::default(),
         })
+    }
+
+    /// A store on the same pool without this one's caches and tasks (for a task of its own:
+    /// holding the store itself would keep it alive).
+    pub(crate) fn sibling(&self) -> PgStore {
+        PgStore {
+            pool: self.pool.clone(),
+            snapshot: Default::default(),
+            claims: Default::default(),
+            tokens: Default::default(),
+        }
     }
 
     /// Forgets the new calls' operator snapshot: an operator may have just become free.

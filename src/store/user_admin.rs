@@ -91,6 +91,7 @@ macro_rules! impl_user_admin_store {
                     .bind(role.as_str())
                     .execute(self.writer())
                     .await?;
+                self.forget_tokens();
                 Ok(r.rows_affected() > 0)
             }
 
@@ -100,6 +101,7 @@ macro_rules! impl_user_admin_store {
                     .bind(name)
                     .execute(self.writer())
                     .await?;
+                self.forget_tokens();
                 Ok(r.rows_affected() > 0)
             }
 
@@ -126,6 +128,7 @@ macro_rules! impl_user_admin_store {
                     }
                 }
                 tx.commit().await?;
+                self.forget_tokens();
                 Ok(true)
             }
 
@@ -154,6 +157,7 @@ macro_rules! impl_user_admin_store {
                     .bind(to_ms(now))
                     .execute(self.writer())
                     .await?;
+                self.forget_tokens();
                 Ok(r.rows_affected() > 0)
             }
         }

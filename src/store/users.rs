@@ -93,8 +93,8 @@ pub(crate) const INSERT_TOKEN: &str = "insert into api_tokens (user_id, token_ha
      values ($1, $2, $3, $4, $5) returning id";
 /// A live token and its enabled user, in one read.
 pub(crate) const TOKEN_LOOKUP: &str = "select u.id, u.login, u.display_name, u.role, u.password_hash, \
-     u.disabled, u.created_at_ms, t.id as token_id, t.last_used_at_ms as token_used_ms \
-     from api_tokens t join users u on u.id = t.user_id \
+     u.disabled, u.created_at_ms, t.id as token_id, t.last_used_at_ms as token_used_ms, \
+     t.expires_at_ms as token_expires_ms from api_tokens t join users u on u.id = t.user_id \
      where t.token_hash = $1 and t.revoked_at_ms is null \
      and (t.expires_at_ms is null or t.expires_at_ms > $2) and not u.disabled";
 
@@ -105,6 +105,7 @@ struct TokenUserRow {
     user: UserRow,
     token_id: i64,
     token_used_ms: Option<i64>,
+    token_expires_ms: Option<i64>,
 }
 pub(crate) const TOKEN_TOUCH: &str = "update api_tokens set last_used_at_ms = $2 where id = $1";
 /// A token's last use is recorded at most this often, so API reads stay reads.
@@ -177,6 +178,7 @@ macro_rules! impl_user_store {
                     .bind(hash)
                     .execute(self.writer())
                     .await?;
+                self.forget_tokens();
                 Ok(r.rows_affected() > 0)
             }
 
@@ -204,6 +206,31 @@ macro_rules! impl_user_store {
                 token_hash: &str,
                 now: DateTime<Utc>,
             ) -> Result<Option<User>, StoreError> {
+                self.user_by_token_now(token_hash, now).await
+            }
+
+            async fn revoke_tokens(
+                &self,
+                login: &str,
+                now: DateTime<Utc>,
+            ) -> Result<u64, StoreError> {
+                let r = sqlx::query(REVOKE_TOKENS)
+                    .bind(login)
+                    .bind(to_ms(now))
+                    .execute(self.writer())
+                    .await?;
+                self.forget_tokens();
+                Ok(r.rows_affected())
+            }
+        }
+
+        impl $t {
+            /// The token's user and expiry, read from the database (and the use recorded).
+            pub(crate) async fn lookup_token(
+                &self,
+                token_hash: &str,
+                now: DateTime<Utc>,
+            ) -> Result<Option<(User, Option<i64>)>, StoreError> {
                 let now_ms = to_ms(now);
                 let row: Option<TokenUserRow> = sqlx::query_as(TOKEN_LOOKUP)
                     .bind(token_hash)
@@ -223,20 +250,7 @@ macro_rules! impl_user_store {
                         .execute(self.writer())
                         .await?;
                 }
-                User::try_from(row.user).map(Some)
-            }
-
-            async fn revoke_tokens(
-                &self,
-                login: &str,
-                now: DateTime<Utc>,
-            ) -> Result<u64, StoreError> {
-                let r = sqlx::query(REVOKE_TOKENS)
-                    .bind(login)
-                    .bind(to_ms(now))
-                    .execute(self.writer())
-                    .await?;
-                Ok(r.rows_affected())
+                Ok(Some((User::try_from(row.user)?, row.token_expires_ms)))
             }
         }
     };
@@ -244,6 +258,57 @@ macro_rules! impl_user_store {
 
 impl_user_store!(super::sqlite::SqliteStore);
 impl_user_store!(super::postgres::PgStore);
+
+impl super::sqlite::SqliteStore {
+    /// SQLite reads the token every time (a read on this host is cheap).
+    async fn user_by_token_now(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<User>, StoreError> {
+        Ok(self.lookup_token(token_hash, now).await?.map(|(u, _)| u))
+    }
+
+    pub(crate) fn forget_tokens(&self) {}
+}
+
+impl super::postgres::PgStore {
+    /// PostgreSQL remembers tokens briefly (see `token_cache.rs`).
+    async fn user_by_token_now(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<User>, StoreError> {
+        use super::token_cache::Cached;
+        match self.tokens.get(token_hash, to_ms(now)) {
+            Cached::Fresh(user) => Ok(Some(user)),
+            Cached::Refresh(user, generation) => {
+                let (store, tokens) = (self.sibling(), self.tokens.clone());
+                let hash = token_hash.to_owned();
+                tokio::spawn(async move {
+                    match store.lookup_token(&hash, now).await {
+                        Ok(found) => tokens.put(&hash, found, generation),
+                        Err(e) => {
+                            tracing::debug!(error = %e, "token refresh failed");
+                            tokens.refresh_failed(&hash);
+                        }
+                    }
+                });
+                Ok(Some(user))
+            }
+            Cached::Miss(generation) => {
+                let found = self.lookup_token(token_hash, now).await?;
+                self.tokens.put(token_hash, found.clone(), generation);
+                Ok(found.map(|(u, _)| u))
+            }
+        }
+    }
+
+    /// Every remembered token forgotten: a user or a token changed.
+    pub(crate) fn forget_tokens(&self) {
+        self.tokens.forget_all();
+    }
+}
 
 #[cfg(test)]
 mod tests {

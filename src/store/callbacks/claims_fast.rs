@@ -202,6 +202,19 @@ impl PgStore {
         now: DateTime<Utc>,
         lease: TimeDelta,
     ) -> Result<Option<Claimed>, StoreError> {
+        let detail = claimed_detail(operator_id, now + lease);
+        self.claim_batched(operator_id, actor, detail, now, lease)
+            .await
+    }
+
+    /// One claim on its own (when its batch failed; see `claims_pg.rs`).
+    pub(super) async fn claim_alone(
+        &self,
+        operator_id: i64,
+        actor: &str,
+        now: DateTime<Utc>,
+        lease: TimeDelta,
+    ) -> Result<Option<Claimed>, StoreError> {
         static CLAIM: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
             format!(
                 "with c as ({}), h as (insert into callback_history \

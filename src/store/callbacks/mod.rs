@@ -15,10 +15,12 @@ use crate::domain::registration::RegistrationFormat;
 
 mod claims;
 mod claims_fast;
+mod claims_pg;
 mod imp;
 mod supervise;
 pub(crate) use claims::DIALING;
 pub use claims::LONGEST_CALL_MS;
+pub(crate) use claims_pg::ClaimQueue;
 pub(crate) use imp::SILENT_BY_CALL;
 pub(crate) use imp::{
     ATTACH, HISTORY, INSERT_REQUEST, MERGE, NEXT_REG_SEQ, REFRESH, VOICEMAIL_OF_CALL,
