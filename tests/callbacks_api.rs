@@ -372,6 +372,36 @@ async fn claim_dial_and_double_click(db: &TestDb) {
     assert_eq!(body["next_window"]["start"], "2026-11-30T09:00:00+03:00");
     // Monday 09:05.
     app.clock.set(msk(2026, 11, 30, 9, 5));
+    // A supervisor takes no calls until given an operator profile (a "no" is not remembered).
+    let (boss_id, boss) = app.user("orlova", Role::Supervisor).await;
+    let (s, body) = app.api(&boss, "POST", "/callbacks/claim", None).await;
+    assert_eq!(s, 403, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("no operator profile"),
+        "{body}"
+    );
+    let new = NewOperator {
+        user_id: boss_id,
+        name: "orlova".into(),
+        contact_kind: ContactKind::Sip,
+        contact: "sip:orlova@pbx.school.example".into(),
+    };
+    let orlova = app
+        .store
+        .create_operator(&new, app.clock.now())
+        .await
+        .unwrap();
+    let (s, item) = app.api(&boss, "POST", "/callbacks/claim", None).await;
+    assert_eq!(
+        (s, item["claimed_by"].as_i64()),
+        (200, Some(orlova.id)),
+        "{item}"
+    );
+    let path = format!("/callbacks/{}/release", item["id"]);
+    assert_eq!(app.api(&boss, "POST", &path, None).await.0, 200);
     let (s, item) = app.api(&ivanova, "POST", "/callbacks/claim", None).await;
     assert_eq!(s, 200, "{item}");
     assert_eq!(item["state"], "claimed");

@@ -27,6 +27,8 @@ pub struct PgStore {
     pub(crate) claims: super::callbacks::ClaimQueue,
     /// Bearer tokens remembered briefly (see `token_cache.rs`).
     pub(crate) tokens: std::sync::Arc<super::token_cache::TokenCache>,
+    /// Operator ids by login, once found (see `OperatorStore::operator_id_by_login`).
+    pub(crate) operator_ids: std::sync::Mutex<std::collections::HashMap<String, i64>>,
 }
 
 impl PgStore {
@@ -50,6 +52,7 @@ impl PgStore {
             snapshot: Default::default(),
             claims: Default::default(),
             tokens: Default::default(),
+            operator_ids: Default::default(),
         })
     }
 
@@ -61,6 +64,7 @@ impl PgStore {
             snapshot: Default::default(),
             claims: Default::default(),
             tokens: Default::default(),
+            operator_ids: Default::default(),
         }
     }
 

@@ -179,12 +179,15 @@ pub(super) async fn operator_of(state: &AppState, user: &AuthUser) -> Result<Ope
         .store
         .operator_by_login(&user.0.login)
         .await?
-        .ok_or_else(|| {
-            AppError::Forbidden(format!(
-                "`{}` has no operator profile: only operators work the callback list",
-                user.0.login
-            ))
-        })
+        .ok_or_else(|| no_operator(user))
+}
+
+/// 403 for a user without an operator profile.
+fn no_operator(user: &AuthUser) -> AppError {
+    AppError::Forbidden(format!(
+        "`{}` has no operator profile: only operators work the callback list",
+        user.0.login
+    ))
 }
 
 /// The answer to a claim: the request, and whether the operator held it before this claim.
@@ -198,12 +201,14 @@ pub struct ClaimedItem {
 
 /// `POST /api/v1/callbacks/claim`: 200 with the new claim, or with the held one.
 pub async fn claim(State(state): State<AppState>, user: AuthUser) -> Result<Response, AppError> {
-    let op = operator_of(&state, &user).await?;
+    let Some(op) = state.store.operator_id_by_login(&user.0.login).await? else {
+        return Err(no_operator(&user));
+    };
     let now = state.clock.now();
     match state
         .switchboard
         .callbacks()
-        .claim(op.id, &user.0.login, now)
+        .claim(op, &user.0.login, now)
         .await?
     {
         Claim::Claimed(item) => Ok(Json(ClaimedItem {

@@ -5,9 +5,10 @@
 //! arrive meanwhile form the next batch, so a lone claim is one statement, as before, and sixteen
 //! at once are two or three instead of sixteen racing over the same locked rows.
 //!
-//! The batch statement locks as many due rows as there are operators (`for update skip locked`,
-//! so another instance's claims pass it), pairs them with the operators that hold nothing, writes
-//! the leases and their history rows, and returns each request with its voicemail ids. An
+//! The batch statement returns expired leases to the list (they are claimable from the next
+//! batch on), locks as many due rows as there are operators (`for update skip locked`, so another
+//! instance's claims pass it), pairs them with the operators that hold nothing, writes the leases
+//! and their history rows, and returns each request with its voicemail ids. An
 //! operator who holds a claim gets it back; an operator left without a row while due rows remain
 //! (another instance took the locked ones) tries again in the next batch, five times at most; any
 //! failure of the batch (the database, or an operator's second claim through another instance
@@ -20,7 +21,7 @@ use std::sync::{Arc, OnceLock};
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::{mpsc, oneshot};
 
-use super::claims::ANY_DUE;
+use super::claims::{ANY_DUE, LONGEST_CALL_MS, TALKING};
 use super::imp::{COLS, ORDER};
 use super::{Claimed, RequestRow};
 use crate::store::postgres::PgStore;
@@ -28,6 +29,8 @@ use crate::store::{StoreError, to_ms};
 
 /// At most this many claims in one statement.
 const MAX_BATCH: usize = 32;
+/// How often the batch task lets other tasks run before a batch leaves.
+const GATHER_YIELDS: usize = 8;
 /// Batches a claim may be in before it is answered "nothing due".
 const ATTEMPTS: u8 = 5;
 
@@ -72,6 +75,14 @@ fn batch_sql(n: usize) -> String {
         "with req as (select * from unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[], \
          $5::text[], $6::text[]) with ordinality as q(op, until_ms, now_ms, lease_ms, actor, \
          detail, ord)), \
+         x as (update callback_requests set state = 'open', claimed_by = null, \
+         lease_until_ms = null, updated_at_ms = $7 where id in (select id from callback_requests \
+         where state = 'claimed' and lease_until_ms <= $7 for update skip locked) \
+         and not exists (select 1 from callback_attempts where request_id = callback_requests.id \
+         and operator_id = callback_requests.claimed_by and {TALKING} and started_at_ms > $8) \
+         returning id), \
+         xh as (insert into callback_history (request_id, at_ms, actor, action, detail) \
+         select id, $7, 'system', 'released', '{{\"reason\":\"lease expired\"}}' from x), \
          free as (select req.*, row_number() over (order by ord) as rn from req where not exists \
          (select 1 from callback_requests h where h.state = 'claimed' and h.claimed_by = req.op)), \
          top as (select id, row_number() over (order by {ORDER}) as rn from (select {ORDER} \
@@ -135,6 +146,17 @@ async fn run(store: PgStore, mut rx: mpsc::UnboundedReceiver<Pending>) {
                 None => return,
             }
         }
+        // Claims of one burst arrive a few tasks apart: let those tasks run before the batch
+        // leaves (a lone claim loses a few task switches, not a timer tick).
+        for _ in 0..GATHER_YIELDS {
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(p) => batch.push(p),
+                    Err(_) => break,
+                }
+            }
+            tokio::task::yield_now().await;
+        }
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
                 Ok(p) => batch.push(p),
@@ -185,13 +207,12 @@ impl PgStore {
         }
     }
 
-    /// The batch's statements: expired leases released, the claims, the held requests of the
-    /// operators who got none, and whether anything due is left for the rest.
+    /// The batch's statements: the claims (and the release of expired leases), the held requests
+    /// of the operators who got none, and whether anything due is left for the rest.
     async fn try_batch(&self, batch: &[Pending]) -> Result<(Reqs, Reqs, bool), StoreError> {
         let Some(now) = batch.iter().map(|p| p.now).min() else {
             return Ok(Default::default());
         };
-        self.release_expired(now).await?;
         let ms = |f: &dyn Fn(&Pending) -> i64| batch.iter().map(f).collect::<Vec<i64>>();
         let rows: Vec<BatchRow> = sqlx::query_as(&batch_sql(batch.len()))
             .bind(ms(&|p| p.operator_id))
@@ -201,6 +222,7 @@ impl PgStore {
             .bind(batch.iter().map(|p| p.actor.clone()).collect::<Vec<_>>())
             .bind(batch.iter().map(|p| p.detail.clone()).collect::<Vec<_>>())
             .bind(to_ms(now))
+            .bind(to_ms(now) - LONGEST_CALL_MS)
             .fetch_all(self.writer())
             .await?;
         let mut claimed = Reqs::new();
