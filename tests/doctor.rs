@@ -1,8 +1,15 @@
 //! `perezvon doctor` against fakes of the providers' APIs (wiremock) and a stand-in for the public
 //! address: every check passes on a good setup; bad credentials and an unreachable `public_url`
-//! fail with the config keys to look at, and the exit status says so.
+//! fail with the config keys to look at, and the exit status says so. With `[mail]`, the real
+//! Dovecot and SMTP sink of the mail tests: the mailbox and the SMTP server answer, a wrong
+//! password and a closed SMTP port fail naming their keys.
+
+mod support;
 
 use std::process::{Command, Output};
+
+use support::mail_servers::{Dovecot, PASSWORD as MAIL_PASSWORD, USER as MAIL_USER};
+use support::smtp_sink::SmtpSink;
 
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -128,4 +135,74 @@ async fn a_good_setup_passes_and_a_bad_one_names_what_to_fix() {
         "{p}"
     );
     assert!(line(&text, "database").starts_with("ok"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mailbox_and_the_smtp_server_are_checked() {
+    let (Some(imap), Some(sink)) = (Dovecot::start().await, SmtpSink::start().await) else {
+        println!("SKIPPED (mail)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let vars = |password: &str, smtp_port: u16| {
+        let (mut v, dir) = (Vec::new(), dir.path().display().to_string());
+        v.push(("PEREZVON_DATA_DIR", dir.clone()));
+        v.push((
+            "PEREZVON_DATABASE_URL",
+            format!("sqlite://{dir}/perezvon.db"),
+        ));
+        v.push(("PEREZVON_MAIL__IMAP_HOST", "127.0.0.1".into()));
+        v.push(("PEREZVON_MAIL__IMAP_PORT", imap.port.to_string()));
+        v.push(("PEREZVON_MAIL__IMAP_TLS", "none".into()));
+        v.push(("PEREZVON_MAIL__USER", MAIL_USER.into()));
+        v.push(("PEREZVON_MAIL__PASSWORD", password.to_owned()));
+        v.push(("PEREZVON_MAIL__SMTP_HOST", "127.0.0.1".into()));
+        v.push(("PEREZVON_MAIL__SMTP_PORT", smtp_port.to_string()));
+        v.push(("PEREZVON_MAIL__SMTP_TLS", "none".into()));
+        v.push(("PEREZVON_MAIL__SMTP_USER", String::new()));
+        v.push((
+            "PEREZVON_MAIL__FROM_ADDRESS",
+            "support@school.example.ru".into(),
+        ));
+        v
+    };
+    let run = |v: Vec<(&'static str, String)>| async move {
+        let out = tokio::task::spawn_blocking(move || doctor(&v))
+            .await
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        (String::from_utf8_lossy(&out.stdout).into_owned(), err)
+    };
+    let (text, err) = run(vars(MAIL_PASSWORD, sink.port)).await;
+    let i = line(&text, "mail imap");
+    assert!(
+        i.starts_with("ok   mail imap: logged in") && i.contains("`INBOX`"),
+        "{i}\n{err}"
+    );
+    let s = line(&text, "mail smtp");
+    assert!(
+        s.starts_with("ok   mail smtp: the server accepts us"),
+        "{s}"
+    );
+    assert!(sink.received().is_empty(), "the check sends nothing");
+    // A wrong password, and nothing listening where the SMTP server should be.
+    let (text, _) = run(vars("wrong-password", closed)).await;
+    let i = line(&text, "mail imap");
+    assert!(
+        i.starts_with("FAIL mail imap:") && i.contains("`mail.password`"),
+        "{i}"
+    );
+    assert!(
+        !i.contains("wrong-password"),
+        "no secret in the output: {i}"
+    );
+    let s = line(&text, "mail smtp");
+    assert!(
+        s.starts_with("FAIL mail smtp:") && s.contains("`mail.smtp_port`"),
+        "{s}"
+    );
 }

@@ -3,7 +3,9 @@
 //! configuration was already loaded and validated before this runs (a bad key stops earlier, with
 //! its name). Checked: the database opens and its migrations are current; the data directory is
 //! writable and has free space; each configured provider accepts our credentials (a harmless API
-//! call: Twilio's account, Zadarma's balance); `public_url` answers `/healthz` (what the
+//! call: Twilio's account, Zadarma's balance); with `[mail]`, the IMAP account logs in and selects
+//! its folder and the SMTP server accepts the connection and login (nothing is read, marked or
+//! sent); `public_url` answers `/healthz` (what the
 //! providers will call); the production calendar has next year from 1 October. Exit status 1 when
 //! anything failed.
 
@@ -56,6 +58,12 @@ pub async fn doctor(config: &Config, out: &mut impl Write) -> anyhow::Result<boo
             "telephony",
             "no provider configured (`twilio` or `zadarma`): no calls will arrive".into(),
         )?;
+    }
+    if let Some(m) = &config.mail {
+        let (v, d) = mail_imap(m).await;
+        say(v, "mail imap", d)?;
+        let (v, d) = mail_smtp(m).await;
+        say(v, "mail smtp", d)?;
     }
     let (v, d) = public_url(config).await;
     say(v, "public_url", d)?;
@@ -140,6 +148,45 @@ fn data_dir(config: &Config) -> (Verdict, String) {
 fn human(bytes: u64) -> String {
     const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
     format!("{:.1} GiB", bytes as f64 / GIB)
+}
+
+/// The support mailbox: log in, select the folder, log out.
+async fn mail_imap(m: &crate::config::MailConfig) -> (Verdict, String) {
+    let keys = "check `mail.imap_host`, `mail.imap_port`, `mail.imap_tls`, `mail.user`, \
+         `mail.password`, `mail.ca_file`";
+    let mut client = match crate::mail::imap::ImapClient::connect(&m.imap).await {
+        Ok(c) => c,
+        Err(e) => return (Verdict::Fail, format!("{e:#}: {keys}")),
+    };
+    let found = client.select(&m.folder).await;
+    client.logout().await;
+    match found {
+        Ok(f) => (
+            Verdict::Ok,
+            format!(
+                "logged in as the configured user; `{}` holds {} letters",
+                m.folder, f.exists
+            ),
+        ),
+        Err(e) => (Verdict::Fail, format!("{e:#}: check `mail.folder`")),
+    }
+}
+
+/// The SMTP server: connect, log in where configured, NOOP.
+async fn mail_smtp(m: &crate::config::MailConfig) -> (Verdict, String) {
+    let keys = "check `mail.smtp_host`, `mail.smtp_port`, `mail.smtp_tls`, `mail.smtp_user`, \
+         `mail.smtp_password`, `mail.ca_file`";
+    let sender = match crate::mail::smtp::SmtpSender::new(&m.smtp, &m.from_address, &m.from_name) {
+        Ok(s) => s,
+        Err(e) => return (Verdict::Fail, format!("{e:#}: check `mail.from_address`")),
+    };
+    match sender.check().await {
+        Ok(()) => (
+            Verdict::Ok,
+            format!("the server accepts us; letters go from {}", m.from_address),
+        ),
+        Err(e) => (Verdict::Fail, format!("{e:#}: {keys}")),
+    }
 }
 
 async fn twilio(t: &crate::config::TwilioConfig) -> (Verdict, String) {

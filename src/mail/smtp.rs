@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use anyhow::{Context as _, anyhow};
+use anyhow::{Context as _, anyhow, bail};
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
@@ -173,6 +173,15 @@ impl SmtpSender {
                 .body(letter.text.clone()),
         )
         .context("cannot build the letter")
+    }
+
+    /// Connects, logs in where configured and says NOOP (for `perezvon doctor`); nothing is sent.
+    pub async fn check(&self) -> anyhow::Result<()> {
+        match self.transport.test_connection().await {
+            Ok(true) => Ok(()),
+            Ok(false) => bail!("the SMTP server {} did not answer NOOP", self.server),
+            Err(e) => Err(anyhow::anyhow!("the SMTP server {}: {e}", self.server)),
+        }
     }
 
     /// Sends `letter`; returns its bytes as sent (to keep a copy, say with IMAP APPEND).
