@@ -1,10 +1,11 @@
-//! Claims that hold: the SQL of leasing a request to an operator, shared by SQLite and PostgreSQL,
-//! and the macro that adds the claim methods to both stores. An operator holds at most one claim
-//! (a unique index on the holder of claimed requests; a second claim returns the one held). A
-//! claim keeps the lease length it was granted with, so the click-to-call's status webhooks extend
-//! the lease by as much ([`EXTEND_FOR_CALL`]); the lease sweeper never releases a request whose
-//! holder is talking to the caller ([`TALKING`]), and a claim is given up by its holder or a
-//! supervisor ([`super::CallbackStore::release_callback`]).
+//! Claims that hold: the SQL of leasing a request to an operator, shared by SQLite and PostgreSQL
+//! (the release of expired leases and the read of held requests also go into PostgreSQL's batch
+//! claim, `claims_pg.rs`), and the macro that adds the claim methods to both stores. An operator
+//! holds at most one claim (a unique index on the holder of claimed requests; a second claim
+//! returns the one held). A claim keeps the lease length it was granted with, so the
+//! click-to-call's status webhooks extend the lease by as much ([`EXTEND_FOR_CALL`]); the lease
+//! sweeper never releases a request whose holder is talking to the caller ([`TALKING`]), and a
+//! claim is given up by its holder or a supervisor ([`super::CallbackStore::release_callback`]).
 
 use chrono::{DateTime, Utc};
 
@@ -33,20 +34,35 @@ pub(crate) static DIALING: std::sync::LazyLock<String> = std::sync::LazyLock::ne
     )
 });
 
-/// The request the operator holds.
-const HELD: &str = "where state = 'claimed' and claimed_by = $1";
+/// The requests held by the operators that `holder` matches (`= $1` for one operator, `= any($1)`
+/// for a list), with the columns `cols`.
+pub(super) fn held_sql(cols: &str, holder: &str) -> String {
+    format!("select {cols} from callback_requests where state = 'claimed' and claimed_by {holder}")
+}
 
-/// Expired leases back to the list, except while the holder is on a connected call of the request
-/// that started after `$2`.
-pub(super) static RELEASE_EXPIRED: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+/// Expired leases at `now` back to the list, except while the holder is on a connected call of the
+/// request that started after `since` (`now` and `since` are the statement's placeholders);
+/// `returning id`. With `lock`, the expired rows are picked `for update skip locked`: rows another
+/// statement has locked are left to it, not waited for (PostgreSQL's batch claim, `claims_pg.rs`).
+pub(super) fn release_expired_sql(now: &str, since: &str, lock: bool) -> String {
+    let expired = format!("state = 'claimed' and lease_until_ms <= {now}");
+    let which = if lock {
+        format!("id in (select id from callback_requests where {expired} for update skip locked)")
+    } else {
+        expired
+    };
     format!(
         "update callback_requests set state = 'open', claimed_by = null, lease_until_ms = null, \
-         updated_at_ms = $1 where state = 'claimed' and lease_until_ms <= $1 \
+         updated_at_ms = {now} where {which} \
          and not exists (select 1 from callback_attempts where request_id = callback_requests.id \
-         and operator_id = callback_requests.claimed_by and {TALKING} and started_at_ms > $2) \
+         and operator_id = callback_requests.claimed_by and {TALKING} and started_at_ms > {since}) \
          returning id"
     )
-});
+}
+
+/// [`release_expired_sql`] at `$1`, sparing the calls that started after `$2`.
+pub(super) static RELEASE_EXPIRED: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| release_expired_sql("$1", "$2", false));
 
 /// The holder's lease runs to `$2` plus the claim's lease length (never shortened); `$1` is the
 /// request.
@@ -59,9 +75,9 @@ pub(super) const EXTEND_FOR_CALL: &str = "update callback_requests \
      and exists (select 1 from callback_attempts where provider_call_id = $1 \
      and request_id = callback_requests.id and operator_id = callback_requests.claimed_by)";
 
-/// The request the operator holds, by id.
-pub(super) const HELD_ID: &str =
-    "select id from callback_requests where state = 'claimed' and claimed_by = $1";
+/// The request the operator `$1` holds, by id.
+pub(super) static HELD_ID: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| held_sql("id", "= $1"));
 
 /// Whether any lease ran out (read before taking the write lock for [`RELEASE_EXPIRED`]).
 const ANY_EXPIRED: &str = "select count(*) from (select 1 from callback_requests \
@@ -75,7 +91,8 @@ pub(super) fn claim_sql(lock: &str, returning: &str) -> String {
          lease_until_ms = $2, lease_ms = $4, updated_at_ms = $3 where id = \
          (select id from callback_requests where state = 'open' and due_at_ms <= $3 \
           order by {ORDER} limit 1 {lock}) and state = 'open' \
-         and not exists (select 1 from callback_requests {HELD}) returning {returning}"
+         and not exists ({}) returning {returning}",
+        held_sql("1", "= $1")
     )
 }
 

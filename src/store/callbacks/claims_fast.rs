@@ -16,7 +16,9 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use rusqlite::ToSql;
 
-use super::claims::{ANY_DUE, HELD_ID, LONGEST_CALL_MS, RELEASE_EXPIRED, RELEASE_ONE, claim_sql};
+use super::claims::{
+    ANY_DUE, HELD_ID, LONGEST_CALL_MS, RELEASE_EXPIRED, RELEASE_ONE, claim_sql, held_sql,
+};
 use super::imp::{COLS, HISTORY, VOICEMAIL_IDS, history_detail};
 use super::{CallbackRequest, Claimed, RequestRow};
 use crate::store::postgres::PgStore;
@@ -125,7 +127,7 @@ impl SqliteStore {
                     exec(conn, HISTORY, &h)?;
                     return Ok(Some(Claimed::New(request_in(conn, id)?)));
                 }
-                match one(conn, HELD_ID, &[&operator_id], |r| r.get::<_, i64>(0))? {
+                match one(conn, &HELD_ID, &[&operator_id], |r| r.get::<_, i64>(0))? {
                     Some(id) => Ok(Some(Claimed::Held(request_in(conn, id)?))),
                     None => Ok(None),
                 }
@@ -184,14 +186,19 @@ struct ClaimedRow {
 
 impl ClaimedRow {
     fn into_request(self) -> CallbackRequest {
-        let mut r = CallbackRequest::from(self.row);
-        r.voicemail_ids = self
-            .voicemail_list
-            .split(',')
-            .filter_map(|id| id.parse().ok())
-            .collect();
-        r
+        with_voicemail_list(self.row, &self.voicemail_list)
     }
+}
+
+/// The request of a PostgreSQL claim's row with the voicemail ids of its `voicemail_list`
+/// (`1,5,9`; empty for none), here and in the batch claim (`claims_pg.rs`).
+pub(super) fn with_voicemail_list(row: RequestRow, voicemail_list: &str) -> CallbackRequest {
+    let mut r = CallbackRequest::from(row);
+    r.voicemail_ids = voicemail_list
+        .split(',')
+        .filter_map(|id| id.parse().ok())
+        .collect();
+    r
 }
 
 impl PgStore {
@@ -225,11 +232,8 @@ impl PgStore {
                 claim_sql(PgStore::CLAIM_LOCK, COLS)
             )
         });
-        static HELD_ROW: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-            format!(
-                "select {COLS} from callback_requests where state = 'claimed' and claimed_by = $1"
-            )
-        });
+        static HELD_ROW: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| held_sql(COLS, "= $1"));
         self.release_expired(now).await?;
         let detail = claimed_detail(operator_id, now + lease);
         // A row taken by another claimer between the snapshot and the lock can make the

@@ -8,7 +8,8 @@
 //! The batch statement returns expired leases to the list (they are claimable from the next
 //! batch on), locks as many due rows as there are operators (`for update skip locked`, so another
 //! instance's claims pass it), pairs them with the operators that hold nothing, writes the leases
-//! and their history rows, and returns each request with its voicemail ids. An
+//! and their history rows, and returns each request with its voicemail ids (the release and the
+//! read of held requests are `claims.rs`'s SQL, as on the one-claim path). An
 //! operator who holds a claim gets it back; an operator left without a row while due rows remain
 //! (another instance took the locked ones) tries again in the next batch, five times at most; any
 //! failure of the batch (the database, or an operator's second claim through another instance
@@ -21,7 +22,8 @@ use std::sync::{Arc, OnceLock};
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::{mpsc, oneshot};
 
-use super::claims::{ANY_DUE, LONGEST_CALL_MS, TALKING};
+use super::claims::{ANY_DUE, LONGEST_CALL_MS, held_sql, release_expired_sql};
+use super::claims_fast::with_voicemail_list;
 use super::imp::{COLS, ORDER};
 use super::{Claimed, RequestRow};
 use crate::store::postgres::PgStore;
@@ -75,12 +77,7 @@ fn batch_sql(n: usize) -> String {
         "with req as (select * from unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[], \
          $5::text[], $6::text[]) with ordinality as q(op, until_ms, now_ms, lease_ms, actor, \
          detail, ord)), \
-         x as (update callback_requests set state = 'open', claimed_by = null, \
-         lease_until_ms = null, updated_at_ms = $7 where id in (select id from callback_requests \
-         where state = 'claimed' and lease_until_ms <= $7 for update skip locked) \
-         and not exists (select 1 from callback_attempts where request_id = callback_requests.id \
-         and operator_id = callback_requests.claimed_by and {TALKING} and started_at_ms > $8) \
-         returning id), \
+         x as ({release}), \
          xh as (insert into callback_history (request_id, at_ms, actor, action, detail) \
          select id, $7, 'system', 'released', '{{\"reason\":\"lease expired\"}}' from x), \
          free as (select req.*, row_number() over (order by ord) as rn from req where not exists \
@@ -97,7 +94,8 @@ fn batch_sql(n: usize) -> String {
          select id, at_ms, actor, 'claimed', detail from c) \
          select c.*, coalesce((select string_agg(v.id::text, ',' order by v.id) from voicemails v \
          where v.callback_request_id = c.id), '') as voicemail_list from c",
-        cols.join(", ")
+        cols.join(", "),
+        release = release_expired_sql("$7", "$8", true),
     )
 }
 
@@ -227,13 +225,7 @@ impl PgStore {
             .await?;
         let mut claimed = Reqs::new();
         for b in rows {
-            let mut r = super::CallbackRequest::from(b.row);
-            r.voicemail_ids = b
-                .voicemail_list
-                .split(',')
-                .filter_map(|id| id.parse().ok())
-                .collect();
-            claimed.insert(b.claimer, r);
+            claimed.insert(b.claimer, with_voicemail_list(b.row, &b.voicemail_list));
         }
         let rest: Vec<i64> = batch
             .iter()
@@ -244,9 +236,7 @@ impl PgStore {
         if rest.is_empty() {
             return Ok((claimed, held, false));
         }
-        let sql = format!(
-            "select {COLS} from callback_requests where state = 'claimed' and claimed_by = any($1)"
-        );
+        let sql = held_sql(COLS, "= any($1)");
         let rows: Vec<RequestRow> = sqlx::query_as(&sql)
             .bind(&rest)
             .fetch_all(self.reader())
