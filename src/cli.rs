@@ -8,6 +8,7 @@
 mod admin;
 mod doctor;
 pub mod privacy;
+mod privacy_mail;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;

@@ -7,21 +7,10 @@
 
 mod support;
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use perezvon::calendar::{Calendar, HotlineHours, MOSCOW};
-use perezvon::clock::ManualClock;
-use perezvon::config::{MailConfig, Secret};
+use chrono::{DateTime, TimeDelta, Utc};
 use perezvon::domain::blocklist::RuleKind;
-use perezvon::domain::callback::CallbackSettings;
-use perezvon::mail::TlsMode;
-use perezvon::mail::imap::ImapSettings;
 use perezvon::mail::intake::Intake;
-use perezvon::mail::smtp::SmtpSettings;
 use perezvon::store::mail::Registered;
-use perezvon::switchboard::Screening;
 use support::TestDb;
 
 on_both_backends!(
@@ -124,61 +113,15 @@ async fn one_instance_holds_the_mailbox(db: &TestDb) {
 }
 
 fn now() -> DateTime<Utc> {
-    MOSCOW
-        .with_ymd_and_hms(2026, 12, 1, 11, 0, 0)
-        .unwrap()
-        .with_timezone(&Utc)
+    support::letters::t0()
 }
 
 fn intake(db: &TestDb, data: &std::path::Path) -> Intake {
-    let nowhere = "127.0.0.1".to_owned();
-    Intake {
-        store: db.store.clone(),
-        calendar: Arc::new(Calendar::builtin(HotlineHours::default())),
-        clock: Arc::new(ManualClock::new(now())),
-        mail: MailConfig {
-            imap: ImapSettings {
-                host: nowhere.clone(),
-                port: 9,
-                tls: TlsMode::None,
-                user: "support".into(),
-                password: Secret::new("x"),
-                timeout: Duration::from_secs(1),
-                ca: Default::default(),
-            },
-            folder: "INBOX".into(),
-            poll: Duration::from_secs(60),
-            max_attachment_bytes: 1024,
-            sla: None,
-            smtp: SmtpSettings {
-                host: nowhere,
-                port: 9,
-                tls: TlsMode::None,
-                credentials: None,
-                timeout: Duration::from_secs(1),
-                ca: Default::default(),
-            },
-            from_address: "support@school.example.ru".into(),
-            from_name: "Линия поддержки".into(),
-        },
-        callbacks: CallbackSettings::default(),
-        sla: TimeDelta::hours(8),
-        screening: Arc::new(Screening::new(
-            db.store.clone(),
-            Arc::new(perezvon::wake::Wake::new()),
-            Default::default(),
-        )),
-        data_dir: data.to_owned(),
-        holder: "test".into(),
-    }
+    support::letters::intake(db.store.clone(), data, now())
 }
 
 fn letter(from: &str, id: &str, body: &str, extra: &str) -> Vec<u8> {
-    format!(
-        "From: {from}\r\nTo: support@school.example.ru\r\nSubject: вопрос\r\nMessage-ID: <{id}>\r\n\
-         Date: Tue, 01 Dec 2026 11:00:00 +0300\r\n{extra}Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
-    )
-    .into_bytes()
+    support::letters::letter(from, id, body, extra)
 }
 
 async fn mail_jobs(db: &TestDb) -> usize {

@@ -1,12 +1,16 @@
-//! `perezvon privacy export|erase --number N`: a caller's rights over their personal data
-//! (152-FZ). The number may be written in any common form (`8 916 123-45-67`, `+7…`, ten digits);
-//! it is normalized as the hotline normalizes callers' numbers. `export` prints, as JSON on stdout,
-//! everything held about the number — as given, and as its pseudonym in rows past retention:
-//! calls with their events, voicemails with their recording files, callback requests with their
-//! attempts, outcomes, notes and history, SMS sent to it, and the audit entries about them.
-//! `erase` removes it (see `store/privacy_erase.rs`), deletes the recording files, prints what it
-//! changed as JSON, and is refused while a call of the number is in progress. Both are audited as
-//! `cli`, naming the pseudonym, never the number.
+//! `perezvon privacy export|erase --number N | --email A`: a person's rights over their personal
+//! data (152-FZ). The number may be written in any common form (`8 916 123-45-67`, `+7…`, ten
+//! digits); it is normalized as the hotline normalizes callers' numbers. An address is compared in
+//! lower case, as the mail intake stores it. `export` prints, as JSON on stdout, everything held
+//! about the number or address — as given, and as its pseudonym in rows past retention: for a
+//! number, calls with their events, voicemails with their recording files, callback requests with
+//! their attempts, outcomes, notes and history, the letters of those requests, SMS sent to it; for
+//! an address, its requests likewise, the letters it sent or was sent (with their attachment
+//! files) and the letter jobs to it; and the audit entries about them. `erase` removes it (see
+//! `store/privacy_erase.rs` and `store/privacy_mail.rs`), deletes the recording and attachment
+//! files, prints what it changed as JSON, and is refused while a call of the number, or a call
+//! back for a request of the address, is in progress. Both are audited as `cli`, naming the
+//! pseudonym, never the number or address.
 
 use std::io::Write;
 use std::path::Path;
@@ -18,43 +22,85 @@ use serde_json::{Value, json};
 use crate::config::Config;
 use crate::domain::phone::PhoneNumber;
 use crate::jobs::privacy::pseudonymizer;
-use crate::store::{Erasure, NewAuditEntry, Store};
+use crate::store::{Erased, Erasure, NewAuditEntry, Store};
+
+/// Whose data: one phone number or one e-mail address.
+#[derive(clap::Args, Debug)]
+#[group(required = true, multiple = false)]
+pub struct Whose {
+    /// The number, in any common form (+7 916 123-45-67, 89161234567, …).
+    #[arg(long)]
+    number: Option<String>,
+    /// The e-mail address (any case).
+    #[arg(long)]
+    email: Option<String>,
+}
 
 /// `perezvon privacy …`.
 #[derive(clap::Subcommand, Debug)]
 pub enum PrivacyCmd {
-    /// Print everything held about one phone number (JSON on stdout).
+    /// Print everything held about one phone number or e-mail address (JSON on stdout).
     Export {
-        /// The number, in any common form (+7 916 123-45-67, 89161234567, …).
-        #[arg(long)]
-        number: String,
+        #[command(flatten)]
+        whose: Whose,
     },
-    /// Erase one phone number's personal data: mask it everywhere, delete its recordings, drop
-    /// raw payloads and notes, close its open requests; audited. Refused during a call.
+    /// Erase one phone number's or e-mail address's personal data: mask it everywhere, delete
+    /// its recordings or letters and their attachments, drop raw payloads and notes, close its
+    /// open requests; audited. Refused during a call.
     Erase {
-        /// The number, in any common form.
-        #[arg(long)]
-        number: String,
+        #[command(flatten)]
+        whose: Whose,
     },
 }
 
 /// Runs a `privacy` subcommand, writing its JSON to `out`.
 pub async fn run(config: &Config, cmd: PrivacyCmd, out: &mut impl Write) -> anyhow::Result<()> {
-    let given = match &cmd {
-        PrivacyCmd::Export { number } | PrivacyCmd::Erase { number } => number,
+    let (PrivacyCmd::Export { whose } | PrivacyCmd::Erase { whose }) = &cmd;
+    let erase = matches!(cmd, PrivacyCmd::Erase { .. });
+    // The number or address itself is not repeated in a message: it is personal data.
+    let store = match (&whose.number, &whose.email) {
+        (Some(given), _) => {
+            let number = PhoneNumber::parse(given).map_err(|e| anyhow::anyhow!("--number: {e}"))?;
+            let store = crate::store::connect(&config.database_url).await?;
+            let result = if erase {
+                erase_number(config, &*store, &number, out).await
+            } else {
+                export_number(config, &*store, &number, out).await
+            };
+            (store, result)
+        }
+        (None, Some(given)) => {
+            let address = normalize_address(given)?;
+            let store = crate::store::connect(&config.database_url).await?;
+            let result = if erase {
+                super::privacy_mail::erase(config, &*store, &address, out).await
+            } else {
+                super::privacy_mail::export(config, &*store, &address, out).await
+            };
+            (store, result)
+        }
+        (None, None) => bail!("give --number or --email"),
     };
-    // The number itself is not repeated in the message: it may be someone's personal data.
-    let number = PhoneNumber::parse(given).map_err(|e| anyhow::anyhow!("--number: {e}"))?;
-    let store = crate::store::connect(&config.database_url).await?;
-    let result = match cmd {
-        PrivacyCmd::Export { .. } => export(config, &*store, &number, out).await,
-        PrivacyCmd::Erase { .. } => erase(config, &*store, &number, out).await,
-    };
-    store.close().await;
-    result
+    store.0.close().await;
+    store.1
 }
 
-async fn export(
+/// `given` as the intake stores addresses (trimmed, lower case), or an error naming `--email`.
+fn normalize_address(given: &str) -> anyhow::Result<String> {
+    let a = given.trim().to_lowercase();
+    match a.split_once('@') {
+        Some((local, domain))
+            if !local.is_empty()
+                && domain.contains('.')
+                && !a.chars().any(|c| c.is_whitespace() || c == '#') =>
+        {
+            Ok(a)
+        }
+        _ => bail!("--email: not an e-mail address"),
+    }
+}
+
+async fn export_number(
     config: &Config,
     store: &dyn Store,
     number: &PhoneNumber,
@@ -80,16 +126,7 @@ async fn export(
             Ok(j)
         })
         .collect::<Result<_, serde_json::Error>>()?;
-    let mut requests = Vec::new();
-    for id in &data.request_ids {
-        let Some(r) = store.callback_request(*id).await? else {
-            continue;
-        };
-        let mut j = serde_json::to_value(&r)?;
-        j["attempts"] = serde_json::to_value(store.attempts_of(*id).await?)?;
-        j["history"] = serde_json::to_value(store.callback_history(*id).await?)?;
-        requests.push(j);
-    }
+    let requests = requests_json(store, &data.request_ids).await?;
     let doc = json!({
         "number": number.as_str(),
         "pseudonym": pseudonym,
@@ -97,23 +134,40 @@ async fn export(
         "calls": calls,
         "voicemails": voicemails,
         "callback_requests": requests,
+        "letters": data.letters,
         "sms": data.sms,
         "audit": data.audit,
     });
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
-    writeln!(out)?;
     let counts = json!({
         "calls": data.calls.len(),
         "voicemails": data.voicemails.len(),
         "callback_requests": data.request_ids.len(),
     });
-    store
-        .audit(&audit("privacy.export", &pseudonym, counts), now)
-        .await?;
+    print_export(store, &doc, format!("number:{pseudonym}"), counts, out).await
+}
+
+/// Prints an export and audits it (`privacy.export` about `subject`, with `counts`).
+pub(super) async fn print_export(
+    store: &dyn Store,
+    doc: &Value,
+    subject: String,
+    counts: Value,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, doc)?;
+    writeln!(out)?;
+    let entry = NewAuditEntry {
+        actor: "cli".into(),
+        action: "privacy.export".into(),
+        subject,
+        detail: counts.to_string(),
+        request_id: None,
+    };
+    store.audit(&entry, Utc::now()).await?;
     Ok(())
 }
 
-async fn erase(
+async fn erase_number(
     config: &Config,
     store: &dyn Store,
     number: &PhoneNumber,
@@ -136,13 +190,39 @@ async fn erase(
         }
         Erasure::Done(done) => done,
     };
+    report_erasure(config, &done, &pseudonym, out)
+}
+
+/// The callback requests `ids` with their attempts and history, as JSON.
+pub(super) async fn requests_json(store: &dyn Store, ids: &[i64]) -> anyhow::Result<Vec<Value>> {
+    let mut requests = Vec::new();
+    for id in ids {
+        let Some(r) = store.callback_request(*id).await? else {
+            continue;
+        };
+        let mut j = serde_json::to_value(&r)?;
+        j["attempts"] = serde_json::to_value(store.attempts_of(*id).await?)?;
+        j["history"] = serde_json::to_value(store.callback_history(*id).await?)?;
+        requests.push(j);
+    }
+    Ok(requests)
+}
+
+/// Deletes the files an erasure freed and prints what it changed; an error when a file could not
+/// be deleted (the data is erased all the same).
+pub(super) fn report_erasure(
+    config: &Config,
+    done: &Erased,
+    pseudonym: &str,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     let mut failed = Vec::new();
     for file in &done.files {
-        if let Err(e) = remove_recording(&config.data_dir, Path::new(file)) {
+        if let Err(e) = remove_file(&config.data_dir, Path::new(file)) {
             failed.push(format!("{file}: {e:#}"));
         }
     }
-    let mut summary = serde_json::to_value(&done)?;
+    let mut summary = serde_json::to_value(done)?;
     summary["pseudonym"] = json!(pseudonym);
     summary["audit_id"] = json!(done.audit_id);
     summary["files_deleted"] = json!(done.files.len() - failed.len());
@@ -150,7 +230,7 @@ async fn erase(
     writeln!(out)?;
     if !failed.is_empty() {
         bail!(
-            "the data is erased but {} recording file(s) could not be deleted (delete them by hand):\n{}",
+            "the data is erased but {} file(s) could not be deleted (delete them by hand):\n{}",
             failed.len(),
             failed.join("\n")
         );
@@ -158,17 +238,30 @@ async fn erase(
     Ok(())
 }
 
-/// Deletes one recording file; a file already gone is fine, one outside the data directory is
-/// left alone (an error).
-fn remove_recording(data_dir: &Path, file: &Path) -> anyhow::Result<()> {
-    if !file.starts_with(data_dir) {
+/// Deletes one recording or attachment file (a relative path is under the data directory), and
+/// its directory when that is left empty; a file already gone is fine, one outside the data
+/// directory is left alone (an error).
+fn remove_file(data_dir: &Path, file: &Path) -> anyhow::Result<()> {
+    let file = data_dir.join(file);
+    let outside = file
+        .components()
+        .any(|c| matches!(c, std::path::Component::ParentDir));
+    if outside || !file.starts_with(data_dir) {
         bail!("outside the data directory {}", data_dir.display());
     }
+    let file = file.as_path();
     match std::fs::remove_file(file) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
             Err(e).context("cannot delete the file")
         }
-        _ => Ok(()),
+        _ => {
+            // An attachment's directory holds one letter's files: gone once they all are.
+            let mail = data_dir.join("mail");
+            if let Some(dir) = file.parent().filter(|d| d.parent() == Some(mail.as_path())) {
+                let _ = std::fs::remove_dir(dir);
+            }
+            Ok(())
+        }
     }
 }
 
@@ -181,14 +274,4 @@ async fn pseudonym_of(
 ) -> anyhow::Result<String> {
     let pz = pseudonymizer(&config.privacy, store, now).await?;
     Ok(pz.pseudonym(number.as_str()))
-}
-
-fn audit(action: &str, pseudonym: &str, detail: Value) -> NewAuditEntry {
-    NewAuditEntry {
-        actor: "cli".into(),
-        action: action.into(),
-        subject: format!("number:{pseudonym}"),
-        detail: detail.to_string(),
-        request_id: None,
-    }
 }

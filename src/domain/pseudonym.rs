@@ -9,6 +9,12 @@
 //! the pseudonym cannot be tried against candidate numbers; the key therefore lives apart from the
 //! masked data when `privacy.pseudonym_key` is configured. A value already holding `#` counts as
 //! masked: masking it again changes nothing.
+//!
+//! An e-mail address is pseudonymized the same way: its mask (the first character of the local
+//! part and the domain, as logs show it), `#`, and the digest of the address under the same key:
+//! `i***@mail.ru#3f9a1c0b7d2e`. Addresses the intake stores are lower case, so one address always
+//! gives one pseudonym; a `#` in an address (legal, practically never used) makes it count as
+//! masked.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -46,11 +52,38 @@ impl Pseudonymizer {
         if is_masked(value) {
             return value.to_owned();
         }
+        format!("{}{MARK}{}", mask(value), self.digest(value))
+    }
+
+    /// The pseudonym of an e-mail `address` (as stored, lower case); one already masked is
+    /// returned as is.
+    pub fn address(&self, address: &str) -> String {
+        if is_masked(address) {
+            return address.to_owned();
+        }
+        format!("{}{MARK}{}", mask_address(address), self.digest(address))
+    }
+
+    /// The first [`DIGEST_HEX`] hex digits of HMAC-SHA256 over `value`.
+    fn digest(&self, value: &str) -> String {
         let mut mac =
             Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes a key of any length");
         mac.update(value.as_bytes());
-        let digest = hex::encode(mac.finalize().into_bytes());
-        format!("{}{MARK}{}", mask(value), &digest[..DIGEST_HEX])
+        let mut digest = hex::encode(mac.finalize().into_bytes());
+        digest.truncate(DIGEST_HEX);
+        digest
+    }
+}
+
+/// Masks an e-mail address for logs and pseudonyms: the first character of the local part and
+/// the domain (`i***@mail.ru`); an address is personal data.
+pub fn mask_address(address: &str) -> String {
+    match address.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".into(),
     }
 }
 
@@ -120,6 +153,26 @@ mod tests {
         assert_eq!(p.len(), "+7******4567#".len() + DIGEST_HEX);
         assert!(!p.contains("916123"), "{p}");
         assert!(is_masked(&p));
+    }
+
+    #[test]
+    fn an_address_pseudonym_keeps_the_domain_and_hides_the_name() {
+        let a = Pseudonymizer::new(b"0123456789abcdef");
+        let p = a.address("ivan.petrov@mail.ru");
+        assert!(p.starts_with("i***@mail.ru#"), "{p}");
+        assert_eq!(p.len(), "i***@mail.ru#".len() + DIGEST_HEX);
+        assert!(!p.contains("petrov"), "{p}");
+        assert!(is_masked(&p));
+        assert_eq!(a.address(&p), p, "masking twice changes nothing");
+        assert_eq!(a.address("ivan.petrov@mail.ru"), p);
+        assert_ne!(
+            a.address("ilya.petrov@mail.ru"),
+            p,
+            "same mask, other address"
+        );
+        let b = Pseudonymizer::new(b"fedcba9876543210");
+        assert_ne!(b.address("ivan.petrov@mail.ru"), p, "other key");
+        assert_eq!(mask_address("not an address"), "***");
     }
 
     #[test]

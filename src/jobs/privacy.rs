@@ -3,7 +3,10 @@
 //! pseudonyms (see [`crate::domain::pseudonym`]; statistics compare pseudonyms as they compared
 //! numbers), and the providers' raw payloads of calls older than
 //! `privacy.drop_payloads_after_days` are dropped. Open requests keep their number — an operator
-//! still has to call back — and so do the calls and voicemails that belong to them. The job counts
+//! still has to call back — and so do the calls and voicemails that belong to them. The e-mail
+//! side follows the same age: the person's address in the letters of closed requests (and of
+//! letters kept without one) and in closed requests is replaced by its pseudonym, and the numbers
+//! written in those letters are masked (see `store/privacy_mail.rs`). The job counts
 //! what it changed in its log line (never a number), is idempotent (a second run finds nothing),
 //! and re-enqueues itself for the next Moscow date, like the recordings' retention.
 
@@ -67,6 +70,8 @@ pub async fn pseudonymizer(
 pub struct Swept {
     /// Distinct numbers replaced by pseudonyms.
     pub numbers: u64,
+    /// Distinct e-mail addresses replaced by pseudonyms.
+    pub addresses: u64,
     pub masked: Masked,
     pub payloads_dropped: u64,
 }
@@ -102,6 +107,25 @@ pub async fn sweep(
             }
         }
         s.masked.jobs += store.mask_old_sms(cutoff).await?;
+        loop {
+            let addresses = store.addresses_to_mask(cutoff, BATCH).await?;
+            if addresses.is_empty() {
+                break;
+            }
+            let before = s.masked.total();
+            for a in &addresses {
+                s.masked
+                    .add(store.mask_address(a, &pz.address(a), cutoff).await?);
+                s.addresses += 1;
+            }
+            if s.masked.total() == before {
+                tracing::error!(
+                    left = addresses.len(),
+                    "privacy: addresses past retention that masking did not change; stopped"
+                );
+                break;
+            }
+        }
     }
     if let Some(age) = settings.drop_payloads_after {
         loop {
@@ -138,6 +162,8 @@ impl Handler for Privacy {
         let m = s.masked;
         tracing::info!(
             numbers = s.numbers,
+            addresses = s.addresses,
+            letters = m.letters,
             calls = m.calls,
             events = m.events,
             voicemails = m.voicemails,

@@ -85,17 +85,7 @@ pub fn bare_id(id: &str) -> &str {
         .trim()
 }
 
-/// Masks an e-mail address for logs: the first character of the local part and the domain
-/// (`i***@mail.ru`); an address is personal data.
-pub fn mask_address(address: &str) -> String {
-    match address.split_once('@') {
-        Some((local, domain)) => {
-            let first: String = local.chars().take(1).collect();
-            format!("{first}***@{domain}")
-        }
-        None => "***".into(),
-    }
-}
+pub use crate::domain::pseudonym::mask_address;
 
 #[cfg(test)]
 mod tests {

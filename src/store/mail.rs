@@ -139,6 +139,8 @@ pub trait MailStore {
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct MailRow {
     pub id: i64,
+    /// The request it belongs to; `None` for a letter kept without one (automatic, blocked).
+    pub request_id: Option<i64>,
     pub direction: String,
     pub message_id: String,
     pub from_address: Option<String>,
@@ -149,8 +151,11 @@ pub struct MailRow {
     pub created_at_ms: i64,
 }
 
-const LETTERS: &str = "select id, direction, message_id, from_address, to_address, subject, body, \
-     attachments, created_at_ms from mail_messages where request_id = $1 order by id";
+/// The columns of a [`MailRow`], from `mail_messages`.
+pub(super) const LETTER_COLS: &str = "select id, request_id, direction, message_id, from_address, \
+     to_address, subject, body, attachments, created_at_ms from mail_messages";
+static LETTERS: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("{LETTER_COLS} where request_id = $1 order by id"));
 const ENSURE_MAILBOX: &str =
     "insert into mail_state (mailbox) values ($1) on conflict (mailbox) do nothing";
 const TAKE_MAILBOX: &str = "update mail_state set holder = $2, lease_until_ms = $4 \

@@ -33,6 +33,7 @@ pub mod operators;
 pub mod postgres;
 pub mod privacy;
 pub mod privacy_erase;
+pub mod privacy_mail;
 pub mod reconcile;
 pub mod registration;
 pub mod sessions;
@@ -65,6 +66,7 @@ pub use notify::NotifyStore;
 pub use operators::{NewOperator, Operator, OperatorStore};
 pub use privacy::{Masked, PrivacyStore};
 pub use privacy_erase::{Erased, Erasure, ErasureStore, NumberData};
+pub use privacy_mail::{AddressData, MailPrivacyStore};
 pub use reconcile::{ReconcileStore, Repairs};
 pub use registration::RegistrationStore;
 pub use sessions::{NewSession, SessionStore, WebSession};
@@ -164,6 +166,7 @@ pub trait Store:
     + CursorStore
     + PrivacyStore
     + ErasureStore
+    + MailPrivacyStore
     + BlocklistStore
     + Send
     + Sync

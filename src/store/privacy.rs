@@ -29,6 +29,8 @@ pub struct Masked {
     pub attempts: u64,
     pub history: u64,
     pub jobs: u64,
+    /// Letters whose addresses or texts were masked.
+    pub letters: u64,
 }
 
 impl Masked {
@@ -41,6 +43,7 @@ impl Masked {
         self.attempts += o.attempts;
         self.history += o.history;
         self.jobs += o.jobs;
+        self.letters += o.letters;
     }
 
     /// Rows changed in all.
@@ -52,6 +55,7 @@ impl Masked {
             + self.attempts
             + self.history
             + self.jobs
+            + self.letters
     }
 }
 
@@ -66,7 +70,7 @@ pub(super) fn call_done(c: &str, cut: &str) -> String {
 }
 
 /// A request done with at the cutoff `{cut}`: closed before it.
-fn request_done(r: &str, cut: &str) -> String {
+pub(super) fn request_done(r: &str, cut: &str) -> String {
     format!("{r}.state = 'closed' and {r}.closed_at_ms < {cut}")
 }
 
@@ -239,22 +243,47 @@ macro_rules! impl_privacy_store {
                     Self::mask_pairs(tx, REQUEST_TEXTS, SET_REQUEST_TEXTS, id).await?;
                     m.attempts +=
                         Self::mask_pairs(tx, ATTEMPT_TEXTS, SET_ATTEMPT_TEXTS, id).await?;
-                    let history: Vec<(i64, String)> = sqlx::query_as(HISTORY_TEXTS)
-                        .bind(id)
-                        .fetch_all(&mut *tx)
-                        .await?;
-                    for (hid, detail) in history {
-                        if let Some(d) = masked_text(Some(&detail)) {
-                            sqlx::query(SET_HISTORY_TEXT)
-                                .bind(hid)
-                                .bind(d)
-                                .execute(&mut *tx)
-                                .await?;
-                            m.history += 1;
-                        }
-                    }
+                    m.history += Self::mask_history(tx, id).await?;
                 }
                 Ok(m)
+            }
+
+            /// Up to `limit` values `sql` finds past `cutoff` (`$1`; `$2` the limit).
+            pub(super) async fn values_before(
+                &self,
+                sql: &str,
+                cutoff: DateTime<Utc>,
+                limit: i64,
+            ) -> Result<Vec<String>, StoreError> {
+                Ok(sqlx::query_scalar(sql)
+                    .bind(to_ms(cutoff))
+                    .bind(limit)
+                    .fetch_all(self.reader())
+                    .await?)
+            }
+
+            /// Masks the numbers in the history details of request `id`; returns the entries
+            /// changed.
+            pub(super) async fn mask_history(
+                tx: &mut <$t as super::Backend>::Conn,
+                id: i64,
+            ) -> Result<u64, StoreError> {
+                let history: Vec<(i64, String)> = sqlx::query_as(HISTORY_TEXTS)
+                    .bind(id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let mut changed = 0;
+                for (hid, detail) in history {
+                    if let Some(d) = masked_text(Some(&detail)) {
+                        sqlx::query(SET_HISTORY_TEXT)
+                            .bind(hid)
+                            .bind(d)
+                            .execute(&mut *tx)
+                            .await?;
+                        changed += 1;
+                    }
+                }
+                Ok(changed)
             }
 
             /// Masks the two optional texts of each row `select` finds (`id, a, b` by `$1`);
@@ -308,11 +337,7 @@ macro_rules! impl_privacy_store {
                 cutoff: DateTime<Utc>,
                 limit: i64,
             ) -> Result<Vec<String>, StoreError> {
-                Ok(sqlx::query_scalar(TO_MASK.as_str())
-                    .bind(to_ms(cutoff))
-                    .bind(limit)
-                    .fetch_all(self.reader())
-                    .await?)
+                self.values_before(&TO_MASK, cutoff, limit).await
             }
 
             async fn mask_number(

@@ -7,8 +7,9 @@
 //! else its open requests are closed as `erased`, the number is replaced by its pseudonym in every
 //! row whatever its age, the raw payloads of its calls are dropped, the notes and summaries of its
 //! requests removed, the recordings of the voicemails left for it taken off the rows (the caller
-//! deletes the files, whose paths it returns), queued SMS to it cancelled, and an audit entry
-//! written that names the pseudonym only.
+//! deletes the files, whose paths it returns), the number masked in its requests' letters, queued
+//! SMS to it cancelled, and an audit entry written that names the pseudonym only. The same for an
+//! e-mail address is in `privacy_mail.rs`.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
@@ -16,6 +17,7 @@ use serde::Serialize;
 use super::audit::INSERT_AUDIT;
 use super::callbacks::{DIALING, HISTORY, LONGEST_CALL_MS};
 use super::calls::{CALL_COLS, CallRow};
+use super::mail::{LETTER_COLS, MailRow};
 use super::privacy::{CALLS_OF_ANY, Masked, call_of, masked_text};
 use super::voicemails::{VM_COLS, VoicemailRow};
 use super::{AuditEntry, Call, StoreError, Voicemail, from_ms, to_ms};
@@ -28,14 +30,16 @@ pub struct NumberData {
     /// With their file paths (`Voicemail`'s own serialization leaves them out).
     pub voicemails: Vec<Voicemail>,
     pub request_ids: Vec<i64>,
-    pub sms: Vec<SmsJob>,
+    /// The letters of its requests.
+    pub letters: Vec<MailRow>,
+    pub sms: Vec<OutboxJob>,
     /// Entries about its requests, voicemails, or its erasure.
     pub audit: Vec<AuditEntry>,
 }
 
-/// An SMS job to the number.
+/// A message job (an SMS to a number, a letter to an address).
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct SmsJob {
+pub struct OutboxJob {
     pub id: i64,
     pub state: String,
     pub payload: String,
@@ -60,7 +64,11 @@ pub struct Erased {
     pub notes_removed: u64,
     pub recordings_removed: u64,
     pub sms_cancelled: u64,
-    /// Recording files to delete now that no row names them.
+    /// Letters whose subject, text and attachments were removed (an address's erasure).
+    pub letters_removed: u64,
+    /// Queued letters to the address cancelled.
+    pub mail_cancelled: u64,
+    /// Recording and attachment files to delete now that no row names them.
     #[serde(skip)]
     pub files: Vec<String>,
     /// The audit entry written.
@@ -129,6 +137,25 @@ static NUMBER_VOICEMAILS: std::sync::LazyLock<String> = std::sync::LazyLock::new
 });
 const NUMBER_REQUESTS: &str =
     "select id from callback_requests where callback_number in ($1, $2) order by id";
+static NUMBER_LETTERS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "{LETTER_COLS} where request_id in (select id from callback_requests \
+         where callback_number in ($1, $2)) order by id"
+    )
+});
+/// The texts of the letters of the requests with callback number `$1`.
+const LETTER_TEXTS: &str = "select id, subject, body from mail_messages where request_id in \
+     (select id from callback_requests where callback_number = $1) order by id";
+const SET_LETTER_TEXTS: &str = "update mail_messages set subject = $2, body = $3 where id = $1";
+/// The audit entries whose subject is one of `n` placeholders `$1…`.
+fn audit_sql(n: usize) -> String {
+    let marks: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
+    format!(
+        "select id, at_ms, actor, action, subject, detail, request_id from audit_log \
+         where subject in ({}) order by id",
+        marks.join(", ")
+    )
+}
 
 /// One number's data on request.
 #[async_trait::async_trait]
@@ -149,6 +176,78 @@ pub trait ErasureStore {
 
 macro_rules! impl_erasure_store {
     ($t:ty) => {
+        impl $t {
+            /// The audit entries about any of `subjects`, oldest first.
+            pub(super) async fn audit_about(
+                &self,
+                subjects: &[String],
+            ) -> Result<Vec<AuditEntry>, StoreError> {
+                let sql = audit_sql(subjects.len());
+                let mut q = sqlx::query_as::<_, (i64, i64, String, String, String, String, Option<String>)>(&sql);
+                for s in subjects {
+                    q = q.bind(s);
+                }
+                Ok(q
+                    .fetch_all(self.reader())
+                    .await?
+                    .into_iter()
+                    .map(|(id, at, actor, action, subject, detail, request_id)| AuditEntry {
+                        id,
+                        at: from_ms(at),
+                        actor,
+                        action,
+                        subject,
+                        detail,
+                        request_id,
+                    })
+                    .collect())
+            }
+
+            /// Writes the audit entry of erasure `e` about `subject` (a pseudonym); its id.
+            pub(super) async fn audit_erasure(
+                tx: &mut <$t as super::Backend>::Conn,
+                e: &Erased,
+                actor: &str,
+                subject: String,
+                now: DateTime<Utc>,
+            ) -> Result<i64, StoreError> {
+                Ok(sqlx::query_scalar(INSERT_AUDIT)
+                    .bind(to_ms(now))
+                    .bind(actor)
+                    .bind("privacy.erase")
+                    .bind(subject)
+                    .bind(serde_json::to_string(e).unwrap_or_default())
+                    .bind(None::<String>)
+                    .fetch_one(&mut *tx)
+                    .await?)
+            }
+
+            /// Closes request `id` (held by `holder`) as erased, with its history entry.
+            pub(super) async fn close_erased(
+                tx: &mut <$t as super::Backend>::Conn,
+                id: i64,
+                holder: Option<i64>,
+                actor: &str,
+                now: DateTime<Utc>,
+            ) -> Result<(), StoreError> {
+                sqlx::query(CLOSE_ERASED).bind(id).bind(to_ms(now)).execute(&mut *tx).await?;
+                let detail = serde_json::json!({
+                    "closed_as": "erased",
+                    "operator_id": holder,
+                    "reason": "персональные данные удалены по запросу",
+                });
+                sqlx::query(HISTORY)
+                    .bind(id)
+                    .bind(to_ms(now))
+                    .bind(actor)
+                    .bind("closed")
+                    .bind(detail.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(())
+            }
+        }
+
         #[async_trait::async_trait]
         impl ErasureStore for $t {
             async fn number_data(
@@ -172,41 +271,24 @@ macro_rules! impl_erasure_store {
                     .bind(pseudonym)
                     .fetch_all(self.reader())
                     .await?;
-                let sms: Vec<SmsJob> = sqlx::query_as(SMS_TO)
+                let sms: Vec<OutboxJob> = sqlx::query_as(SMS_TO)
                     .bind(format!("%{number}%"))
+                    .fetch_all(self.reader())
+                    .await?;
+                let letters: Vec<MailRow> = sqlx::query_as(NUMBER_LETTERS.as_str())
+                    .bind(number)
+                    .bind(pseudonym)
                     .fetch_all(self.reader())
                     .await?;
                 let mut subjects: Vec<String> = vec![format!("number:{pseudonym}")];
                 subjects.extend(request_ids.iter().map(|id| format!("callback:{id}")));
                 subjects.extend(voicemails.iter().map(|v| format!("voicemail:{}", v.id)));
-                let marks: Vec<String> = (1..=subjects.len()).map(|i| format!("${i}")).collect();
-                let sql = format!(
-                    "select id, at_ms, actor, action, subject, detail, request_id from audit_log \
-                     where subject in ({}) order by id",
-                    marks.join(", ")
-                );
-                let mut q = sqlx::query_as::<_, (i64, i64, String, String, String, String, Option<String>)>(&sql);
-                for s in &subjects {
-                    q = q.bind(s);
-                }
-                let audit = q
-                    .fetch_all(self.reader())
-                    .await?
-                    .into_iter()
-                    .map(|(id, at, actor, action, subject, detail, request_id)| AuditEntry {
-                        id,
-                        at: from_ms(at),
-                        actor,
-                        action,
-                        subject,
-                        detail,
-                        request_id,
-                    })
-                    .collect();
+                let audit = self.audit_about(&subjects).await?;
                 Ok(NumberData {
                     calls: calls.into_iter().map(Call::from).collect(),
                     voicemails,
                     request_ids,
+                    letters,
                     sms,
                     audit,
                 })
@@ -255,20 +337,7 @@ macro_rules! impl_erasure_store {
                 let open: Vec<(i64, Option<i64>)> =
                     sqlx::query_as(OPEN_REQUESTS).bind(number).fetch_all(&mut *tx).await?;
                 for (id, holder) in open {
-                    sqlx::query(CLOSE_ERASED).bind(id).bind(to_ms(now)).execute(&mut *tx).await?;
-                    let detail = serde_json::json!({
-                        "closed_as": "erased",
-                        "operator_id": holder,
-                        "reason": "персональные данные удалены по запросу",
-                    });
-                    sqlx::query(HISTORY)
-                        .bind(id)
-                        .bind(to_ms(now))
-                        .bind(actor)
-                        .bind("closed")
-                        .bind(detail.to_string())
-                        .execute(&mut *tx)
-                        .await?;
+                    Self::close_erased(&mut tx, id, holder, actor, now).await?;
                     e.requests_closed += 1;
                 }
                 e.masked =
@@ -293,11 +362,25 @@ macro_rules! impl_erasure_store {
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
+                let letters: Vec<(i64, String, String)> =
+                    sqlx::query_as(LETTER_TEXTS).bind(pseudonym).fetch_all(&mut *tx).await?;
+                for (id, subject, body) in letters {
+                    let (ms, mb) = (masked_text(Some(&subject)), masked_text(Some(&body)));
+                    if ms.is_some() || mb.is_some() {
+                        sqlx::query(SET_LETTER_TEXTS)
+                            .bind(id)
+                            .bind(ms.unwrap_or(subject))
+                            .bind(mb.unwrap_or(body))
+                            .execute(&mut *tx)
+                            .await?;
+                        e.masked.letters += 1;
+                    }
+                }
                 for sql in [REQUEST_NOTES, ATTEMPT_NOTES] {
                     e.notes_removed +=
                         sqlx::query(sql).bind(pseudonym).execute(&mut *tx).await?.rows_affected();
                 }
-                let sms: Vec<SmsJob> = sqlx::query_as(SMS_TO)
+                let sms: Vec<OutboxJob> = sqlx::query_as(SMS_TO)
                     .bind(format!("%{number}%"))
                     .fetch_all(&mut *tx)
                     .await?;
@@ -312,15 +395,9 @@ macro_rules! impl_erasure_store {
                     e.sms_cancelled += u64::from(job.state == "queued");
                     e.masked.jobs += 1;
                 }
-                e.audit_id = sqlx::query_scalar(INSERT_AUDIT)
-                    .bind(to_ms(now))
-                    .bind(actor)
-                    .bind("privacy.erase")
-                    .bind(format!("number:{pseudonym}"))
-                    .bind(serde_json::to_string(&e).unwrap_or_default())
-                    .bind(None::<String>)
-                    .fetch_one(&mut *tx)
-                    .await?;
+                e.audit_id =
+                    Self::audit_erasure(&mut tx, &e, actor, format!("number:{pseudonym}"), now)
+                        .await?;
                 tx.commit().await?;
                 Ok(Erasure::Done(e))
             }

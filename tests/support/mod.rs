@@ -7,6 +7,7 @@ pub mod browser;
 pub mod cluster;
 pub mod inproc;
 pub mod instance;
+pub mod letters;
 pub mod line;
 pub mod mail_servers;
 pub mod private_pg;

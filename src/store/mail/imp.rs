@@ -164,7 +164,7 @@ macro_rules! impl_mail_store {
             }
 
             async fn request_letters(&self, request_id: i64) -> Result<Vec<MailRow>, StoreError> {
-                Ok(sqlx::query_as(LETTERS)
+                Ok(sqlx::query_as(LETTERS.as_str())
                     .bind(request_id)
                     .fetch_all(self.reader())
                     .await?)
