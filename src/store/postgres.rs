@@ -17,6 +17,8 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgr
 /// apology, well within Twilio's 15 s; a healthy pool hands out a connection in milliseconds, so
 /// a wait this long already means the database is unavailable.
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+/// A pooled connection idle longer than this is pinged before use.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(10);
 
 /// The PostgreSQL implementation of [`super::Store`].
 pub struct PgStore {
@@ -42,9 +44,22 @@ impl PgStore {
         opts: PgConnectOptions,
         max_connections: u32,
     ) -> Result<PgStore, StoreError> {
+        // sqlx pings every idle connection before handing it out by default: a round trip in
+        // front of every statement. Only a connection idle for a while is checked here; one
+        // broken meanwhile (the server restarted) fails its statement once, and sqlx's check on
+        // release then drops it.
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > PING_AFTER_IDLE {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(opts)
             .await?;
         Ok(PgStore {

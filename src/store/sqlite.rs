@@ -56,13 +56,17 @@ impl SqliteStore {
             })
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
+        // A connection to a local file does not go stale: no ping (a hop to sqlx's SQLite
+        // thread) before each use.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(opts.clone())
             .await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(READERS)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             .connect_lazy_with(opts.create_if_missing(false));
         let steps = super::sqlite_writer::Writer::start(path, BUSY_TIMEOUT, full_sync)?;
