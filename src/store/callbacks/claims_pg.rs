@@ -136,6 +136,9 @@ impl PgStore {
 /// The batch task: one batch at a time, until every sender is gone.
 async fn run(store: PgStore, mut rx: mpsc::UnboundedReceiver<Pending>) {
     let mut again: Vec<Pending> = Vec::new();
+    // The batch statement's own connection, outside the pool (whose hand-out and return each
+    // cost a round trip); opened when needed, dropped after an error.
+    let mut conn: Option<sqlx::PgConnection> = None;
     loop {
         let mut batch = std::mem::take(&mut again);
         if batch.is_empty() {
@@ -166,15 +169,24 @@ async fn run(store: PgStore, mut rx: mpsc::UnboundedReceiver<Pending>) {
         let mut seen = HashSet::new();
         let (now, later): (Vec<_>, Vec<_>) =
             batch.into_iter().partition(|p| seen.insert(p.operator_id));
-        again = store.claim_batch(now).await;
+        again = store.claim_batch(now, &mut conn).await;
         again.extend(later);
     }
 }
 
 impl PgStore {
     /// Runs one batch and answers its claims; returns those to try again.
-    async fn claim_batch(&self, batch: Vec<Pending>) -> Vec<Pending> {
-        match self.try_batch(&batch).await {
+    async fn claim_batch(
+        &self,
+        batch: Vec<Pending>,
+        conn: &mut Option<sqlx::PgConnection>,
+    ) -> Vec<Pending> {
+        let result = self.try_batch(&batch, conn).await;
+        if result.is_err() {
+            // The connection may be broken, or inside a failed statement: a new one next time.
+            *conn = None;
+        }
+        match result {
             Ok((mut claimed, mut held, any_due)) => {
                 let mut again = Vec::new();
                 for p in batch {
@@ -207,9 +219,19 @@ impl PgStore {
 
     /// The batch's statements: the claims (and the release of expired leases), the held requests
     /// of the operators who got none, and whether anything due is left for the rest.
-    async fn try_batch(&self, batch: &[Pending]) -> Result<(Reqs, Reqs, bool), StoreError> {
+    async fn try_batch(
+        &self,
+        batch: &[Pending],
+        conn: &mut Option<sqlx::PgConnection>,
+    ) -> Result<(Reqs, Reqs, bool), StoreError> {
         let Some(now) = batch.iter().map(|p| p.now).min() else {
             return Ok(Default::default());
+        };
+        let conn = match conn {
+            Some(c) => c,
+            None => conn.insert(
+                sqlx::Connection::connect_with(&*self.writer().connect_options()).await?,
+            ),
         };
         let ms = |f: &dyn Fn(&Pending) -> i64| batch.iter().map(f).collect::<Vec<i64>>();
         let rows: Vec<BatchRow> = sqlx::query_as(&batch_sql(batch.len()))
@@ -221,7 +243,7 @@ impl PgStore {
             .bind(batch.iter().map(|p| p.detail.clone()).collect::<Vec<_>>())
             .bind(to_ms(now))
             .bind(to_ms(now) - LONGEST_CALL_MS)
-            .fetch_all(self.writer())
+            .fetch_all(&mut *conn)
             .await?;
         let mut claimed = Reqs::new();
         for b in rows {
