@@ -31,8 +31,40 @@ pub struct Notifier {
     pub settings: NotifySettings,
 }
 
-/// The job that sends an e-mail; `dedup_key` names it (a second job with the key is not
-/// enqueued).
+/// A letter to send: the payload of a [`SEND_MAIL`] job (read by `jobs::mail`).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct MailPayload {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    /// The letter it answers, and the thread (`In-Reply-To`, `References`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_reply_to: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<String>,
+    /// Its `Message-ID`, fixed in advance so that an answer threads to the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    /// Sent by the service itself (`Auto-Submitted: auto-replied`), not by a person.
+    #[serde(default)]
+    pub automatic: bool,
+}
+
+impl MailPayload {
+    /// The job that sends this letter; `dedup_key` names it (a second job with the key is not
+    /// enqueued).
+    pub fn job(&self, dedup_key: String, now: DateTime<Utc>) -> NewJob {
+        NewJob {
+            kind: SEND_MAIL.into(),
+            payload: serde_json::to_string(self).unwrap_or_default(),
+            dedup_key: Some(dedup_key),
+            run_at: now,
+            max_attempts: MAIL_MAX_ATTEMPTS,
+        }
+    }
+}
+
+/// The job that sends an automatic e-mail; `dedup_key` names it.
 pub fn mail_job(
     to: &str,
     subject: &str,
@@ -40,19 +72,14 @@ pub fn mail_job(
     dedup_key: String,
     now: DateTime<Utc>,
 ) -> NewJob {
-    NewJob {
-        kind: SEND_MAIL.into(),
-        payload: serde_json::json!({
-            "to": to,
-            "subject": subject,
-            "text": text,
-            "automatic": true,
-        })
-        .to_string(),
-        dedup_key: Some(dedup_key),
-        run_at: now,
-        max_attempts: MAIL_MAX_ATTEMPTS,
+    MailPayload {
+        to: to.into(),
+        subject: subject.into(),
+        text: text.into(),
+        automatic: true,
+        ..Default::default()
     }
+    .job(dedup_key, now)
 }
 
 impl Notifier {

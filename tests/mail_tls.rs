@@ -16,7 +16,7 @@ use perezvon::config::{Config, MailConfig};
 use perezvon::mail::imap::ImapClient;
 use perezvon::mail::smtp::{Outgoing, SmtpSender, new_message_id};
 use perezvon::mail::{ExtraRoots, TlsMode, parse};
-use support::mail_servers::{Dovecot, PASSWORD, USER};
+use support::mail_servers::{Dovecot, PASSWORD, USER, bounded};
 use support::smtp_sink::SmtpSink;
 use support::test_ca::TestCa;
 
@@ -52,12 +52,6 @@ fn letter(subject: &str) -> Outgoing {
 /// The whole error chain, for matching on its causes.
 fn chain(e: anyhow::Error) -> String {
     format!("{e:#}")
-}
-
-async fn bounded<F: Future<Output = ()>>(f: F) {
-    tokio::time::timeout(Duration::from_secs(90), f)
-        .await
-        .expect("the test finished within 90 s");
 }
 
 #[tokio::test]

@@ -14,7 +14,7 @@ use perezvon::config::Secret;
 use perezvon::mail::imap::{ImapClient, Wake};
 use perezvon::mail::smtp::{Outgoing, SmtpSender, SmtpSettings, new_message_id};
 use perezvon::mail::{AutomaticKind, TlsMode, find_reference, parse};
-use support::mail_servers::Dovecot;
+use support::mail_servers::{Dovecot, bounded};
 use support::smtp_sink::SmtpSink;
 
 /// The fixture letters and the subject each decodes to.
@@ -39,12 +39,6 @@ fn fixture(name: &str) -> Vec<u8> {
 }
 
 /// Runs a test body with a hard limit, so that a server that stops answering fails the test.
-async fn bounded<F: Future<Output = ()>>(f: F) {
-    tokio::time::timeout(Duration::from_secs(90), f)
-        .await
-        .expect("the test finished within 90 s");
-}
-
 #[tokio::test]
 async fn letters_are_fetched_by_uid_parsed_and_marked_processed() {
     let Some(server) = Dovecot::start().await else {

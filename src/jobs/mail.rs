@@ -4,28 +4,12 @@
 //! server accepted is never sent again: the job is done the moment SMTP says so.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use serde::Deserialize;
 
 use super::{Handler, Outcome, backoff};
 use crate::mail::mask_address;
 use crate::mail::smtp::{Outgoing, SmtpSender, new_message_id};
-use crate::notify::SEND_MAIL;
+use crate::notify::{MailPayload, SEND_MAIL};
 use crate::store::Job;
-
-#[derive(Deserialize)]
-struct Payload {
-    to: String,
-    subject: String,
-    text: String,
-    #[serde(default)]
-    in_reply_to: Option<String>,
-    #[serde(default)]
-    references: Vec<String>,
-    #[serde(default)]
-    message_id: Option<String>,
-    #[serde(default)]
-    automatic: bool,
-}
 
 /// Runs `mail.send` jobs.
 pub struct MailHandler {
@@ -41,7 +25,7 @@ impl Handler for MailHandler {
     }
 
     async fn run(&self, job: &Job, now: DateTime<Utc>) -> Outcome {
-        let p: Payload = match serde_json::from_str(&job.payload) {
+        let p: MailPayload = match serde_json::from_str(&job.payload) {
             Ok(p) => p,
             Err(e) => {
                 return Outcome::Failed(format!(

@@ -277,3 +277,11 @@ fn config(root: &Path, port: u16, tls_port: u16, users: [&str; 3]) -> String {
          inet_listener imaps {{\n    address = 127.0.0.1\n    port = {tls_port}\n  }}\n}}\n"
     )
 }
+
+/// Runs a mail test's body with a bound on its time (a server that stops answering fails the
+/// test instead of hanging the suite).
+pub async fn bounded<F: std::future::Future<Output = ()>>(f: F) {
+    tokio::time::timeout(Duration::from_secs(90), f)
+        .await
+        .expect("the test finished within 90 s");
+}

@@ -20,9 +20,9 @@ use super::callbacks::operator_of;
 use crate::http::auth::AuthUser;
 use crate::http::{AppError, AppState};
 use crate::mail::smtp::new_message_id;
-use crate::notify::{MAIL_MAX_ATTEMPTS, SEND_MAIL};
+use crate::notify::MailPayload;
+use crate::store::CallbackRequest;
 use crate::store::mail::{AutoReply, MailRow};
-use crate::store::{CallbackRequest, NewJob};
 
 /// The longest answer accepted.
 pub const REPLY_MAX_CHARS: usize = 20_000;
@@ -130,22 +130,16 @@ pub async fn queue_letter(
     let message_id = new_message_id(&mail.from_address);
     let now = state.clock.now();
     let text = format!("{text}\n\n— {}\nЗаявка {}\n", mail.from_name, label(r));
-    let job = NewJob {
-        kind: SEND_MAIL.into(),
-        payload: serde_json::json!({
-            "to": to,
-            "subject": subject,
-            "text": text,
-            "in_reply_to": in_reply_to,
-            "references": references,
-            "message_id": message_id,
-            "automatic": false,
-        })
-        .to_string(),
-        dedup_key: Some(format!("mail:reply:{message_id}")),
-        run_at: now,
-        max_attempts: MAIL_MAX_ATTEMPTS,
-    };
+    let job = MailPayload {
+        to: to.clone(),
+        subject: subject.to_owned(),
+        text: text.clone(),
+        in_reply_to,
+        references,
+        message_id: Some(message_id.clone()),
+        automatic: false,
+    }
+    .job(format!("mail:reply:{message_id}"), now);
     let letter = AutoReply {
         message_id: message_id.clone(),
         to,

@@ -12,9 +12,8 @@ use super::super::Letter;
 use super::super::smtp::new_message_id;
 use crate::calendar::{Calendar, MOSCOW};
 use crate::config::MailConfig;
-use crate::notify::{MAIL_MAX_ATTEMPTS, SEND_MAIL};
+use crate::notify::MailPayload;
 use crate::speech::russian::{month_genitive, weekday_accusative};
-use crate::store::NewJob;
 use crate::store::mail::AutoReply;
 
 /// The reply to `letter`, registered under `reg` (`new`: a new request; else joined to one).
@@ -91,22 +90,16 @@ pub fn auto_reply(
     {
         references.push(id.clone());
     }
-    let job = NewJob {
-        kind: SEND_MAIL.into(),
-        payload: serde_json::json!({
-            "to": to,
-            "subject": subject,
-            "text": text,
-            "in_reply_to": letter.message_id,
-            "references": references,
-            "message_id": message_id,
-            "automatic": true,
-        })
-        .to_string(),
-        dedup_key: Some(format!("mail:reply:{message_id}")),
-        run_at: now,
-        max_attempts: MAIL_MAX_ATTEMPTS,
-    };
+    let job = MailPayload {
+        to: to.clone(),
+        subject: subject.clone(),
+        text: text.clone(),
+        in_reply_to: letter.message_id.clone(),
+        references,
+        message_id: Some(message_id.clone()),
+        automatic: true,
+    }
+    .job(format!("mail:reply:{message_id}"), now);
     AutoReply {
         message_id,
         to,

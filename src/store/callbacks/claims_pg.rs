@@ -229,9 +229,8 @@ impl PgStore {
         };
         let conn = match conn {
             Some(c) => c,
-            None => conn.insert(
-                sqlx::Connection::connect_with(&*self.writer().connect_options()).await?,
-            ),
+            None => conn
+                .insert(sqlx::Connection::connect_with(&*self.writer().connect_options()).await?),
         };
         let ms = |f: &dyn Fn(&Pending) -> i64| batch.iter().map(f).collect::<Vec<i64>>();
         let rows: Vec<BatchRow> = sqlx::query_as(&batch_sql(batch.len()))
