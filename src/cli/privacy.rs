@@ -143,7 +143,7 @@ async fn export_number(
         "voicemails": data.voicemails.len(),
         "callback_requests": data.request_ids.len(),
     });
-    print_export(store, &doc, format!("number:{pseudonym}"), counts, out).await
+    print_export(store, &doc, format!("number:{pseudonym}"), counts, now, out).await
 }
 
 /// Prints an export and audits it (`privacy.export` about `subject`, with `counts`).
@@ -152,6 +152,7 @@ pub(super) async fn print_export(
     doc: &Value,
     subject: String,
     counts: Value,
+    now: chrono::DateTime<Utc>,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     serde_json::to_writer_pretty(&mut *out, doc)?;
@@ -163,7 +164,7 @@ pub(super) async fn print_export(
         detail: counts.to_string(),
         request_id: None,
     };
-    store.audit(&entry, Utc::now()).await?;
+    store.audit(&entry, now).await?;
     Ok(())
 }
 

@@ -40,7 +40,7 @@ pub(super) async fn export(
         "callback_requests": data.request_ids.len(),
         "letters": data.letters.len(),
     });
-    print_export(store, &doc, format!("email:{pseudonym}"), counts, out).await
+    print_export(store, &doc, format!("email:{pseudonym}"), counts, now, out).await
 }
 
 pub(super) async fn erase(

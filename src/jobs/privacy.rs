@@ -86,46 +86,9 @@ pub async fn sweep(
     if let Some(age) = settings.mask_numbers_after {
         let cutoff = now - age;
         let pz = pseudonymizer(settings, store, now).await?;
-        loop {
-            let numbers = store.numbers_to_mask(cutoff, BATCH).await?;
-            if numbers.is_empty() {
-                break;
-            }
-            let before = s.masked.total();
-            for n in &numbers {
-                let m = store.mask_number(n, &pz.pseudonym(n), cutoff).await?;
-                s.masked.add(m);
-                s.numbers += 1;
-            }
-            if s.masked.total() == before {
-                // Never loop on rows the masking does not reach (it would be a bug).
-                tracing::error!(
-                    left = numbers.len(),
-                    "privacy: numbers past retention that masking did not change; stopped"
-                );
-                break;
-            }
-        }
+        mask_each(store, &pz, Masking::Numbers, cutoff, &mut s).await?;
         s.masked.jobs += store.mask_old_sms(cutoff).await?;
-        loop {
-            let addresses = store.addresses_to_mask(cutoff, BATCH).await?;
-            if addresses.is_empty() {
-                break;
-            }
-            let before = s.masked.total();
-            for a in &addresses {
-                s.masked
-                    .add(store.mask_address(a, &pz.address(a), cutoff).await?);
-                s.addresses += 1;
-            }
-            if s.masked.total() == before {
-                tracing::error!(
-                    left = addresses.len(),
-                    "privacy: addresses past retention that masking did not change; stopped"
-                );
-                break;
-            }
-        }
+        mask_each(store, &pz, Masking::Addresses, cutoff, &mut s).await?;
     }
     if let Some(age) = settings.drop_payloads_after {
         loop {
@@ -137,6 +100,60 @@ pub async fn sweep(
         }
     }
     Ok(s)
+}
+
+/// What a masking pass replaces by pseudonyms.
+#[derive(Clone, Copy)]
+enum Masking {
+    Numbers,
+    Addresses,
+}
+
+/// Masks every value of one kind past `cutoff`, a batch at a time, counting into `s`.
+async fn mask_each(
+    store: &dyn Store,
+    pz: &Pseudonymizer,
+    kind: Masking,
+    cutoff: DateTime<Utc>,
+    s: &mut Swept,
+) -> Result<(), StoreError> {
+    loop {
+        let values = match kind {
+            Masking::Numbers => store.numbers_to_mask(cutoff, BATCH).await?,
+            Masking::Addresses => store.addresses_to_mask(cutoff, BATCH).await?,
+        };
+        if values.is_empty() {
+            return Ok(());
+        }
+        let before = s.masked.total();
+        for v in &values {
+            let (m, count) = match kind {
+                Masking::Numbers => (
+                    store.mask_number(v, &pz.pseudonym(v), cutoff).await?,
+                    &mut s.numbers,
+                ),
+                Masking::Addresses => (
+                    store.mask_address(v, &pz.address(v), cutoff).await?,
+                    &mut s.addresses,
+                ),
+            };
+            *count += 1;
+            s.masked.add(m);
+        }
+        if s.masked.total() == before {
+            // Never loop on rows the masking does not reach (it would be a bug).
+            let what = match kind {
+                Masking::Numbers => "numbers",
+                Masking::Addresses => "addresses",
+            };
+            tracing::error!(
+                left = values.len(),
+                what,
+                "privacy: values past retention that masking did not change; stopped"
+            );
+            return Ok(());
+        }
+    }
 }
 
 #[async_trait::async_trait]
