@@ -27,6 +27,7 @@ use anyhow::bail;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
+use super::conn::Sender;
 use super::flood_target::Target;
 use super::staff;
 use super::stats::Latency;
@@ -252,12 +253,16 @@ async fn operator(
     deadline: Instant,
     burst: Option<(Arc<tokio::sync::Barrier>, Arc<AtomicBool>)>,
 ) -> anyhow::Result<Loop> {
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(15))
-        .no_proxy()
-        .pool_max_idle_per_host(1)
-        .tcp_nodelay(true)
-        .build()?;
+    let mut http = Sender::to(&base, || {
+        Ok(reqwest::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .no_proxy()
+            .pool_max_idle_per_host(1)
+            .tcp_nodelay(true)
+            .build()?)
+    })?;
+    let bearer = format!("Bearer {token}");
+    let auth = [("authorization", bearer.as_str())];
     let mut l = Loop::default();
     let micros = |t: Instant| u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX);
     loop {
@@ -275,15 +280,8 @@ async fn operator(
             break;
         }
         let t = Instant::now();
-        let r = http
-            .post(format!("{base}/api/v1/callbacks/claim"))
-            .bearer_auth(&token)
-            .send()
-            .await;
-        let (status, body) = match r {
-            Ok(r) => (r.status().as_u16(), r.bytes().await.unwrap_or_default()),
-            Err(_) => (0, Default::default()),
-        };
+        let r = http.post("/api/v1/callbacks/claim", &auth, "").await;
+        let (status, body) = r.unwrap_or_default();
         l.claims.push(micros(t));
         *l.statuses.entry(format!("claim {status}")).or_default() += 1;
         // In a burst nobody releases before every claim is answered: the claims meet only
@@ -298,19 +296,8 @@ async fn operator(
             .as_i64()
             .unwrap_or_default();
         let t = Instant::now();
-        let r = http
-            .post(format!("{base}/api/v1/callbacks/{id}/release"))
-            .bearer_auth(&token)
-            .send()
-            .await;
-        let status = match r {
-            Ok(r) => {
-                let s = r.status().as_u16();
-                let _ = r.bytes().await;
-                s
-            }
-            Err(_) => 0,
-        };
+        let path = format!("/api/v1/callbacks/{id}/release");
+        let status = http.post(&path, &auth, "").await.map_or(0, |(s, _)| s);
         l.releases.push(micros(t));
         *l.statuses.entry(format!("release {status}")).or_default() += 1;
     }

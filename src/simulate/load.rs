@@ -1,8 +1,9 @@
 //! The flood's load engine: sends signed webhook requests to one target as fast as a closed loop
 //! allows, or at a fixed rate, for a fixed time, and keeps only what the report needs.
 //!
-//! Closed loop ([`Pace::Closed`]): N workers, each with its own HTTP/1.1 client holding one
-//! keep-alive connection, send a request, read the whole reply, and send the next, until the time
+//! Closed loop ([`Pace::Closed`]): N workers, each with its own HTTP/1.1 keep-alive connection
+//! ([`Sender`]: hyper's bare client for `http://`, so the generator takes little CPU from the
+//! instance on the same cores), send a request, read the whole reply, and send the next, until the time
 //! is up (requests in flight then finish). Open loop ([`Pace::Open`]): request `i` is due at
 //! `i / rate` seconds; each is sent by its own task on a shared connection pool, with at most
 //! [`MAX_IN_FLIGHT`] outstanding (those that cannot be sent before the time is up are counted as
@@ -20,6 +21,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::time::Instant;
 
+use super::conn::Sender;
 use super::wire::{self, Signed, WEBHOOK_TIMEOUT};
 
 /// The open loop's bound on outstanding requests (and so on connections).
@@ -141,7 +143,7 @@ pub async fn run(
             let next = Arc::new(AtomicU64::new(0));
             let mut workers = tokio::task::JoinSet::new();
             for _ in 0..connections {
-                let (http, target) = (client(1)?, target.to_owned());
+                let mut sender = Sender::to(target, || client(1))?;
                 let (make, next) = (make.clone(), next.clone());
                 workers.spawn(async move {
                     let mut t = Tally::default();
@@ -149,8 +151,7 @@ pub async fn run(
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let r = make(i);
                         let sent = Instant::now();
-                        let result =
-                            wire::send(&http, &target, &r.path, &r.body, &r.signature).await;
+                        let result = sender.webhook(&r.path, &r.body, &r.signature).await;
                         t.record(i, micros_since(sent), result);
                     }
                     t

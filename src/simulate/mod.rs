@@ -24,6 +24,7 @@ mod baseline;
 mod board;
 mod caller;
 pub mod claims;
+mod conn;
 pub mod fake_api;
 pub mod flood;
 mod flood_report;

@@ -187,23 +187,41 @@ pub async fn send(
     body: &str,
     signature: &str,
 ) -> Result<(u16, String), String> {
-    let response = http
-        .post(format!("{target}{path}"))
-        .header(
-            reqwest::header::CONTENT_TYPE,
-            "application/x-www-form-urlencoded",
-        )
-        .header("X-Twilio-Signature", signature)
+    let headers = webhook_headers(signature);
+    let (status, bytes) = post(http, &format!("{target}{path}"), &headers, body).await?;
+    Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+/// The headers of a webhook request as Twilio sends it.
+pub fn webhook_headers(signature: &str) -> [(&'static str, &str); 2] {
+    [
+        ("content-type", "application/x-www-form-urlencoded"),
+        ("x-twilio-signature", signature),
+    ]
+}
+
+/// POSTs `body` with `headers` to `url`; the status and the whole reply body.
+pub async fn post(
+    http: &reqwest::Client,
+    url: &str,
+    headers: &[(&'static str, &str)],
+    body: &str,
+) -> Result<(u16, axum::body::Bytes), String> {
+    let mut request = http.post(url);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request
         .body(body.to_owned())
         .send()
         .await
         .map_err(|e| e.without_url().to_string())?;
     let status = response.status().as_u16();
-    let text = response
-        .text()
+    let bytes = response
+        .bytes()
         .await
         .map_err(|e| e.without_url().to_string())?;
-    Ok((status, text))
+    Ok((status, bytes))
 }
 
 fn excerpt(text: &str) -> String {
