@@ -19,6 +19,7 @@ use crate::clock::Clock;
 use crate::domain::blocklist::CallLimits;
 use crate::domain::call::CallState;
 use crate::domain::callback::CallbackSettings;
+use crate::domain::phone::{CallerId, PhoneNumber};
 use crate::domain::routing::{CallView, Effect, OperatorView, RoutingSettings, Situation, decide};
 use crate::store::{
     Call, Operator, Repairs, SharedPlanner, StepDone, StepInput, StepRequest, Store, planner,
@@ -196,9 +197,16 @@ impl Switchboard {
             EventKind::Recorded { .. } => self.callback_eta(inc.provider, &ev.call_id, now).await?,
             _ => None,
         };
+        let caller = ev.from.as_deref().map(|f| Arc::new(CallerId::new(f)));
+        if let Some(c) = &caller
+            && screen::may_start_voicemail(&ev.kind)
+        {
+            // Parsed here rather than inside the step, on the SQLite writer's one thread.
+            c.number();
+        }
         let screen = self
             .screening
-            .screen(inc.provider, &ev.call_id, ev.from.as_deref(), &ev.kind, now)
+            .screen(inc.provider, &ev.call_id, caller.as_deref(), &ev.kind, now)
             .await?;
         let req = StepRequest {
             provider: inc.provider,
@@ -233,7 +241,7 @@ impl Switchboard {
         let kind = ev.kind.clone();
         let renderer = render.clone();
         let plan = move |input: &StepInput<'_>| {
-            let view = call_view(input.call).map_err(|e| e.to_string())?;
+            let view = call_view(input.call, caller.as_deref()).map_err(|e| e.to_string())?;
             let operators = free_of(operator_views(input.operators), input.unavailable);
             let s = Situation {
                 now,
@@ -385,7 +393,9 @@ fn needs_operators(kind: &EventKind) -> bool {
     )
 }
 
-fn call_view(call: &Call) -> anyhow::Result<CallView> {
+/// The call as routing sees it; `known` is the webhook's caller ID, parsed once for the whole
+/// handling (the stored caller ID is normally that very text).
+fn call_view(call: &Call, known: Option<&CallerId>) -> anyhow::Result<CallView> {
     let state: CallState = call
         .state
         .parse()
@@ -394,7 +404,11 @@ fn call_view(call: &Call) -> anyhow::Result<CallView> {
         state,
         operator_id: call.operator_id,
         tried: call.tried.clone(),
-        from: call.from_number.clone(),
+        caller: match (call.from_number.as_deref(), known) {
+            (Some(f), Some(k)) if f == k.raw() => k.number().cloned(),
+            (Some(f), _) => PhoneNumber::parse(f).ok(),
+            (None, _) => None,
+        },
     })
 }
 

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::named_enum;
-use super::phone::PhoneNumber;
+use super::phone::{CallerId, PhoneNumber};
 
 named_enum! {
     /// What a blocklist rule matches.
@@ -116,11 +116,11 @@ fn domain(input: &str) -> Option<String> {
 /// The caller ID as the rules see it: E.164 when it is a valid number, else `+digits` when the
 /// provider gave an international form (a spoofed or unallocated number can still match a
 /// prefix), else nothing (hidden, "anonymous").
-fn caller_key(caller: &str) -> Option<String> {
-    if let Ok(n) = PhoneNumber::parse(caller) {
+fn caller_key(caller: &CallerId) -> Option<String> {
+    if let Some(n) = caller.number() {
         return Some(n.as_str().to_owned());
     }
-    let rest = caller.trim().strip_prefix('+')?;
+    let rest = caller.raw().trim().strip_prefix('+')?;
     (!rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit())).then(|| format!("+{rest}"))
 }
 
@@ -167,6 +167,11 @@ impl Blocklist {
     /// The rule blocking a caller ID (as the provider gave it), if any: the number's own rule
     /// first, else the longest matching prefix.
     pub fn blocks_number(&self, caller: &str) -> Option<&Rule> {
+        self.blocks_caller(&CallerId::new(caller))
+    }
+
+    /// [`Blocklist::blocks_number`] for a caller ID already wrapped (its parse shared).
+    pub fn blocks_caller(&self, caller: &CallerId) -> Option<&Rule> {
         let key = caller_key(caller)?;
         if let Some(&i) = self.numbers.get(&key) {
             return Some(&self.rules[i]);

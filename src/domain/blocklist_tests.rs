@@ -102,7 +102,7 @@ proptest! {
     ) {
         let b = Blocklist::new(vec![rule(7, RuleKind::Prefix, &p)]);
         let caller = format!("+{n}");
-        let key = caller_key(&caller);
+        let key = caller_key(&CallerId::new(&caller));
         let expected = key.as_deref().is_some_and(|k| k.starts_with(&format!("+{p}")));
         prop_assert_eq!(b.blocks_number(&caller).is_some(), expected);
     }

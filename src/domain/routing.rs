@@ -16,6 +16,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use super::blocklist::{CallLimits, CallerRecord};
 use super::call::CallState;
 use super::operator::{ContactKind, Presence};
+use super::phone::PhoneNumber;
 use crate::calendar::Calendar;
 use crate::speech::Prompt;
 use crate::telephony::{DialTarget, EventKind, QueueResult, Reply, Step, Verb};
@@ -120,8 +121,8 @@ pub struct CallView {
     pub operator_id: Option<i64>,
     /// Operators already rung for this call without an answer.
     pub tried: Vec<i64>,
-    /// The caller ID as the provider gave it (may be hidden or not a number).
-    pub from: Option<String>,
+    /// The caller ID when it is a valid number (`None`: hidden, or not a number).
+    pub caller: Option<PhoneNumber>,
 }
 
 /// Everything else `decide` looks at.

@@ -13,7 +13,7 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 
 use crate::calendar::MOSCOW;
 use crate::domain::blocklist::{Blocklist, CallLimits, CallerRecord};
-use crate::domain::phone::PhoneNumber;
+use crate::domain::phone::CallerId;
 use crate::domain::routing::Screen;
 use crate::store::Store;
 use crate::telephony::EventKind;
@@ -86,7 +86,7 @@ impl Screening {
         &self,
         provider: &str,
         call_id: &str,
-        from: Option<&str>,
+        from: Option<&CallerId>,
         kind: &EventKind,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Screen> {
@@ -102,28 +102,31 @@ impl Screening {
         let from = match from {
             Some(f) => f,
             None if limits.voicemails_per_day > 0 && !matches!(kind, EventKind::Incoming) => {
-                stored = self.store.call_by_provider_id(provider, call_id).await?;
-                match stored.as_ref().and_then(|c| c.from_number.as_deref()) {
-                    Some(f) => f,
+                let call = self.store.call_by_provider_id(provider, call_id).await?;
+                match call.and_then(|c| c.from_number) {
+                    Some(f) => {
+                        stored = CallerId::new(&f);
+                        &stored
+                    }
                     None => return Ok(screen),
                 }
             }
             None => return Ok(screen),
         };
         if matches!(kind, EventKind::Incoming)
-            && let Some(rule) = blocklist.blocks_number(from)
+            && let Some(rule) = blocklist.blocks_caller(from)
         {
             screen.caller.blocked_by = Some(rule.id);
             return Ok(screen);
         }
         let hourly = matches!(kind, EventKind::Incoming) && limits.calls_per_hour > 0;
-        if !(hourly || limits.voicemails_per_day > 0) || PhoneNumber::parse(from).is_err() {
+        if !(hourly || limits.voicemails_per_day > 0) || from.number().is_none() {
             return Ok(screen);
         }
         let (calls, voicemails) = self
             .store
             .caller_record(
-                from,
+                from.raw(),
                 provider,
                 call_id,
                 now - TimeDelta::hours(1),
@@ -142,6 +145,12 @@ impl Screening {
 /// Whether routing may look at the screen for this event: a new call (blocklist, calls per hour)
 /// and the events after which a voicemail may start (voicemails per day).
 fn needs_screen(kind: &EventKind) -> bool {
+    may_start_voicemail(kind)
+}
+
+/// A new call and the events after which a voicemail may start: their step may read the caller
+/// ID as a number.
+pub(super) fn may_start_voicemail(kind: &EventKind) -> bool {
     matches!(
         kind,
         EventKind::Incoming

@@ -81,7 +81,7 @@ pub(super) fn dial_ended(call: &CallView, outcome: DialOutcome, s: &Situation<'_
                 state: call.state,
                 operator_id: None,
                 tried,
-                from: call.from.clone(),
+                caller: call.caller.clone(),
             };
             let mut d = route_new(&retry, s, Vec::new());
             if d.state == CallState::Queued {

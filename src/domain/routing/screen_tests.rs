@@ -34,7 +34,7 @@ fn caller(state: CallState, operator_id: Option<i64>) -> CallView {
         state,
         operator_id,
         tried: Vec::new(),
-        from: Some(CALLER.into()),
+        caller: PhoneNumber::parse(CALLER).ok(),
     }
 }
 
@@ -165,7 +165,7 @@ fn a_hidden_caller_over_a_limit_has_no_request_to_count() {
         },
     };
     let mut c = caller(CallState::Incoming, None);
-    c.from = Some("anonymous".into());
+    c.caller = PhoneNumber::parse("anonymous").ok();
     let d = run(&c, EventKind::Incoming, &[], now, over);
     assert!(ends(&d));
     assert!(d.effects.is_empty());

@@ -39,7 +39,7 @@ fn call(state: CallState) -> CallView {
         state,
         operator_id: None,
         tried: Vec::new(),
-        from: None,
+        caller: None,
     }
 }
 
@@ -203,7 +203,7 @@ fn no_answer_releases_with_a_miss_and_tries_the_next_operator() {
         state: CallState::RingingOperator,
         operator_id: Some(1),
         tried: vec![],
-        from: None,
+        caller: None,
     };
     let d = run(
         &ringing,
@@ -229,7 +229,7 @@ fn no_answer_releases_with_a_miss_and_tries_the_next_operator() {
         state: CallState::RingingOperator,
         operator_id: Some(2),
         tried: vec![1],
-        from: None,
+        caller: None,
     };
     let d = run(
         &ringing2,
@@ -251,7 +251,7 @@ fn answered_wraps_up_and_canceled_abandons() {
         state: CallState::RingingOperator,
         operator_id: Some(7),
         tried: vec![],
-        from: None,
+        caller: None,
     };
     let d = run(
         &ringing,
@@ -414,7 +414,7 @@ fn connect_after_dispatch_dials_the_reserved_operator() {
         state: CallState::Connecting,
         operator_id: Some(5),
         tried: vec![],
-        from: None,
+        caller: None,
     };
     let d = run(&c, EventKind::Connect { operator_id: 5 }, &ops, open_now());
     assert_eq!((d.state, dialed(&d)), (CallState::RingingOperator, Some(5)));
@@ -431,7 +431,7 @@ fn a_late_redirect_naming_another_operator_rings_the_reserved_one() {
         state: CallState::Connecting,
         operator_id: Some(5),
         tried: vec![6],
-        from: None,
+        caller: None,
     };
     let d = run(&c, EventKind::Connect { operator_id: 6 }, &ops, open_now());
     assert_eq!((d.state, dialed(&d)), (CallState::RingingOperator, Some(5)));
@@ -445,7 +445,7 @@ fn a_move_arriving_after_the_call_was_requeued_routes_it_afresh() {
         state: CallState::Queued,
         operator_id: None,
         tried: vec![],
-        from: None,
+        caller: None,
     };
     let d = run(&c, EventKind::Connect { operator_id: 5 }, &ops, open_now());
     assert_eq!((d.state, dialed(&d)), (CallState::RingingOperator, Some(6)));
@@ -458,7 +458,7 @@ fn final_status_ends_the_call_and_frees_the_operator() {
         state: CallState::RingingOperator,
         operator_id: Some(3),
         tried: vec![],
-        from: None,
+        caller: None,
     };
     let done = EventKind::Status {
         status: crate::telephony::CallStatus::Completed,
@@ -475,7 +475,7 @@ fn final_status_ends_the_call_and_frees_the_operator() {
         state: CallState::Connected,
         operator_id: Some(3),
         tried: vec![],
-        from: None,
+        caller: None,
     };
     assert_eq!(
         run(&talked, done.clone(), &[], open_now()).state,
@@ -531,7 +531,7 @@ fn a_call_being_moved_to_an_operator_is_not_sent_away() {
         state: CallState::Connecting,
         operator_id: Some(5),
         tried: vec![],
-        from: None,
+        caller: None,
     };
     let d = run(
         &moving,

@@ -47,9 +47,7 @@ const ATTEMPTS: u8 = 2;
 const NUMBER_DIGITS: u32 = 16;
 
 fn caller_id(call: &CallView) -> Option<PhoneNumber> {
-    call.from
-        .as_deref()
-        .and_then(|f| PhoneNumber::parse(f).ok())
+    call.caller.clone()
 }
 
 fn decision(call: &CallView, reply: Reply, change: Option<VoicemailChange>) -> Decision {

@@ -12,7 +12,7 @@ fn vm_call(from: Option<&str>) -> CallView {
         state: CallState::Voicemail,
         operator_id: None,
         tried: vec![],
-        from: from.map(Into::into),
+        caller: from.and_then(|f| PhoneNumber::parse(f).ok()),
     }
 }
 
