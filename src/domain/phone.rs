@@ -71,8 +71,12 @@ impl PhoneNumber {
                 _ => digits.clone(),
             }
         };
-        let parsed = phonenumber::parse(Some(phonenumber::country::Id::RU), &candidate)
-            .map_err(|_| PhoneError::Invalid)?;
+        // A `+` candidate is read by its country code alone. With a home region, libphonenumber
+        // applies that region's rules to the digits after the country code too, and can turn
+        // one number into another (`+252 88 852281` became the valid `+252 852281`, which then
+        // did not parse again: found by the `phone_number` fuzz target).
+        let region = (!candidate.starts_with('+')).then_some(phonenumber::country::Id::RU);
+        let parsed = phonenumber::parse(region, &candidate).map_err(|_| PhoneError::Invalid)?;
         if !phonenumber::is_valid(&parsed) {
             return Err(PhoneError::Invalid);
         }
@@ -80,9 +84,9 @@ impl PhoneNumber {
         // libphonenumber's national-prefix handling can read odd digit strings as a valid number
         // whose E.164 form is not valid on its own (`888131261232` → `+78131261232`): keep only
         // numbers that normalize to themselves, so that a stored number parses again. A
-        // candidate already in that very E.164 form was just parsed by its `+` country code,
-        // where the home region plays no part: parsing it again would repeat the same parse
-        // (a caller ID from the provider, the common case, saves half the work).
+        // candidate already in that very E.164 form was just parsed exactly as that check
+        // would parse it (no home region): a caller ID from the provider, the common case,
+        // is parsed once, not twice.
         if e164 != candidate && !is_stable_e164(&e164) {
             return Err(PhoneError::Invalid);
         }
@@ -249,6 +253,13 @@ mod tests {
             Err(PhoneError::Invalid)
         );
         assert_eq!(PhoneNumber::parse("888131261232"), Err(PhoneError::Invalid));
+        // Also found by it: with Russia as the home region libphonenumber read `+252 88 852281`
+        // as the Somali `+252852281`, another number, which then did not parse again.
+        assert_eq!(
+            PhoneNumber::parse("+2528 8  85228 1"),
+            Err(PhoneError::Invalid)
+        );
+        assert_eq!(PhoneNumber::parse("+25288852281"), Err(PhoneError::Invalid));
         for s in [
             "89161234567",
             "+4930123456",
