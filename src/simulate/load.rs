@@ -5,8 +5,8 @@
 //! ([`Sender`]: hyper's bare client for `http://`, so the generator takes little CPU from the
 //! instance on the same cores), send a request, read the whole reply, and send the next, until the time
 //! is up (requests in flight then finish). Open loop ([`Pace::Open`]): request `i` is due at
-//! `i / rate` seconds; each is sent by its own task on a shared connection pool, with at most
-//! [`MAX_IN_FLIGHT`] outstanding (those that cannot be sent before the time is up are counted as
+//! `i / rate` seconds; each is sent by its own task on an idle connection of a shared set (the same
+//! lean connections, a new one opened when none is idle), with at most [`MAX_IN_FLIGHT`] outstanding (those that cannot be sent before the time is up are counted as
 //! unsent). An open-loop latency runs from the moment the request was due,
 //! not from when it could be sent, so a server that falls behind shows as latency instead of
 //! quietly lowering the rate (no coordinated omission). Per request the engine keeps four bytes of
@@ -165,6 +165,7 @@ pub async fn run(
         }
         Pace::Open { rate } => {
             let http = client(MAX_IN_FLIGHT)?;
+            let idle: Arc<Mutex<Vec<Sender>>> = Arc::default();
             let slots = Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
             let shared = Arc::new(Mutex::new(Tally::default()));
             let total = (rate * duration.as_secs_f64()).round() as u64;
@@ -180,11 +181,19 @@ pub async fn run(
                     break;
                 };
                 let slot = slot?;
-                let (http, target) = (http.clone(), target.to_owned());
+                let (http, target, idle) = (http.clone(), target.to_owned(), idle.clone());
                 let (make, shared) = (make.clone(), shared.clone());
                 tasks.spawn(async move {
                     let r = make(i);
-                    let result = wire::send(&http, &target, &r.path, &r.body, &r.signature).await;
+                    let kept = idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+                    let result = match kept.map_or_else(|| Sender::to(&target, || Ok(http)), Ok) {
+                        Ok(mut sender) => {
+                            let result = sender.webhook(&r.path, &r.body, &r.signature).await;
+                            idle.lock().unwrap_or_else(|p| p.into_inner()).push(sender);
+                            result
+                        }
+                        Err(e) => Err(format!("{e:#}")),
+                    };
                     let us = micros_since(due);
                     shared
                         .lock()
