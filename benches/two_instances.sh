@@ -16,6 +16,7 @@ PG="${PG:-postgres://postgres@127.0.0.1:5432}"
 DURATION="${DURATION:-10}"
 RATE="${RATE:-1000}"
 OPERATORS="${OPERATORS:-16}"
+HOURS="${HOURS:-in}"          # `off`: the off-hours path instead
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 CLOCK="2026-12-07T10:00:00+03:00"   # a Monday, 10:00 Moscow: in working hours
 
@@ -96,9 +97,9 @@ for _ in $(seq 1 100); do
 done
 curl -fs "http://127.0.0.1:$proxy/readyz" >/dev/null || { echo "instances not ready"; cat "$dir"/*.log; exit 1; }
 
-echo "== two instances behind nginx: flood at $RATE requests/s, in hours, ${DURATION} s"
+echo "== two instances behind nginx: flood at $RATE requests/s, $HOURS hours, ${DURATION} s"
 "$BIN" --config "$dir/perezvon.toml" simulate flood --target "http://127.0.0.1:$proxy" \
-    --rate "$RATE" --duration "$DURATION" --hours in --baseline false
+    --rate "$RATE" --duration "$DURATION" --hours "$HOURS" --baseline false
 echo "== two instances behind nginx: $OPERATORS operators claiming at once, ${DURATION} s"
 "$BIN" --config "$dir/perezvon.toml" simulate claims --target "http://127.0.0.1:$proxy" \
     --operators "$OPERATORS" --duration "$DURATION"

@@ -119,6 +119,14 @@ pub async fn run_until(
             "requests made before registration numbers were numbered"
         );
     }
+    let warm = store
+        .warm_up()
+        .await
+        .context("cannot open the database connections")?;
+    tracing::info!(
+        connections = warm,
+        "database connections opened ahead of the first requests"
+    );
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {} (config key `listen`)", config.listen))?;

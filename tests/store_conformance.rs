@@ -16,6 +16,7 @@ use support::TestDb;
 
 on_both_backends!(
     migrations_are_current,
+    connections_are_opened_ahead,
     users_and_conflicts,
     tokens_expire_and_revoke,
     token_changes_reach_every_instance,
@@ -52,6 +53,18 @@ async fn migrations_are_current(db: &TestDb) {
     assert_eq!(h.applied_version, h.expected_version);
     db.store.migrate().await.unwrap();
     assert!(db.store.health().await.unwrap().migrations_current);
+}
+
+/// A fresh store has one connection open (the writer, or the pool's first); warming it up opens
+/// what a burst needs (PostgreSQL: 4; SQLite: the 4 readers beside the writer) before the service
+/// takes requests.
+async fn connections_are_opened_ahead(db: &TestDb) {
+    let open = db.store.warm_up().await.unwrap();
+    let want = match db.store.backend() {
+        "sqlite" => 5,
+        _ => 4,
+    };
+    assert!(open >= want, "{open} connections open, want {want}");
 }
 
 async fn users_and_conflicts(db: &TestDb) {

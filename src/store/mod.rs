@@ -179,6 +179,10 @@ pub trait Store:
     async fn health(&self) -> Result<StoreHealth, StoreError>;
     /// Closes the pools (waits for connections to return).
     async fn close(&self);
+    /// Opens the connections a burst of requests needs before the service takes any: on
+    /// PostgreSQL a connection opened in the middle of a burst costs the request waiting for it
+    /// tens of milliseconds. The connections now open.
+    async fn warm_up(&self) -> Result<u32, StoreError>;
     /// Refreshes the query planner's statistics (`analyze`), as the database's own maintenance
     /// does in time: after a bulk load (a restore, a benchmark's setup) the plans are right at once.
     async fn analyze(&self) -> Result<(), StoreError>;
@@ -208,6 +212,25 @@ pub async fn connect_with(
     };
     store.migrate().await?;
     Ok(store)
+}
+
+/// Opens `n` connections of `pool` at once and returns them to it (idle, kept); the pool's size.
+pub(crate) async fn warm<DB: sqlx::Database>(
+    pool: &sqlx::Pool<DB>,
+    n: u32,
+) -> Result<u32, StoreError> {
+    let mut opening = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        let pool = pool.clone();
+        opening.spawn(async move { pool.acquire().await });
+    }
+    let mut held = Vec::new();
+    while let Some(opened) = opening.join_next().await {
+        let opened = opened.map_err(|e| StoreError::Step(format!("opening a connection: {e}")))?;
+        held.push(opened?);
+    }
+    drop(held);
+    Ok(pool.size())
 }
 
 /// The connection a backend's transactions run on, so that one step (a webhook, a dispatcher move)

@@ -33,6 +33,10 @@ pub struct PgStore {
     pub(crate) operator_ids: std::sync::Mutex<std::collections::HashMap<String, i64>>,
 }
 
+/// Connections opened before the service takes requests (of at most 10): a thousand webhooks a
+/// second keep two or three busy.
+const WARM_CONNECTIONS: u32 = 4;
+
 impl PgStore {
     /// Connects to the database at `url`; does not migrate.
     pub async fn connect(url: &str) -> Result<PgStore, StoreError> {
@@ -123,6 +127,10 @@ impl super::Store for PgStore {
     async fn migrate(&self) -> Result<(), StoreError> {
         MIGRATOR.run(&self.pool).await?;
         Ok(())
+    }
+
+    async fn warm_up(&self) -> Result<u32, StoreError> {
+        super::warm(&self.pool, WARM_CONNECTIONS).await
     }
 
     async fn health(&self) -> Result<StoreHealth, StoreError> {

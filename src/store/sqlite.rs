@@ -127,6 +127,11 @@ impl super::Store for SqliteStore {
         Ok(())
     }
 
+    async fn warm_up(&self) -> Result<u32, StoreError> {
+        // The readers open lazily; the writer connection and its thread are open already.
+        Ok(super::warm(&self.reader, READERS).await? + self.writer.size())
+    }
+
     async fn health(&self) -> Result<StoreHealth, StoreError> {
         let applied: Vec<i64> = match sqlx::query_scalar(APPLIED_MIGRATIONS)
             .fetch_all(&self.reader)
