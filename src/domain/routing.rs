@@ -214,7 +214,13 @@ pub fn decide(call: &CallView, event: &EventKind, s: &Situation<'_>) -> Decision
                 && s.calendar.is_open(s.now)
                 && s.operators.iter().any(OperatorView::is_staffing)
             {
-                // Others are waiting: join the queue behind them; a free operator goes to the first.
+                // Others are waiting: join the queue behind them; a free operator goes to the
+                // first (with nobody free there is nothing to dispatch: whoever frees up next
+                // wakes the dispatcher, and a new call arriving every millisecond must not).
+                let free = s
+                    .operators
+                    .iter()
+                    .any(|o| o.is_free(s.now, s.settings.wrap_up));
                 Decision {
                     reply: vec![
                         say(Prompt::Greeting),
@@ -225,7 +231,11 @@ pub fn decide(call: &CallView, event: &EventKind, s: &Situation<'_>) -> Decision
                     state: CallState::Queued,
                     operator_id: None,
                     tried: call.tried.clone(),
-                    effects: vec![Effect::DispatchQueue],
+                    effects: if free {
+                        vec![Effect::DispatchQueue]
+                    } else {
+                        Vec::new()
+                    },
                 }
             } else {
                 route_new(call, s, vec![say(Prompt::Greeting)])

@@ -522,6 +522,19 @@ fn a_new_caller_does_not_jump_the_queue() {
         vec![Effect::DispatchQueue],
         "the free operator goes to the first in line"
     );
+    // Nobody free (on a call, or wrapping up within the wrap-up time): the caller still joins
+    // the line, and the dispatcher is not woken for nothing.
+    for busy in [op(1, Presence::OnCall, 5), op(1, Presence::WrapUp, 0)] {
+        let ops = [busy];
+        let s = Situation {
+            operators: &ops,
+            ..s
+        };
+        let d = decide(&call(CallState::Incoming), &EventKind::Incoming, &s);
+        assert_eq!(d.state, CallState::Queued);
+        assert!(dialed(&d).is_none());
+        assert_eq!(d.effects, vec![], "{:?}", ops[0].presence);
+    }
 }
 
 #[test]
