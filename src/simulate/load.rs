@@ -3,13 +3,14 @@
 //!
 //! Closed loop ([`Pace::Closed`]): N workers, each with its own HTTP/1.1 keep-alive connection
 //! ([`Sender`]: hyper's bare client for `http://`, so the generator takes little CPU from the
-//! instance on the same cores), send a request, read the whole reply, and send the next, until the time
-//! is up (requests in flight then finish). Open loop ([`Pace::Open`]): request `i` is due at
+//! instance on the same cores), send a request, read the whole reply, and send the next, until the
+//! time is up (requests in flight then finish). Open loop ([`Pace::Open`]): request `i` is due at
 //! `i / rate` seconds; each is sent by its own task on an idle connection of a shared set (the same
-//! lean connections, a new one opened when none is idle), with at most [`MAX_IN_FLIGHT`] outstanding (those that cannot be sent before the time is up are counted as
-//! unsent). An open-loop latency runs from the moment the request was due,
-//! not from when it could be sent, so a server that falls behind shows as latency instead of
-//! quietly lowering the rate (no coordinated omission). Per request the engine keeps four bytes of
+//! lean connections, a new one opened when none is idle), with at most [`MAX_IN_FLIGHT`]
+//! outstanding (those that cannot be sent before the time is up are counted as unsent). An
+//! open-loop latency runs from the moment the request was due, not from when it could be sent, so
+//! a server that falls behind shows as latency instead of quietly lowering the rate (no
+//! coordinated omission). Per request the engine keeps four bytes of
 //! latency (microseconds), the status and the request's index when it was answered 2xx; the
 //! request itself is made by the caller's `make(index)` (signing included) just before sending.
 

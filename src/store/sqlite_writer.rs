@@ -167,8 +167,8 @@ fn open_error(e: rusqlite::Error) -> StoreError {
 }
 
 /// The checkpointer: a passive checkpoint every round (it never blocks the writer or the readers;
-/// what readers still use is copied on a later round) until the store is dropped. A long log left
-/// unfinished is handed to the writer to finish (see the module docs).
+/// what readers still use is copied on a later round) until the store is dropped. After a round
+/// that found a long log, the writer copies what was appended meanwhile (see the module docs).
 fn checkpoint(
     conn: Connection,
     alive: std::sync::Weak<()>,
