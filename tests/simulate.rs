@@ -243,7 +243,7 @@ async fn a_short_flood_stores_every_answered_call_and_compares_with_the_static_r
 async fn an_open_loop_flood_off_hours_gets_the_greeting_at_the_given_rate() {
     let args = FloodArgs {
         rate: Some(50.0),
-        duration: 1.0,
+        duration: 2.0,
         hours: Hours::Off,
         baseline: false,
         ..FloodArgs::default()
@@ -251,13 +251,17 @@ async fn an_open_loop_flood_off_hours_gets_the_greeting_at_the_given_rate() {
     let r = run_flood(&Config::default(), args).await.unwrap();
     let text = r.render();
     let f = &r.figures;
-    assert_eq!((f.requests, f.answered), (50, 50), "{text}");
+    assert_eq!((f.requests, f.answered), (100, 100), "{text}");
+    // Request i is due at i / 50 s: fifty in each of the two seconds, told apart in the report.
+    let seconds: Vec<(u16, u64)> = f.by_second.iter().map(|s| (s.second, s.requests)).collect();
+    assert_eq!(seconds, vec![(0, 50), (1, 50)], "{text}");
+    assert!(text.contains("p99 ms by second: 0: "), "{text}");
     assert_eq!(
         (f.replies.dial, f.replies.enqueue),
         (0, 0),
         "off hours: {text}"
     );
-    assert_eq!(r.calls_stored, Some(50), "{text}");
+    assert_eq!(r.calls_stored, Some(100), "{text}");
     assert!(
         r.clock_start.as_deref() == Some("2026-12-06T12:00:00+03:00"),
         "{text}"

@@ -271,6 +271,7 @@ fn figures(t: &mut Tally) -> Figures {
         })
         .collect();
     let elapsed = t.elapsed.as_secs_f64();
+    let by_second = super::flood_report::by_second(&t.seconds, &t.micros);
     Figures {
         requests: t.requests(),
         answered: t.answered.len() as u64,
@@ -281,6 +282,7 @@ fn figures(t: &mut Tally) -> Figures {
         elapsed_secs: elapsed,
         throughput: ratio(t.requests() as f64, elapsed),
         latency: Latency::of_micros(&mut t.micros),
+        by_second,
     }
 }
 

@@ -55,6 +55,39 @@ pub struct Figures {
     /// Completed requests per second.
     pub throughput: f64,
     pub latency: Latency,
+    /// The latency of the requests sent (open loop: due) in each second of the run, to tell a
+    /// tail spread over the run from one in its first seconds.
+    pub by_second: Vec<Second>,
+}
+
+/// One second of a run.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Second {
+    /// Seconds since the start of the load.
+    pub second: u16,
+    pub requests: u64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+/// Groups `micros` by the second of the run each request went out in (`seconds`, the same order).
+pub fn by_second(seconds: &[u16], micros: &[u32]) -> Vec<Second> {
+    let mut groups: BTreeMap<u16, Vec<u32>> = BTreeMap::new();
+    for (&s, &us) in seconds.iter().zip(micros) {
+        groups.entry(s).or_default().push(us);
+    }
+    groups
+        .into_iter()
+        .map(|(second, mut us)| {
+            let l = Latency::of_micros(&mut us);
+            Second {
+                second,
+                requests: l.count as u64,
+                p99_ms: l.p99_ms,
+                max_ms: l.max_ms,
+            }
+        })
+        .collect()
 }
 
 impl Figures {
@@ -175,7 +208,54 @@ fn figures(o: &mut String, name: &str, f: &Figures) {
         f.replies.enqueue,
         f.replies.other
     );
+    if f.by_second.len() > 1 {
+        // The first minute in full, after that only its slowest seconds.
+        let mut shown: Vec<&Second> = f.by_second.iter().collect();
+        if shown.len() > 60 {
+            shown.sort_by(|a, b| b.p99_ms.total_cmp(&a.p99_ms));
+            shown.truncate(10);
+            shown.sort_by_key(|s| s.second);
+        }
+        let seconds: Vec<String> = shown
+            .iter()
+            .map(|s| format!("{}: {:.1}", s.second, s.p99_ms))
+            .collect();
+        let _ = writeln!(o, "            p99 ms by second: {}", seconds.join(", "));
+    }
     for e in &f.failures {
         let _ = writeln!(o, "            failure: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_is_grouped_by_the_second_a_request_went_out_in() {
+        // Second 0: a slow start (100 requests, one at 200 ms); second 2: quick ones.
+        let mut seconds = vec![0u16; 100];
+        let mut micros: Vec<u32> = (0..100).map(|i| 1_000 + i).collect();
+        micros[37] = 200_000;
+        seconds.extend([2, 2]);
+        micros.extend([3_000, 4_000]);
+        let s = by_second(&seconds, &micros);
+        assert_eq!(
+            s,
+            vec![
+                Second {
+                    second: 0,
+                    requests: 100,
+                    p99_ms: 1.099,
+                    max_ms: 200.0
+                },
+                Second {
+                    second: 2,
+                    requests: 2,
+                    p99_ms: 4.0,
+                    max_ms: 4.0
+                },
+            ]
+        );
     }
 }

@@ -11,8 +11,9 @@
 //! open-loop latency runs from the moment the request was due, not from when it could be sent, so
 //! a server that falls behind shows as latency instead of quietly lowering the rate (no
 //! coordinated omission). Per request the engine keeps four bytes of
-//! latency (microseconds), the status and the request's index when it was answered 2xx; the
-//! request itself is made by the caller's `make(index)` (signing included) just before sending.
+//! latency (microseconds), two for the second of the run it was sent (or due) in, the status and
+//! the request's index when it was answered 2xx; the request itself is made by the caller's
+//! `make(index)` (signing included) just before sending.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -56,6 +57,8 @@ pub struct Replies {
 pub struct Tally {
     /// Reply latency of every completed request (answered or not), microseconds.
     pub micros: Vec<u32>,
+    /// The second of the run each request of `micros` was sent in (open loop: due in).
+    pub seconds: Vec<u16>,
     /// Requests by HTTP status; 0 = no reply (connection error or Twilio's 15 s timeout).
     pub statuses: BTreeMap<u16, u64>,
     pub replies: Replies,
@@ -70,8 +73,9 @@ pub struct Tally {
 }
 
 impl Tally {
-    fn record(&mut self, i: u64, micros: u32, result: Result<(u16, String), String>) {
+    fn record(&mut self, i: u64, second: u16, micros: u32, result: Result<(u16, String), String>) {
         self.micros.push(micros);
+        self.seconds.push(second);
         let status = result.as_ref().map_or(0, |(s, _)| *s);
         *self.statuses.entry(status).or_default() += 1;
         match result {
@@ -99,6 +103,7 @@ impl Tally {
 
     fn merge(&mut self, other: Tally) {
         self.micros.extend(other.micros);
+        self.seconds.extend(other.seconds);
         for (s, n) in other.statuses {
             *self.statuses.entry(s).or_default() += n;
         }
@@ -130,6 +135,11 @@ fn micros_since(t: Instant) -> u32 {
     u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX)
 }
 
+/// The second of the run `t` falls in.
+fn second_of(started: Instant, t: Instant) -> u16 {
+    u16::try_from(t.saturating_duration_since(started).as_secs()).unwrap_or(u16::MAX)
+}
+
 /// Sends `make(0)`, `make(1)`, ... to `target` at `pace` for `duration`.
 pub async fn run(
     target: &str,
@@ -153,7 +163,7 @@ pub async fn run(
                         let r = make(i);
                         let sent = Instant::now();
                         let result = sender.webhook(&r.path, &r.body, &r.signature).await;
-                        t.record(i, micros_since(sent), result);
+                        t.record(i, second_of(started, sent), micros_since(sent), result);
                     }
                     t
                 });
@@ -196,10 +206,12 @@ pub async fn run(
                         Err(e) => Err(format!("{e:#}")),
                     };
                     let us = micros_since(due);
-                    shared
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .record(i, us, result);
+                    shared.lock().unwrap_or_else(|p| p.into_inner()).record(
+                        i,
+                        second_of(started, due),
+                        us,
+                        result,
+                    );
                     drop(slot);
                 });
                 while tasks.try_join_next().is_some() {}
@@ -221,24 +233,28 @@ mod tests {
         let mut t = Tally::default();
         t.record(
             0,
+            0,
             10,
             Ok((200, "<Response><Dial>x</Dial></Response>".into())),
         );
         t.record(
             1,
+            0,
             20,
             Ok((200, "<Response><Enqueue>q</Enqueue></Response>".into())),
         );
         t.record(
             2,
+            1,
             30,
             Ok((200, "<Response><Play>a</Play></Response>".into())),
         );
-        t.record(3, 40, Ok((403, "bad signature".into())));
-        t.record(4, 50, Err("connection refused".into()));
+        t.record(3, 1, 40, Ok((403, "bad signature".into())));
+        t.record(4, 2, 50, Err("connection refused".into()));
         let mut all = Tally::default();
         all.merge(t);
         assert_eq!(all.requests(), 5);
+        assert_eq!(all.seconds, vec![0, 0, 1, 1, 2]);
         assert_eq!(all.answered, vec![0, 1, 2]);
         assert_eq!(
             (all.replies.dial, all.replies.enqueue, all.replies.other),
