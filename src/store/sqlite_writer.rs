@@ -16,13 +16,8 @@
 //! under a steady load never happens by itself (the writer appends while the checkpointer copies):
 //! the log then grows without bound (2.6 GB in a 10 s flood), and every append lands on a new
 //! file page that the kernel must first allocate. So when the checkpointer finds a long log, it
-//! copies again what was appended during its pass, and again, until a pass finds little new; then
-//! it asks the writer to copy that little rest itself between two batches; the next batch rewinds
-//! the log, and its appends reuse file pages already in memory. The writer's share must stay
-//! small because a checkpoint waits for the disk twice (the log, then the database, are flushed):
-//! when the writer copied all that came in during one long pass (a pass that flushes half a
-//! second of log can take a hundred milliseconds on a slow disk), every webhook waited behind
-//! that flush (p99 40 ms at 1 000 webhooks/s, against 10 ms without it).
+//! asks the writer to copy the rest itself between two batches; the next batch rewinds the log,
+//! and its appends reuse file pages already in memory.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,11 +32,6 @@ use super::StoreError;
 const MAX_BATCH: usize = 128;
 /// Steps queued for the thread at most before callers wait (backpressure).
 const QUEUE: usize = 4096;
-/// The checkpointer hands the rest of a long log to the writer once a pass found at most this
-/// many new frames (256 KiB) since the pass before ...
-const SMALL_REST: i64 = 64;
-/// ... or after this many passes in a row.
-const CATCH_UP_PASSES: usize = 8;
 
 type Finish = Box<dyn FnOnce(Result<(), String>) + Send>;
 /// A step: run on the connection inside the batch's transaction (`None`: the transaction could
@@ -192,7 +182,6 @@ fn checkpoint(
         }
         match passive(&conn) {
             Ok(log) if log >= every.rewind_frames => {
-                catch_up(log, || passive(&conn));
                 rewind.store(true, Ordering::Relaxed);
             }
             Ok(_) => {}
@@ -201,29 +190,6 @@ fn checkpoint(
             }
         }
     }
-}
-
-/// Runs `pass` (a passive checkpoint returning the log's length) after a pass that found a log
-/// of `log` frames, until a pass finds at most [`SMALL_REST`] frames appended since the one before
-/// (or [`CATCH_UP_PASSES`] passes ran, or one failed). Returns the passes run.
-fn catch_up(mut log: i64, mut pass: impl FnMut() -> rusqlite::Result<i64>) -> usize {
-    for passes in 1..=CATCH_UP_PASSES {
-        match pass() {
-            Ok(now) => {
-                // The log only grows until the writer rewinds it, which it does after this.
-                let appended = if now >= log { now - log } else { now };
-                log = now;
-                if appended <= SMALL_REST {
-                    return passes;
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "SQLite checkpoint failed; the next round tries again");
-                return passes;
-            }
-        }
-    }
-    CATCH_UP_PASSES
 }
 
 /// A passive checkpoint; the log's length in frames.
@@ -301,36 +267,6 @@ fn exec_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The checkpointer copies again while passes keep finding much new, and stops once one
-    /// finds little (or after a bound, or at a failure).
-    #[test]
-    fn the_checkpointer_catches_up_before_the_writer_takes_the_rest() {
-        let run = |logs: Vec<rusqlite::Result<i64>>| {
-            let mut logs = logs.into_iter();
-            let mut calls = 0;
-            let passes = catch_up(5000, || {
-                calls += 1;
-                logs.next().unwrap()
-            });
-            assert_eq!(passes, calls);
-            passes
-        };
-        // 900, then 200, then 30 frames appended during the passes before.
-        assert_eq!(run(vec![Ok(5900), Ok(6100), Ok(6130), Ok(9999)]), 3);
-        assert_eq!(run(vec![Ok(5000 + SMALL_REST)]), 1);
-        assert_eq!(
-            run((1..=20).map(|i| Ok(5000 + i * 1000)).collect()),
-            CATCH_UP_PASSES
-        );
-        let busy = rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_IOERR),
-            None,
-        );
-        assert_eq!(run(vec![Ok(7000), Err(busy), Ok(7001)]), 2);
-        // A log rewound meanwhile counts from its start.
-        assert_eq!(run(vec![Ok(40)]), 1);
-    }
 
     /// A steady stream of steps, none of them waiting for the checkpointer: the log is rewound
     /// again and again, so its file stays a small part of what was written through it. Before the
