@@ -182,6 +182,13 @@ pub async fn run_until(
     .with_sms(sms)
     .with_wake(wake.clone())
     .with_limits(config.limits);
+    // The first webhooks find the blocklist and the limits read already, rather than each of a
+    // burst reading them at once.
+    switchboard
+        .screening()
+        .current()
+        .await
+        .context("cannot read the blocklist and the call limits")?;
     // Priority credits may have changed since the ranks were stored.
     let reranked = store
         .rerank_callbacks(&config.callbacks.priority)

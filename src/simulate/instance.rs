@@ -151,6 +151,11 @@ impl Instance {
         let store = crate::store::connect(&database_url)
             .await
             .context("cannot open the simulation's database")?;
+        // As `perezvon serve` does before it listens.
+        store
+            .warm_up()
+            .await
+            .context("cannot open the simulation's database connections")?;
         let calendar = Arc::new(crate::load_calendar(config)?);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
@@ -172,6 +177,8 @@ impl Instance {
             clock.clone(),
             routing.clone(),
         ));
+        // As `perezvon serve` does: the blocklist and limits read before the first webhook.
+        switchboard.screening().current().await?;
         let control = Arc::new(TwilioControl {
             client: TwilioClient::new(api_base, ACCOUNT_SID, AUTH_TOKEN)?,
             public_url: base.clone(),

@@ -44,7 +44,7 @@ impl TryFrom<RuleRow> for Rule {
     }
 }
 
-const LIST: &str =
+pub(crate) const LIST: &str =
     "select id, kind, value, reason, created_by, created_at_ms from blocklist order by kind, value";
 const INSERT: &str = "insert into blocklist (kind, value, reason, created_by, created_at_ms) \
      values ($1, $2, $3, $4, $5) returning id, kind, value, reason, created_by, created_at_ms";
@@ -55,7 +55,8 @@ pub(crate) const ATTEMPT: &str = "insert into blocked_attempts (attempt_key, rul
 const COUNTS: &str = "select rule_id, count(*) as total, \
      coalesce(sum(case when at_ms >= $1 then 1 else 0 end), 0) as recent \
      from blocked_attempts group by rule_id order by rule_id";
-const LIMITS: &str = "select voicemails_per_day, calls_per_hour from call_limits where id = 1";
+pub(crate) const LIMITS: &str =
+    "select voicemails_per_day, calls_per_hour from call_limits where id = 1";
 const SET_LIMITS: &str = "insert into call_limits (id, voicemails_per_day, calls_per_hour, updated_by, updated_at_ms) \
      values (1, $1, $2, $3, $4) on conflict (id) do update set voicemails_per_day = excluded.voicemails_per_day, \
      calls_per_hour = excluded.calls_per_hour, updated_by = excluded.updated_by, \

@@ -48,6 +48,7 @@ pub mod token_cache;
 pub mod user_admin;
 pub mod users;
 pub mod voicemails;
+mod warm_postgres;
 pub mod workspace;
 
 pub use audit::{AuditEntry, AuditFilter, AuditStore, NewAuditEntry};
@@ -214,15 +215,22 @@ pub async fn connect_with(
     Ok(store)
 }
 
-/// Opens `n` connections of `pool` at once and returns them to it (idle, kept); the pool's size.
-pub(crate) async fn warm<DB: sqlx::Database>(
+/// Opens `n` connections of `pool` at once, passes each through `prepare` (which may run
+/// statements on it), and returns them to the pool (idle, kept); the pool's size.
+pub(crate) async fn warm<DB, F>(
     pool: &sqlx::Pool<DB>,
     n: u32,
-) -> Result<u32, StoreError> {
+    prepare: F,
+) -> Result<u32, StoreError>
+where
+    DB: sqlx::Database,
+    F: Fn(sqlx::pool::PoolConnection<DB>) -> WarmFuture<DB> + Send + Sync + Clone + 'static,
+{
     let mut opening = tokio::task::JoinSet::new();
     for _ in 0..n {
         let pool = pool.clone();
-        opening.spawn(async move { pool.acquire().await });
+        let prepare = prepare.clone();
+        opening.spawn(async move { prepare(pool.acquire().await?).await });
     }
     let mut held = Vec::new();
     while let Some(opened) = opening.join_next().await {
@@ -232,6 +240,11 @@ pub(crate) async fn warm<DB: sqlx::Database>(
     drop(held);
     Ok(pool.size())
 }
+
+/// What [`warm`]'s `prepare` returns: the connection, prepared.
+pub(crate) type WarmFuture<DB> = std::pin::Pin<
+    Box<dyn Future<Output = Result<sqlx::pool::PoolConnection<DB>, StoreError>> + Send>,
+>;
 
 /// The connection a backend's transactions run on, so that one step (a webhook, a dispatcher move)
 /// can call several resources' SQL inside one transaction.

@@ -33,10 +33,6 @@ pub struct PgStore {
     pub(crate) operator_ids: std::sync::Mutex<std::collections::HashMap<String, i64>>,
 }
 
-/// Connections opened before the service takes requests (of at most 10): a thousand webhooks a
-/// second keep two or three busy.
-const WARM_CONNECTIONS: u32 = 4;
-
 impl PgStore {
     /// Connects to the database at `url`; does not migrate.
     pub async fn connect(url: &str) -> Result<PgStore, StoreError> {
@@ -62,6 +58,17 @@ impl PgStore {
                         sqlx::Connection::ping(conn).await?;
                     }
                     Ok(true)
+                })
+            })
+            // A connection opened later (the pool growing, or replacing one at the end of its
+            // lifetime) is warmed before its first use too. Best effort: the very first one is
+            // opened before the migrations have made the tables, and `warm_up` warms it again.
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    if let Err(e) = super::warm_postgres::warm_statements(conn).await {
+                        tracing::debug!(error = %e, "a new database connection was not warmed");
+                    }
+                    Ok(())
                 })
             })
             .connect_with(opts)
@@ -130,7 +137,19 @@ impl super::Store for PgStore {
     }
 
     async fn warm_up(&self) -> Result<u32, StoreError> {
-        super::warm(&self.pool, WARM_CONNECTIONS).await
+        // Each connection runs the webhook path once (rolled back), so the first requests find
+        // its statements prepared and the server's caches filled (see `warm_postgres.rs`).
+        // All of the pool's connections: a burst at the start (a thousand webhooks a second
+        // arriving at once) uses them all, and one opened then would make its first requests
+        // wait for the server to start a backend and for its cold first statements.
+        let n = self.pool.options().get_max_connections();
+        super::warm(&self.pool, n, |mut c| {
+            Box::pin(async move {
+                super::warm_postgres::warm_statements(&mut c).await?;
+                Ok(c)
+            })
+        })
+        .await
     }
 
     async fn health(&self) -> Result<StoreHealth, StoreError> {

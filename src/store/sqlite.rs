@@ -129,7 +129,8 @@ impl super::Store for SqliteStore {
 
     async fn warm_up(&self) -> Result<u32, StoreError> {
         // The readers open lazily; the writer connection and its thread are open already.
-        Ok(super::warm(&self.reader, READERS).await? + self.writer.size())
+        let opened = super::warm(&self.reader, READERS, |c| Box::pin(async move { Ok(c) })).await?;
+        Ok(opened + self.writer.size())
     }
 
     async fn health(&self) -> Result<StoreHealth, StoreError> {

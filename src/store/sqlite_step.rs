@@ -269,12 +269,7 @@ pub(crate) fn call_step(
         enqueued +=
             usize::from(one(conn, super::jobs::INSERT_JOB, &p, |r| r.get::<_, i64>(0))?.is_some());
     }
-    let tried = p
-        .tried
-        .iter()
-        .map(i64::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
+    let tried = p.tried_stored();
     let cas: [&dyn ToSql; 6] = [
         &call.id,
         &p.state,

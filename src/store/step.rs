@@ -150,6 +150,15 @@ impl StepPlan {
 }
 
 impl StepPlan {
+    /// The operators tried, as stored (`calls.tried_operators`: ids separated by commas).
+    pub(crate) fn tried_stored(&self) -> String {
+        self.tried
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
     /// A plan that leaves the call as it is and only records the event.
     pub fn keep(call: &Call, reply: Option<String>) -> StepPlan {
         StepPlan {

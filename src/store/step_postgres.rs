@@ -9,7 +9,7 @@ use super::calls::{CallRow, call_fields};
 use super::operators::{LOG_PRESENCE, OperatorRow, RELEASE, RESERVE, WRAP_UP};
 use super::step::{
     AttachPlan, CAS_UPDATE, CallStepStore, MAX_PLANS, OPERATORS, SharedPlanner, StepDone,
-    StepInput, StepRequest, UPSERT_CALL, VOICEMAIL_NUMBER, VoicemailWrite, prefixed,
+    StepInput, StepPlan, StepRequest, UPSERT_CALL, VOICEMAIL_NUMBER, VoicemailWrite, prefixed,
 };
 use super::voicemails::{ADD_FLAG, SET_CATEGORY, SET_NUMBER, SET_RECORDING, START};
 use super::{
@@ -20,7 +20,7 @@ use crate::domain::voicemail::FLAG_NO_CALLBACK_NUMBER;
 
 /// What the first statement of a PostgreSQL step reads.
 #[derive(sqlx::FromRow)]
-struct Opened {
+pub(super) struct Opened {
     #[sqlx(flatten)]
     call: CallRow,
     reply: Option<String>,
@@ -29,7 +29,7 @@ struct Opened {
 }
 
 /// PostgreSQL: create (or find) and lock the call, look up the event, look at the queue.
-static PG_OPEN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+pub(super) static PG_OPEN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "with c as ({UPSERT_CALL}) select c.*, e.reply, e.id is not null as seen, \
          case when $7 then {QUEUED} else 0 end as queued \
@@ -37,7 +37,7 @@ static PG_OPEN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     )
 });
 /// PostgreSQL: lock an existing call (dispatcher, reconciler) and look up the event.
-static PG_LOCK: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+pub(super) static PG_LOCK: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "select {}, e.reply, e.id is not null as seen, 0::bigint as queued \
          from calls c left join call_events e on e.call_id = c.id and e.event_key = $3 \
@@ -78,7 +78,7 @@ static PG_NEW_CALL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 
 /// PostgreSQL: what a new call's plan looks at in hours, read in one statement outside any
 /// transaction — the operators, each row carrying whether anyone holds in the queue.
-static PG_SNAPSHOT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+pub(super) static PG_SNAPSHOT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "{}, (select count(*) from (select 1 from calls q where q.state = 'queued' limit 1) t) \
          as queued from operators o join users u on u.id = o.user_id order by o.id",
@@ -88,7 +88,7 @@ static PG_SNAPSHOT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     )
 });
 /// PostgreSQL: whether anyone holds in the queue (the snapshot when there are no operators).
-const QUEUED_ANY: &str =
+pub(super) const QUEUED_ANY: &str =
     "select count(*) from (select 1 from calls where state = 'queued' limit 1) t";
 
 /// How long a new call may be planned on an earlier [`PG_SNAPSHOT`] (see [`SnapshotCache`]).
@@ -137,6 +137,79 @@ struct SnapshotRow {
 const QUEUED: &str = "(select count(*) from (select 1 from calls q where q.state = 'queued' \
      and q.id <> c.id limit 1) t)";
 
+pub(super) type PgQueryAs<'q, O> =
+    sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>;
+
+/// [`PG_OPEN`] with `req`'s parameters: the call created or found, and locked.
+pub(super) fn open_query<'q>(req: &'q StepRequest<'q>) -> PgQueryAs<'q, Opened> {
+    sqlx::query_as(PG_OPEN.as_str())
+        .bind(req.provider)
+        .bind(req.provider_call_id)
+        .bind(req.from)
+        .bind(req.to)
+        .bind(to_ms(req.now))
+        .bind(req.event_key)
+        .bind(req.queued)
+}
+
+/// The call `req` creates, as its plan sees it before anything is stored.
+pub(super) fn fresh_call(req: &StepRequest<'_>) -> Call {
+    Call {
+        id: 0,
+        provider: req.provider.to_owned(),
+        provider_call_id: req.provider_call_id.to_owned(),
+        direction: "inbound".into(),
+        from_number: req.from.map(str::to_owned),
+        to_number: req.to.map(str::to_owned),
+        line: "main".into(),
+        state: "incoming".into(),
+        operator_id: None,
+        started_at: req.now,
+        updated_at: req.now,
+        ended_at: None,
+        queued_at: None,
+        tried: Vec::new(),
+        version: 0,
+    }
+}
+
+/// [`PG_NEW_CALL`] for `req` planned as `p`: `caller_id` is the voicemail the plan starts (if
+/// any), `facts` the call's facts row, merged when `delta`.
+pub(super) fn new_call_query<'q>(
+    req: &'q StepRequest<'q>,
+    p: &'q StepPlan,
+    caller_id: Option<Option<String>>,
+    facts: &'q super::facts::FactsRow,
+    delta: bool,
+) -> PgQueryAs<'q, CallRow> {
+    let tried = p.tried_stored();
+    let q = sqlx::query_as(PG_NEW_CALL.as_str())
+        .bind(req.provider)
+        .bind(req.provider_call_id)
+        .bind(req.from)
+        .bind(req.to)
+        .bind(&p.state)
+        .bind(tried)
+        .bind(to_ms(req.now))
+        .bind(caller_id.is_some())
+        .bind(caller_id.flatten());
+    facts.bind(bind_event(q, req, p)).bind(delta)
+}
+
+/// Binds the step's event (key, kind, sequence, payload, reply, mark), in that order.
+fn bind_event<'q, O>(
+    q: PgQueryAs<'q, O>,
+    req: &'q StepRequest<'q>,
+    p: &'q StepPlan,
+) -> PgQueryAs<'q, O> {
+    q.bind(req.event_key)
+        .bind(req.kind)
+        .bind(req.sequence)
+        .bind(req.payload)
+        .bind(&p.reply)
+        .bind(p.mark.to_stored())
+}
+
 macro_rules! impl_call_step_store {
     ($t:ty) => {
         #[async_trait::async_trait]
@@ -156,16 +229,7 @@ macro_rules! impl_call_step_store {
                 // One round trip: the call (created, locked), whether the event was seen, and
                 // whether others are queued.
                 let opened: Option<Opened> = if req.create {
-                    sqlx::query_as(PG_OPEN.as_str())
-                        .bind(req.provider)
-                        .bind(req.provider_call_id)
-                        .bind(req.from)
-                        .bind(req.to)
-                        .bind(now)
-                        .bind(req.event_key)
-                        .bind(req.queued)
-                        .fetch_optional(&mut *tx)
-                        .await?
+                    open_query(req).fetch_optional(&mut *tx).await?
                 } else {
                     sqlx::query_as(PG_LOCK.as_str())
                         .bind(req.provider)
@@ -310,7 +374,7 @@ macro_rules! impl_call_step_store {
                         .await?;
                     enqueued += usize::from(id.is_some());
                 }
-                let tried = p.tried.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+                let tried = p.tried_stored();
                 let delta = super::facts::step_delta(&call, &p, req.now)?;
                 let facts_row = delta.clone().unwrap_or_else(super::facts::FactsRow::empty);
                 // One round trip: the compare-and-set of the call, its event and its facts.
@@ -320,13 +384,8 @@ macro_rules! impl_call_step_store {
                     .bind(p.operator_id)
                     .bind(tried)
                     .bind(now)
-                    .bind(call.version)
-                    .bind(req.event_key)
-                    .bind(req.kind)
-                    .bind(req.sequence)
-                    .bind(req.payload)
-                    .bind(&p.reply)
-                    .bind(p.mark.to_stored());
+                    .bind(call.version);
+                let after = bind_event(after, req, &p);
                 let after: Option<CallRow> = facts_row.bind(after).bind(delta.is_some())
                     .fetch_optional(&mut *tx)
                     .await?;
@@ -396,24 +455,7 @@ macro_rules! impl_call_step_store {
                     (std::sync::Arc::new(operators), queued, false)
                 };
                 let queued = if req.queued { queued } else { 0 };
-                let now = to_ms(req.now);
-                let fresh = Call {
-                    id: 0,
-                    provider: req.provider.to_owned(),
-                    provider_call_id: req.provider_call_id.to_owned(),
-                    direction: "inbound".into(),
-                    from_number: req.from.map(str::to_owned),
-                    to_number: req.to.map(str::to_owned),
-                    line: "main".into(),
-                    state: "incoming".into(),
-                    operator_id: None,
-                    started_at: req.now,
-                    updated_at: req.now,
-                    ended_at: None,
-                    queued_at: None,
-                    tried: Vec::new(),
-                    version: 0,
-                };
+                let fresh = fresh_call(req);
                 let input = StepInput {
                     call: &fresh,
                     operators: operators.as_slice(),
@@ -444,30 +486,12 @@ macro_rules! impl_call_step_store {
                 if !simple {
                     return Ok(None);
                 }
-                let tried = p.tried.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
                 let delta = super::facts::step_delta(&fresh, &p, req.now)?;
                 let facts_row = delta.clone().unwrap_or_else(super::facts::FactsRow::empty);
-                let row = sqlx::query_as(PG_NEW_CALL.as_str())
-                    .bind(req.provider)
-                    .bind(req.provider_call_id)
-                    .bind(req.from)
-                    .bind(req.to)
-                    .bind(&p.state)
-                    .bind(tried)
-                    .bind(now)
-                    .bind(caller_id.is_some())
-                    .bind(caller_id.flatten())
-                    .bind(req.event_key)
-                    .bind(req.kind)
-                    .bind(req.sequence)
-                    .bind(req.payload)
-                    .bind(&p.reply)
-                    .bind(p.mark.to_stored());
-                let row: Option<CallRow> = facts_row
-                    .bind(row)
-                    .bind(delta.is_some())
-                    .fetch_optional(self.writer())
-                    .await?;
+                let row: Option<CallRow> =
+                    new_call_query(req, &p, caller_id, &facts_row, delta.is_some())
+                        .fetch_optional(self.writer())
+                        .await?;
                 return Ok(row.map(|after| {
                     StepDone::Applied(Box::new(Applied {
                         call: after.into(),

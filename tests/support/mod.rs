@@ -124,6 +124,26 @@ impl TestDb {
         }
     }
 
+    /// The number of rows in `table`, read through a connection of its own.
+    pub async fn count_rows(&self, table: &str) -> i64 {
+        let sql = format!("select count(*) from {table}");
+        match &self.kind {
+            Kind::Sqlite(dir) => {
+                let url = format!("sqlite://{}", dir.path().join("perezvon.db").display());
+                let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+                let n = sqlx::query_scalar(&sql).fetch_one(&mut conn).await.unwrap();
+                conn.close().await.unwrap();
+                n
+            }
+            Kind::Postgres { opts, .. } => {
+                let mut conn = sqlx::PgConnection::connect_with(opts).await.unwrap();
+                let n = sqlx::query_scalar(&sql).fetch_one(&mut conn).await.unwrap();
+                conn.close().await.unwrap();
+                n
+            }
+        }
+    }
+
     /// The URL a service configured by hand (`database_url`) opens this database with: the SQLite
     /// file, or the PostgreSQL URL with this test's schema as its `search_path`.
     pub fn database_url(&self) -> String {
