@@ -533,3 +533,58 @@ on_both_backends!(
     callers_behind_one_every_operator_missed_are_served,
     the_reconciler_repairs_what_a_killed_process_left,
 );
+
+/// PostgreSQL (row locks; SQLite's one writer runs steps one after another): a new caller's step
+/// does not wait for an operator whose row another transaction holds (another step reserving
+/// them) but plans without them: the queue when every free operator is held, and for the
+/// dispatcher's move of the held caller, the operator nobody holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_operator_is_passed_over_not_waited_for() {
+    use sqlx::Connection;
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let line = open_line(&db);
+    let anna = line.add_operator("anna", Presence::Available).await;
+    let boris = line.add_operator("boris", Presence::Available).await;
+    let mut other = sqlx::PgConnection::connect(&db.database_url())
+        .await
+        .unwrap();
+    let mut tx = other.begin().await.unwrap();
+    let held: Vec<i64> = sqlx::query_scalar("select id from operators order by id for update")
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(held, vec![anna, boris]);
+    let first = sid(1);
+    let reply = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        line.incoming(&first, &caller(1)),
+    )
+    .await
+    .expect("the step waited for the operators another transaction holds");
+    assert!(reply.contains("enqueue"), "{reply}");
+    assert_eq!(line.call(&sid(1)).await.state, "queued");
+    for op in [anna, boris] {
+        assert_eq!(line.operator(op).await.presence, Presence::Available);
+    }
+    // Only boris is held now: the dispatcher's move gives the held caller anna, without waiting.
+    tx.rollback().await.unwrap();
+    let mut tx = other.begin().await.unwrap();
+    sqlx::query("select id from operators where id = $1 for update")
+        .bind(boris)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let moved = tokio::time::timeout(std::time::Duration::from_secs(10), line.dispatch())
+        .await
+        .expect("the dispatcher's move waited for the operator another transaction holds");
+    assert_eq!(moved, 1);
+    let call = line.call(&first).await;
+    assert_eq!(call.operator_id, Some(anna));
+    assert_eq!(line.operator(anna).await.current_call_id, Some(call.id));
+    tx.rollback().await.unwrap();
+    assert_eq!(line.operator(boris).await.presence, Presence::Available);
+    other.close().await.unwrap();
+    db.finish().await;
+}
