@@ -60,17 +60,6 @@ impl PgStore {
                     Ok(true)
                 })
             })
-            // A connection opened later (the pool growing, or replacing one at the end of its
-            // lifetime) is warmed before its first use too. Best effort: the very first one is
-            // opened before the migrations have made the tables, and `warm_up` warms it again.
-            .after_connect(|conn, _meta| {
-                Box::pin(async move {
-                    if let Err(e) = super::warm_postgres::warm_statements(conn).await {
-                        tracing::debug!(error = %e, "a new database connection was not warmed");
-                    }
-                    Ok(())
-                })
-            })
             .connect_with(opts)
             .await?;
         Ok(PgStore {

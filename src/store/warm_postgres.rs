@@ -5,11 +5,16 @@
 //! afterwards; and a connection the pool opened during the first burst made its requests wait for
 //! a backend to start as well. Together they made the first second after a start the slowest of
 //! a run (p99 50–80 ms against 3–9 ms later, at 1 000 webhooks/s). So `warm_up` opens all of the
-//! pool's connections before the service listens, and each connection (those and any opened
-//! later, from the pool's `after_connect`) runs the webhook path's statements once, on a
-//! synthetic call, inside a transaction that is rolled back: the statements are then prepared
-//! (sqlx caches them per connection by their text) and the backend's caches are filled, and
-//! nothing of the synthetic call is ever visible.
+//! pool's connections before the service listens, and each runs the webhook path's statements
+//! once, on a synthetic call, inside a transaction that is rolled back: the statements are then
+//! prepared (sqlx caches them per connection by their text) and the backend's caches are filled,
+//! and nothing of the synthetic call is ever visible.
+//!
+//! Only at start: a connection the pool opens later (one closed after sqlx's idle timeout or
+//! lifetime) starts cold. Warming those too, from the pool's `after_connect`, was tried and
+//! dropped: its transaction holds locks on many tables at once while a connection opens at any
+//! moment, and it deadlocked with a schema change running meanwhile (a test's `drop schema`; in
+//! production, another instance's migrations).
 
 use chrono::Utc;
 use sqlx::PgConnection;
