@@ -29,7 +29,7 @@ pub(super) struct Opened {
 }
 
 /// PostgreSQL: create (or find) and lock the call, look up the event, look at the queue.
-pub(super) static PG_OPEN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+static PG_OPEN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "with c as ({UPSERT_CALL}) select c.*, e.reply, e.id is not null as seen, \
          case when $7 then {QUEUED} else 0 end as queued \
@@ -52,7 +52,7 @@ pub(super) static PG_LOCK: std::sync::LazyLock<String> = std::sync::LazyLock::ne
 /// (26 ms and more at a thousand webhooks a second). A caller held because of it while the other
 /// transaction then left the operator free is moved by the dispatcher's look that follows every
 /// newly held caller (`Switchboard::nudge_dispatcher`).
-pub(super) static PG_RESERVE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+static PG_RESERVE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     let skip = "where id = (select l.id from operators l where l.id = $1 for update skip locked)";
     RESERVE.replacen("where id = $1", skip, 1)
 });

@@ -77,16 +77,11 @@ pub(crate) async fn warm_statements(conn: &mut PgConnection) -> Result<(), Store
         ..StepPlan::keep(&fresh, Some("<Response/>".into()))
     };
     let delta = super::facts::step_delta(&fresh, &plan, now)?;
-    let facts = delta.clone().unwrap_or_else(super::facts::FactsRow::empty);
-    let created = new_call_query(
-        &req,
-        &plan,
-        Some(Some(from.into())),
-        &facts,
-        delta.is_some(),
-    )
-    .fetch_optional(&mut *tx)
-    .await?;
+    let merged = delta.is_some();
+    let facts = delta.unwrap_or_else(super::facts::FactsRow::empty);
+    let created = new_call_query(&req, &plan, Some(Some(from.into())), &facts, merged)
+        .fetch_optional(&mut *tx)
+        .await?;
     if created.is_none() {
         return Err(StoreError::Step(
             "warming a connection: the synthetic call was not created".into(),
