@@ -16,7 +16,8 @@ PG="${PG:-postgres://postgres@127.0.0.1:5432}"
 DURATION="${DURATION:-10}"
 RATE="${RATE:-1000}"
 OPERATORS="${OPERATORS:-16}"
-HOURS="${HOURS:-in}"          # `off`: the off-hours path instead
+HOURS="${HOURS:-in}"          # `off`: nobody seated, every caller leaves a voicemail (the
+                              # instances' clock stays in working hours: claims need them)
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 CLOCK="2026-12-07T10:00:00+03:00"   # a Monday, 10:00 Moscow: in working hours
 

@@ -149,6 +149,13 @@ impl Switchboard {
     /// Shares `wake` (e.g. one started on PostgreSQL, see [`Wake::spawn_postgres`]).
     pub fn with_wake(mut self, wake: Arc<Wake>) -> Self {
         self.wake = wake;
+        // An operator freed on another instance must not wait out this store's snapshot.
+        let store = Arc::downgrade(&self.store);
+        self.wake.on_dispatch_elsewhere(move || {
+            if let Some(s) = store.upgrade() {
+                s.forget_free_operators();
+            }
+        });
         let defaults = self.screening.defaults();
         self.screening = Arc::new(Screening::new(
             self.store.clone(),

@@ -69,7 +69,13 @@ pub struct Wake {
     shared: AtomicBool,
     /// This instance's id in notifications (its own are ignored when they come back).
     instance: String,
+    /// Run when another instance signalled [`Topic::Dispatch`], or when such a signal may have
+    /// been missed (the listener (re)connected): what this instance cached about who is free is
+    /// stale (see [`Wake::on_dispatch_elsewhere`]).
+    elsewhere: std::sync::Mutex<Vec<Hook>>,
 }
+
+type Hook = Box<dyn Fn() + Send + Sync>;
 
 impl Default for Wake {
     fn default() -> Self {
@@ -89,6 +95,28 @@ impl Wake {
             pump: Notify::new(),
             shared: AtomicBool::new(false),
             instance: uuid::Uuid::new_v4().simple().to_string()[..12].to_owned(),
+            elsewhere: Default::default(),
+        }
+    }
+
+    /// Runs `hook` whenever another instance may have freed an operator (its [`Topic::Dispatch`]
+    /// arrived, or the listener (re)connected and may have missed one), before this instance's
+    /// dispatcher is woken for it.
+    pub fn on_dispatch_elsewhere(&self, hook: impl Fn() + Send + Sync + 'static) {
+        self.elsewhere
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Box::new(hook));
+    }
+
+    fn dispatched_elsewhere(&self) {
+        for hook in self
+            .elsewhere
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            hook();
         }
     }
 
@@ -117,6 +145,7 @@ impl Wake {
     }
 
     fn local_all(&self) {
+        self.dispatched_elsewhere();
         TOPICS.iter().for_each(|(t, ..)| self.local(*t));
     }
 
@@ -149,6 +178,9 @@ impl Wake {
         }
         for name in topics.split(',') {
             if let Some((t, ..)) = TOPICS.iter().find(|(.., n)| *n == name) {
+                if *t == Topic::Dispatch {
+                    self.dispatched_elsewhere();
+                }
                 self.local(*t);
             }
         }
@@ -326,6 +358,24 @@ mod tests {
         assert_eq!(w.rules_generation(), g + 2);
         w.receive(&format!("{} rules", w.instance));
         assert_eq!(w.rules_generation(), g + 2, "own notification ignored");
+    }
+
+    #[test]
+    fn only_another_instances_dispatch_signal_runs_the_hooks() {
+        let w = Wake::new();
+        let runs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let r = runs.clone();
+        w.on_dispatch_elsewhere(move || {
+            r.fetch_add(1, Ordering::Relaxed);
+        });
+        w.signal(Topic::Dispatch);
+        w.receive(&format!("{} dispatch", w.instance));
+        w.receive("someone-else jobs,live");
+        assert_eq!(runs.load(Ordering::Relaxed), 0, "own or other topics");
+        w.receive("someone-else jobs,dispatch");
+        assert_eq!(runs.load(Ordering::Relaxed), 1);
+        w.local_all();
+        assert_eq!(runs.load(Ordering::Relaxed), 2, "after a (re)connection");
     }
 
     #[tokio::test]

@@ -232,6 +232,10 @@ pub trait CallStepStore {
         req: &StepRequest<'_>,
         plan: &SharedPlanner,
     ) -> Result<StepDone, StoreError>;
+
+    /// Another instance may have freed an operator: forget what this store cached about who is
+    /// free (PostgreSQL's snapshot for new calls; nothing elsewhere).
+    fn forget_free_operators(&self) {}
 }
 
 /// The call row, created on its first event; the no-op update locks it on PostgreSQL.

@@ -105,35 +105,48 @@ pub(super) const QUEUED_ANY: &str =
 /// How long a new call may be planned on an earlier [`PG_SNAPSHOT`] (see [`SnapshotCache`]).
 const SNAPSHOT_TTL: std::time::Duration = std::time::Duration::from_millis(200);
 
-/// The last snapshot of operators and queue on which a new call's plan was only to hold the
-/// caller (every operator busy), kept for [`SNAPSHOT_TTL`]. Under a flood of new calls in hours
-/// each of them is then one statement instead of two. Only a plan that holds the caller is taken
-/// from it: anything else (an operator looks free, nobody is logged in) is planned again on a
-/// fresh read. This instance forgets the snapshot whenever it may have freed an operator (any
-/// other call step, a presence change, a release, the end of a wrap-up), so it can be stale only
-/// by another instance's change of the last [`SNAPSHOT_TTL`]: at worst a caller is held whom an
-/// operator freed on the other instance could have taken, and the dispatcher's look shortly after
-/// (`Switchboard::nudge_dispatcher`) moves them to that operator.
+/// The last snapshot of operators and queue on which a new call's plan reserved nobody (every
+/// operator busy: hold the caller; nobody seated: voicemail), kept for [`SNAPSHOT_TTL`]. Under a
+/// flood of new calls in hours each of them is then one statement instead of two or three. Only
+/// such a plan is taken from it: a plan that would reserve an operator (one looks free) is made
+/// again on a fresh read. This instance forgets the snapshot whenever it may have freed an
+/// operator (any other call step, a presence change, a release, the end of a wrap-up), and when
+/// another instance signals that it may have (its dispatcher wake-up over LISTEN/NOTIFY, see
+/// `Switchboard::with_wake`), so it is stale at most by that notification's delay (by
+/// [`SNAPSHOT_TTL`] when notifications are lost). A caller held meanwhile whom a freed operator
+/// could have taken is moved to them by the dispatcher's look shortly after
+/// (`Switchboard::nudge_dispatcher`).
+/// The generation counts the forgets: a snapshot read before a forget is never kept after it.
 #[derive(Default)]
-pub(crate) struct SnapshotCache(std::sync::Mutex<Option<Snapshot>>);
+pub(crate) struct SnapshotCache(std::sync::Mutex<(Option<Snapshot>, u64)>);
 
 type Snapshot = (std::time::Instant, std::sync::Arc<Vec<Operator>>, i64);
 
 impl SnapshotCache {
     fn get(&self) -> Option<(std::sync::Arc<Vec<Operator>>, i64)> {
         let g = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        g.as_ref()
+        g.0.as_ref()
             .filter(|(at, _, _)| at.elapsed() < SNAPSHOT_TTL)
             .map(|(_, ops, q)| (ops.clone(), *q))
     }
 
-    fn put(&self, operators: std::sync::Arc<Vec<Operator>>, queued: i64) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some((std::time::Instant::now(), operators, queued));
+    /// The generation to pass to [`SnapshotCache::put`], taken before the snapshot is read.
+    fn generation(&self) -> u64 {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).1
+    }
+
+    /// Keeps a snapshot read in `generation`, unless it was forgotten since.
+    fn put(&self, generation: u64, operators: std::sync::Arc<Vec<Operator>>, queued: i64) {
+        let mut g = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if g.1 == generation {
+            g.0 = Some((std::time::Instant::now(), operators, queued));
+        }
     }
 
     pub(crate) fn clear(&self) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        let mut g = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        g.0 = None;
+        g.1 = g.1.wrapping_add(1);
     }
 }
 
@@ -225,6 +238,10 @@ macro_rules! impl_call_step_store {
     ($t:ty) => {
         #[async_trait::async_trait]
         impl CallStepStore for $t {
+            fn forget_free_operators(&self) {
+                self.forget_snapshot();
+            }
+
             async fn call_step(
                 &self,
                 req: &StepRequest<'_>,
@@ -444,6 +461,7 @@ macro_rules! impl_call_step_store {
                 }
                 let mut use_cache = true;
                 loop {
+                let generation = self.snapshot.generation();
                 let (operators, queued, cached) = if !req.operators {
                     (std::sync::Arc::new(Vec::new()), 0, false)
                 } else if let Some((ops, queued)) = self.snapshot.get().filter(|_| use_cache) {
@@ -483,16 +501,15 @@ macro_rules! impl_call_step_store {
                     _ => return Ok(None),
                 };
                 let simple = !p.has_side_writes() && p.operator_id.is_none();
-                let queues = simple && p.state == "queued";
-                if cached && !queues {
-                    // The cached snapshot proposed more than holding the caller: decide again on
-                    // what the database says now.
+                if cached && !simple {
+                    // The cached snapshot proposed an operator: decide again on what the
+                    // database says now.
                     self.snapshot.clear();
                     use_cache = false;
                     continue;
                 }
-                if req.operators && req.queued && !cached && queues {
-                    self.snapshot.put(operators.clone(), queued);
+                if req.operators && req.queued && !cached && simple {
+                    self.snapshot.put(generation, operators.clone(), queued);
                 }
                 if !simple {
                     return Ok(None);

@@ -15,6 +15,7 @@ use perezvon::domain::user::Role;
 use perezvon::store::{Call, NewOperator, NewUser, Operator, Store};
 use perezvon::switchboard::{Incoming, Switchboard};
 use perezvon::telephony::{CallControl, CallEvent, ControlError, EventKind};
+use perezvon::wake::Wake;
 
 /// One instance of the service's call path.
 pub struct Line {
@@ -27,13 +28,26 @@ pub struct Line {
 impl Line {
     /// A line over `store` with the default routing rules and the built-in calendar.
     pub fn new(store: Arc<dyn Store>, clock: Arc<ManualClock>) -> Line {
+        Line::build(store, clock, None)
+    }
+
+    /// A line whose switchboard shares `wake` (e.g. one started on PostgreSQL, so that wake-ups
+    /// cross instances).
+    pub fn with_wake(store: Arc<dyn Store>, clock: Arc<ManualClock>, wake: Arc<Wake>) -> Line {
+        Line::build(store, clock, Some(wake))
+    }
+
+    fn build(store: Arc<dyn Store>, clock: Arc<ManualClock>, wake: Option<Arc<Wake>>) -> Line {
         let calendar = Arc::new(Calendar::builtin(HotlineHours::default()));
-        let sb = Switchboard::new(
+        let mut sb = Switchboard::new(
             store.clone(),
             calendar,
             clock.clone(),
             RoutingSettings::default(),
         );
+        if let Some(w) = wake {
+            sb = sb.with_wake(w);
+        }
         Line {
             sb: Arc::new(sb),
             store,
