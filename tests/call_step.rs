@@ -589,6 +589,62 @@ async fn a_held_operator_is_passed_over_not_waited_for() {
     db.finish().await;
 }
 
+/// PostgreSQL: a burst of new callers planned on the same free operators takes those operators
+/// one step at a time on an instance, so that once everyone is busy the rest are held in one
+/// statement each rather than
+/// all racing for the operators' rows in full steps. Which way a call was stored shows in its row:
+/// the one statement writes it in its first command, a full step updates it in a later one of its
+/// transaction (PostgreSQL's `cmin`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_for_free_operators_reserves_them_one_at_a_time() {
+    use sqlx::Connection;
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let line = open_line(&db);
+    let ops = [
+        line.add_operator("anna", Presence::Available).await,
+        line.add_operator("boris", Presence::Available).await,
+    ];
+    let calls = (0..16).map(|i| {
+        let line = &line;
+        async move { (i, line.incoming(&sid(i), &caller(i)).await) }
+    });
+    let replies = futures::future::join_all(calls).await;
+    let mut conn = sqlx::PgConnection::connect(&db.database_url())
+        .await
+        .unwrap();
+    let mut dialled = Vec::new();
+    let mut full_steps = Vec::new();
+    for (i, r) in &replies {
+        let c = line.call(&sid(*i)).await;
+        let command: i64 = sqlx::query_scalar("select cmin::text::bigint from calls where id = $1")
+            .bind(c.id)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        if r.contains("dial(") {
+            dialled.push(c.operator_id.unwrap());
+            assert!(command > 0, "a dialled call takes the full step");
+        } else {
+            assert!(r.contains("enqueue"), "call {i}: {r}");
+            assert_eq!(c.state, "queued");
+            if command > 0 {
+                full_steps.push(*i);
+            }
+        }
+    }
+    conn.close().await.unwrap();
+    dialled.sort();
+    assert_eq!(dialled, ops.to_vec(), "{replies:?}");
+    assert_eq!(
+        full_steps,
+        Vec::<usize>::new(),
+        "held callers stored in full steps"
+    );
+    println!("16 callers at once, 2 free operators: both dialled, 14 held in one statement each");
+}
+
 /// PostgreSQL, two instances sharing wake-ups: a new call that found nobody seated (voicemail)
 /// leaves its instance a snapshot of the operators for the next new calls a moment later. An
 /// operator who sits down on the other instance takes the next caller on the first one at once,

@@ -31,6 +31,9 @@ pub struct PgStore {
     pub(crate) tokens: std::sync::Arc<super::token_cache::TokenCache>,
     /// Operator ids by login, once found (see `OperatorStore::operator_id_by_login`).
     pub(crate) operator_ids: std::sync::Mutex<std::collections::HashMap<String, i64>>,
+    /// New calls whose plan reserves an operator take their full step one at a time on this
+    /// instance (see `step_postgres.rs`, `AtOnce::Reserves`).
+    pub(crate) reserving: tokio::sync::Mutex<()>,
 }
 
 impl PgStore {
@@ -68,6 +71,7 @@ impl PgStore {
             claims: Default::default(),
             tokens: Default::default(),
             operator_ids: Default::default(),
+            reserving: Default::default(),
         })
     }
 
@@ -80,6 +84,7 @@ impl PgStore {
             claims: Default::default(),
             tokens: Default::default(),
             operator_ids: Default::default(),
+            reserving: Default::default(),
         }
     }
 

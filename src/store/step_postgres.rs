@@ -87,6 +87,16 @@ static PG_NEW_CALL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     )
 });
 
+/// What `new_call_at_once` did with a step.
+pub(super) enum AtOnce {
+    /// The new call's whole first step, stored in one statement.
+    Done(StepDone),
+    /// Its plan reserves an operator: the full step, one such at a time per instance.
+    Reserves,
+    /// Not a new call, or its plan writes more: the full step.
+    Full,
+}
+
 /// PostgreSQL: what a new call's plan looks at in hours, read in one statement outside any
 /// transaction — the operators, each row carrying whether anyone holds in the queue.
 pub(super) static PG_SNAPSHOT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
@@ -248,8 +258,20 @@ macro_rules! impl_call_step_store {
                 plan: &SharedPlanner,
             ) -> Result<StepDone, StoreError> {
                 let now = to_ms(req.now);
-                if let Some(done) = Self::new_call_at_once(self, req, plan).await? {
-                    return Ok(done);
+                let mut _gate = None;
+                loop {
+                    match Self::new_call_at_once(self, req, plan).await? {
+                        AtOnce::Done(done) => return Ok(done),
+                        // New callers planned on the same free operators would otherwise all
+                        // race for their rows in full steps (a burst at the start of the day
+                        // ran some thirty at once for three operators): one at a time on this
+                        // instance, each planning again on what the one before left, so that
+                        // once everyone is busy the rest are held in one statement each.
+                        AtOnce::Reserves if _gate.is_none() => {
+                            _gate = Some(self.reserving.lock().await);
+                        }
+                        AtOnce::Reserves | AtOnce::Full => break,
+                    }
                 }
                 // Any other step may free an operator (or reserve one): new calls read afresh.
                 self.forget_snapshot();
@@ -447,17 +469,16 @@ macro_rules! impl_call_step_store {
             /// queue shortly after a new caller is held (`Switchboard::nudge_dispatcher`), and its
             /// pass sees this caller and any operator freed meanwhile. The snapshot may be one a
             /// moment old ([`SnapshotCache`]); this instance forgets it whenever an operator may
-            /// have become free. A plan
-            /// that reserves an operator, or anything else to write, takes the full step, which
-            /// plans again from what is stored. `None` when that does not apply or the call exists
-            /// already.
+            /// have become free. A plan that reserves an operator ([`AtOnce::Reserves`]), or
+            /// anything else to write, takes the full step, which plans again from what is
+            /// stored; so does a call that exists already ([`AtOnce::Full`]).
             async fn new_call_at_once(
                 &self,
                 req: &StepRequest<'_>,
                 plan: &SharedPlanner,
-            ) -> Result<Option<StepDone>, StoreError> {
+            ) -> Result<AtOnce, StoreError> {
                 if !req.create {
-                    return Ok(None);
+                    return Ok(AtOnce::Full);
                 }
                 let mut use_cache = true;
                 loop {
@@ -493,12 +514,12 @@ macro_rules! impl_call_step_store {
                 };
                 let planned = (plan.lock().unwrap_or_else(|p| p.into_inner()))(&input);
                 let Some(p) = planned.map_err(StoreError::Step)? else {
-                    return Ok(None);
+                    return Ok(AtOnce::Full);
                 };
                 let caller_id = match p.voicemail.as_slice() {
                     [] => None,
                     [VoicemailWrite::Start { caller_id }] => Some(caller_id.clone()),
-                    _ => return Ok(None),
+                    _ => return Ok(AtOnce::Full),
                 };
                 let simple = !p.has_side_writes() && p.operator_id.is_none();
                 if cached && !simple {
@@ -511,8 +532,11 @@ macro_rules! impl_call_step_store {
                 if req.operators && req.queued && !cached && simple {
                     self.snapshot.put(generation, operators.clone(), queued);
                 }
+                if p.reserve.is_some() {
+                    return Ok(AtOnce::Reserves);
+                }
                 if !simple {
-                    return Ok(None);
+                    return Ok(AtOnce::Full);
                 }
                 let delta = super::facts::step_delta(&fresh, &p, req.now)?;
                 let facts_row = delta.clone().unwrap_or_else(super::facts::FactsRow::empty);
@@ -520,16 +544,17 @@ macro_rules! impl_call_step_store {
                     new_call_query(req, &p, caller_id, &facts_row, delta.is_some())
                         .fetch_optional(self.writer())
                         .await?;
-                return Ok(row.map(|after| {
-                    StepDone::Applied(Box::new(Applied {
+                return Ok(match row {
+                    Some(after) => AtOnce::Done(StepDone::Applied(Box::new(Applied {
                         call: after.into(),
                         before: "incoming".into(),
                         plan: p,
                         paused: Vec::new(),
                         joined: None,
                         jobs: 0,
-                    }))
-                }));
+                    }))),
+                    None => AtOnce::Full,
+                });
                 }
             }
 
