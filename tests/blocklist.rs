@@ -570,7 +570,6 @@ async fn a_rule_added_on_one_instance_is_read_by_the_other_at_once() {
     use perezvon::clock::ManualClock;
     use perezvon::domain::blocklist::RuleKind;
     use perezvon::switchboard::Switchboard;
-    use perezvon::wake::Wake;
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
@@ -580,16 +579,15 @@ async fn a_rule_added_on_one_instance_is_read_by_the_other_at_once() {
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let clock = Arc::new(ManualClock::new(msk(2026, 12, 1, 10, 0)));
     let calendar = Arc::new(Calendar::builtin(HotlineHours::default()));
-    let mut instances = Vec::new();
-    for store in [db.store.clone(), db.another_instance().await] {
-        let wake = Arc::new(Wake::new());
-        wake.spawn_postgres(&db.database_url(), stop.clone())
-            .await
-            .unwrap();
-        let sb = Switchboard::new(store, calendar.clone(), clock.clone(), Default::default())
-            .with_wake(wake);
-        instances.push(sb);
-    }
+    let instances: Vec<Switchboard> = db
+        .two_instances_sharing_wakeups(&stop)
+        .await
+        .into_iter()
+        .map(|(store, wake)| {
+            Switchboard::new(store, calendar.clone(), clock.clone(), Default::default())
+                .with_wake(wake)
+        })
+        .collect();
     let (a, b) = (&instances[0], &instances[1]);
     // B reads the (empty) rules once: its snapshot would serve them for 30 s.
     assert!(b.screening().current().await.unwrap().0.rules().is_empty());

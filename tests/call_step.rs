@@ -652,21 +652,18 @@ async fn a_burst_for_free_operators_reserves_them_one_at_a_time() {
 /// dispatcher wake-up makes the first forget it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_seated_on_another_instance_takes_the_next_caller_at_once() {
-    use perezvon::wake::Wake;
     use std::time::{Duration, Instant};
     let Some(db) = TestDb::postgres().await else {
         return;
     };
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let clock = Arc::new(ManualClock::new(msk(2026, 12, 7, 10, 0)));
-    let mut lines = Vec::new();
-    for store in [db.store.clone(), db.another_instance().await] {
-        let wake = Arc::new(Wake::new());
-        wake.spawn_postgres(&db.database_url(), stop.clone())
-            .await
-            .unwrap();
-        lines.push(Line::with_wake(store, clock.clone(), wake));
-    }
+    let lines: Vec<Line> = db
+        .two_instances_sharing_wakeups(&stop)
+        .await
+        .into_iter()
+        .map(|(store, wake)| Line::with_wake(store, clock.clone(), wake))
+        .collect();
     let (a, b) = (&lines[0], &lines[1]);
     let anna = b.add_operator("anna", Presence::Offline).await;
     // Both listeners listening.

@@ -126,6 +126,7 @@ const SNAPSHOT_TTL: std::time::Duration = std::time::Duration::from_millis(200);
 /// [`SNAPSHOT_TTL`] when notifications are lost). A caller held meanwhile whom a freed operator
 /// could have taken is moved to them by the dispatcher's look shortly after
 /// (`Switchboard::nudge_dispatcher`).
+///
 /// The generation counts the forgets: a snapshot read before a forget is never kept after it.
 #[derive(Default)]
 pub(crate) struct SnapshotCache(std::sync::Mutex<(Option<Snapshot>, u64)>);
@@ -258,7 +259,7 @@ macro_rules! impl_call_step_store {
                 plan: &SharedPlanner,
             ) -> Result<StepDone, StoreError> {
                 let now = to_ms(req.now);
-                let mut _gate = None;
+                let mut gate = None;
                 loop {
                     match Self::new_call_at_once(self, req, plan).await? {
                         AtOnce::Done(done) => return Ok(done),
@@ -267,8 +268,8 @@ macro_rules! impl_call_step_store {
                         // ran some thirty at once for three operators): one at a time on this
                         // instance, each planning again on what the one before left, so that
                         // once everyone is busy the rest are held in one statement each.
-                        AtOnce::Reserves if _gate.is_none() => {
-                            _gate = Some(self.reserving.lock().await);
+                        AtOnce::Reserves if gate.is_none() => {
+                            gate = Some(self.reserving.lock().await);
                         }
                         AtOnce::Reserves | AtOnce::Full => break,
                     }

@@ -106,6 +106,23 @@ impl TestDb {
         }
     }
 
+    /// Two instances' stores on this database, each with its wake-ups shared over PostgreSQL's
+    /// LISTEN/NOTIFY (running until `stop` says so), as `serve` sets them up.
+    pub async fn two_instances_sharing_wakeups(
+        &self,
+        stop: &tokio::sync::watch::Receiver<bool>,
+    ) -> Vec<(Arc<dyn Store>, Arc<perezvon::wake::Wake>)> {
+        let mut out = Vec::new();
+        for store in [self.store.clone(), self.another_instance().await] {
+            let wake = Arc::new(perezvon::wake::Wake::new());
+            wake.spawn_postgres(&self.database_url(), stop.clone())
+                .await
+                .unwrap();
+            out.push((store, wake));
+        }
+        out
+    }
+
     /// Runs raw SQL on the database through a connection of its own (fault injection, repairs
     /// a killed process would leave undone). `sqlite` and `postgres` are the backends' versions.
     pub async fn execute(&self, sqlite: &str, postgres: &str) {
