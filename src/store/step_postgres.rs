@@ -261,7 +261,7 @@ macro_rules! impl_call_step_store {
                 let now = to_ms(req.now);
                 let mut gate = None;
                 loop {
-                    match Self::new_call_at_once(self, req, plan).await? {
+                    match Self::new_call_at_once(self, req, plan, &mut gate).await? {
                         AtOnce::Done(done) => return Ok(done),
                         // New callers planned on the same free operators would otherwise all
                         // race for their rows in full steps (a burst at the start of the day
@@ -477,6 +477,7 @@ macro_rules! impl_call_step_store {
                 &self,
                 req: &StepRequest<'_>,
                 plan: &SharedPlanner,
+                gate: &mut Option<tokio::sync::MutexGuard<'_, ()>>,
             ) -> Result<AtOnce, StoreError> {
                 if !req.create {
                     return Ok(AtOnce::Full);
@@ -539,6 +540,9 @@ macro_rules! impl_call_step_store {
                 if !simple {
                     return Ok(AtOnce::Full);
                 }
+                // A caller held (or sent to voicemail) after waiting for the reservation gate
+                // lets the next waiter plan while this statement runs.
+                drop(gate.take());
                 let delta = super::facts::step_delta(&fresh, &p, req.now)?;
                 let facts_row = delta.clone().unwrap_or_else(super::facts::FactsRow::empty);
                 let row: Option<CallRow> =
