@@ -103,4 +103,4 @@ echo "== two instances behind nginx: flood at $RATE requests/s, $HOURS hours, ${
     --rate "$RATE" --duration "$DURATION" --hours "$HOURS" --baseline false
 echo "== two instances behind nginx: $OPERATORS operators claiming at once, ${DURATION} s"
 "$BIN" --config "$dir/perezvon.toml" simulate claims --target "http://127.0.0.1:$proxy" \
-    --operators "$OPERATORS" --duration "$DURATION"
+    --operators "$OPERATORS" --duration "$DURATION" --clock-start "$CLOCK"

@@ -350,3 +350,86 @@ async fn the_claims_benchmark_has_operators_claim_and_release_at_once() {
     assert!(claimed >= 8 && claimed % 4 == 0, "{}", r.render());
     assert_eq!(r.statuses.get("release 200").copied(), Some(claimed));
 }
+
+/// `simulate claims --target` against an instance whose clock was started in the past (`serve
+/// --clock-start`, as `benches/two_instances.sh` does): without that `--clock-start` nothing on
+/// the list is due on the target's clock and the run fails saying so (it used to measure only
+/// "nothing due" answers); with it, every claim gets a request and gives it back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claims_against_a_target_are_due_on_the_targets_clock() {
+    use perezvon::simulate::claims::{ClaimsArgs, Mode, run_claims};
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        (
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("p.db").display()),
+        ),
+        ("PUBLIC_URL", "https://hotline.example.ru".into()),
+        (
+            "TWILIO__ACCOUNT_SID",
+            "AC0123456789abcdef0123456789abcdef".into(),
+        ),
+        ("TWILIO__AUTH_TOKEN", "target-token".into()),
+        ("WEB__API_REQUESTS_PER_MINUTE", "0".into()),
+        ("WEB__API_ADDRESS_REQUESTS_PER_MINUTE", "0".into()),
+    ]
+    .map(|(k, v)| (format!("PEREZVON_{k}"), v));
+    let config = Config::load_with_env(None, env).unwrap();
+    let store = perezvon::store::connect(&config.database_url)
+        .await
+        .unwrap();
+    let calendar = Arc::new(perezvon::load_calendar(&config).unwrap());
+    // Monday 2026-12-07 10:00 Moscow: in working hours, and before this machine's time.
+    let start = chrono::DateTime::parse_from_rfc3339("2026-12-07T10:00:00+03:00")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    assert!(start < chrono::Utc::now() - TimeDelta::hours(10));
+    let clock: Arc<dyn Clock> = Arc::new(perezvon::clock::OffsetClock::starting_at(start));
+    let switchboard = Arc::new(Switchboard::new(
+        store.clone(),
+        calendar.clone(),
+        clock.clone(),
+        config.routing.clone(),
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = format!("http://{}", listener.local_addr().unwrap());
+    let state = AppState {
+        config: Arc::new(config.clone()),
+        store,
+        calendar,
+        clock,
+        switchboard,
+    };
+    tokio::spawn(perezvon::http::serve(
+        listener,
+        state,
+        std::future::pending(),
+    ));
+    let args = ClaimsArgs {
+        target: Some(target),
+        database_url: None,
+        operators: 2,
+        requests: 20,
+        duration: 0.5,
+        mode: Mode::Loop,
+        clock_start: None,
+        json: false,
+    };
+    let e = run_claims(&config, &args).await.unwrap_err().to_string();
+    assert!(
+        e.contains("no claim got a request") && e.contains("claim 204"),
+        "{e}"
+    );
+    let on_its_clock = ClaimsArgs {
+        clock_start: Some(start),
+        ..args
+    };
+    let r = run_claims(&config, &on_its_clock).await.unwrap();
+    let claimed = r.statuses.get("claim 200").copied().unwrap_or(0);
+    assert!(claimed > 0, "{}", r.render());
+    assert_eq!(r.statuses.get("release 200").copied(), Some(claimed));
+    assert_eq!(r.statuses.get("claim 204"), None, "{}", r.render());
+    println!(
+        "claims against a target on an earlier clock: {claimed} claimed with its --clock-start"
+    );
+}

@@ -6,7 +6,9 @@
 //! of an instance started in this process (SQLite in a temporary directory, or
 //! the fresh database `--database-url` names), its clock inside working hours (Monday 2026-12-07
 //! 10:00 Moscow by default), or of an external `--target` (its database from `--config`; give the
-//! target `web.api_requests_per_minute = 0` for the run, or it answers 429 as it should). Then
+//! target `web.api_requests_per_minute = 0` for the run, or it answers 429 as it should; a target
+//! started with `serve --clock-start` needs the same `--clock-start` here, or nothing is due on
+//! its clock — a run in which no claim got a request fails). Then
 //! `--operators` simulated operators, each with its own token and keep-alive connection, for
 //! `--duration` seconds: `POST /api/v1/callbacks/claim`, then `POST /api/v1/callbacks/{id}/release`
 //! — so every claim competes for the same top of the list, the worst case for the claim's lock.
@@ -71,7 +73,8 @@ pub struct ClaimsArgs {
     /// `burst`: all claim at once, then all release, again; `loop`: each as fast as it can.
     #[arg(long, value_enum, default_value = "burst")]
     pub mode: Mode,
-    /// The in-process instance's clock start (must be in working hours).
+    /// The instance's clock start, in working hours: the in-process instance's, or with
+    /// `--target` the target's own `serve --clock-start` (the list is made due on its clock).
     #[arg(long, value_name = "RFC 3339", value_parser = parse_instant)]
     pub clock_start: Option<DateTime<Utc>>,
     /// Print the report as JSON.
@@ -146,6 +149,11 @@ pub async fn run_claims(config: &Config, args: &ClaimsArgs) -> anyhow::Result<Cl
     if !(args.duration > 0.0 && args.duration <= 3600.0) {
         bail!("--duration must be above 0 and at most 3600 seconds");
     }
+    if let Some(start) = args.clock_start
+        && !crate::load_calendar(config)?.is_open(start)
+    {
+        bail!("--clock-start must be in working hours: claims need an open window");
+    }
     let target = match &args.target {
         None => {
             let start = args
@@ -165,7 +173,15 @@ pub async fn run_claims(config: &Config, args: &ClaimsArgs) -> anyhow::Result<Cl
             let clock: Arc<dyn Clock> = Arc::new(OffsetClock::starting_at(start));
             Target::in_process(&config, clock, args.database_url.as_deref()).await?
         }
-        Some(url) => Target::external(config, url).await?,
+        Some(url) => {
+            let mut target = Target::external(config, url).await?;
+            // A target started with `serve --clock-start` lives at another time than this
+            // machine: the list must be due on its clock.
+            if let Some(start) = args.clock_start {
+                target.now = start;
+            }
+            target
+        }
     };
     let staff = staff::enlist(&*target.store, args.operators, target.now).await?;
     fill(&*target.store, config, args.requests, target.now).await?;
@@ -192,6 +208,14 @@ pub async fn run_claims(config: &Config, args: &ClaimsArgs) -> anyhow::Result<Cl
     }
     let seconds = started.elapsed().as_secs_f64();
     target.finish().await;
+    if !all.statuses.contains_key("claim 200") {
+        bail!(
+            "no claim got a request (answers: {:?}): nothing on the list was due on the \
+             instance's clock; a --target started with `serve --clock-start` needs the same \
+             --clock-start here",
+            all.statuses
+        );
+    }
     Ok(ClaimsReport {
         mode: args.mode,
         operators: args.operators,
