@@ -167,3 +167,61 @@ impl super::Store for PgStore {
         self.pool.close().await;
     }
 }
+
+/// A PostgreSQL store on a fresh schema for the crate's own tests, or `None` (saying so) when
+/// `PEREZVON_TEST_POSTGRES_URL` is not set.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::str::FromStr;
+
+    use sqlx::Connection;
+    use sqlx::postgres::{PgConnectOptions, PgConnection};
+
+    use super::PgStore;
+    use crate::store::Store;
+
+    /// A migrated store on its own schema, and the options that reach that schema.
+    pub(crate) struct TestSchema {
+        pub store: PgStore,
+        pub opts: PgConnectOptions,
+        url: String,
+        schema: String,
+    }
+
+    impl TestSchema {
+        pub(crate) async fn new(what: &str) -> Option<TestSchema> {
+            let Ok(url) = std::env::var("PEREZVON_TEST_POSTGRES_URL") else {
+                eprintln!("SKIPPED: PEREZVON_TEST_POSTGRES_URL is not set ({what})");
+                return None;
+            };
+            let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+            let mut admin = PgConnection::connect(&url).await.unwrap();
+            sqlx::query(&format!("create schema {schema}"))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+            admin.close().await.unwrap();
+            let opts = PgConnectOptions::from_str(&url)
+                .unwrap()
+                .options([("search_path", schema.as_str())]);
+            let store = PgStore::connect_with(opts.clone(), 1).await.unwrap();
+            store.migrate().await.unwrap();
+            Some(TestSchema {
+                store,
+                opts,
+                url,
+                schema,
+            })
+        }
+
+        /// Drops the schema (the store's pool is closed first).
+        pub(crate) async fn drop_schema(self) {
+            self.store.pool.close().await;
+            let mut admin = PgConnection::connect(&self.url).await.unwrap();
+            sqlx::query(&format!("drop schema {} cascade", self.schema))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+        }
+    }
+}

@@ -122,14 +122,10 @@ async fn warm_call(
 
 #[cfg(test)]
 mod tests {
-    use std::str::FromStr;
-
     use sqlx::Connection;
-    use sqlx::postgres::PgConnectOptions;
 
     use super::*;
-    use crate::store::Store;
-    use crate::store::postgres::PgStore;
+    use crate::store::postgres::testing::TestSchema;
 
     /// After the warm-up, a connection runs the new call's statements (the one statement of a
     /// new call, and the full step's opening) on a kept generic plan: they are not planned again
@@ -137,22 +133,10 @@ mod tests {
     /// parameters afresh on each of its first five runs).
     #[tokio::test]
     async fn a_warmed_connection_keeps_the_new_call_plans() {
-        let Ok(url) = std::env::var("PEREZVON_TEST_POSTGRES_URL") else {
-            eprintln!("SKIPPED: PEREZVON_TEST_POSTGRES_URL is not set (PostgreSQL warm-up test)");
+        let Some(db) = TestSchema::new("PostgreSQL warm-up test").await else {
             return;
         };
-        let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = PgConnection::connect(&url).await.unwrap();
-        sqlx::query(&format!("create schema {schema}"))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        let opts = PgConnectOptions::from_str(&url)
-            .unwrap()
-            .options([("search_path", schema.as_str())]);
-        let store = PgStore::connect_with(opts.clone(), 1).await.unwrap();
-        store.migrate().await.unwrap();
-        let mut conn = PgConnection::connect_with(&opts).await.unwrap();
+        let mut conn = PgConnection::connect_with(&db.opts).await.unwrap();
         warm_statements(&mut conn).await.unwrap();
         let plans: Vec<(i64, i64)> = sqlx::query_as(
             "select generic_plans, custom_plans from pg_prepared_statements \
@@ -162,10 +146,7 @@ mod tests {
         .await
         .unwrap();
         conn.close().await.unwrap();
-        sqlx::query(&format!("drop schema {schema} cascade"))
-            .execute(&mut admin)
-            .await
-            .unwrap();
+        db.drop_schema().await;
         assert_eq!(
             plans.len(),
             2,

@@ -229,8 +229,17 @@ impl PgStore {
         };
         let conn = match conn {
             Some(c) => c,
-            None => conn
-                .insert(sqlx::Connection::connect_with(&*self.writer().connect_options()).await?),
+            None => {
+                let mut c: sqlx::PgConnection =
+                    sqlx::Connection::connect_with(&*self.writer().connect_options()).await?;
+                // The batch statement's text differs by its row limit, and PostgreSQL plans each
+                // afresh on its first five runs, and on every run when it judges the generic plan
+                // dearer: on this connection, which runs nothing else, one plan each is kept.
+                sqlx::query("set plan_cache_mode = force_generic_plan")
+                    .execute(&mut c)
+                    .await?;
+                conn.insert(c)
+            }
         };
         let ms = |f: &dyn Fn(&Pending) -> i64| batch.iter().map(f).collect::<Vec<i64>>();
         let rows: Vec<BatchRow> = sqlx::query_as(&batch_sql(batch.len()))
@@ -279,3 +288,46 @@ impl PgStore {
 
 /// Requests by the operator they belong to.
 type Reqs = HashMap<i64, super::CallbackRequest>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::postgres::testing::TestSchema;
+
+    /// The batch statement runs on its connection's one kept plan: never planned afresh.
+    #[tokio::test]
+    async fn the_batch_connection_keeps_one_plan_per_statement() {
+        let Some(db) = TestSchema::new("PostgreSQL claim batch test").await else {
+            return;
+        };
+        let mut conn = None;
+        for _ in 0..3 {
+            let (reply, _answer) = oneshot::channel();
+            let p = Pending {
+                operator_id: 1,
+                actor: "op".into(),
+                detail: "{}".into(),
+                now: Utc::now(),
+                lease: TimeDelta::minutes(15),
+                attempts: 0,
+                reply,
+            };
+            db.store.claim_batch(vec![p], &mut conn).await;
+        }
+        let c = conn.as_mut().expect("the batch's connection");
+        let plans: Vec<(i64, i64)> = sqlx::query_as(
+            "select generic_plans, custom_plans from pg_prepared_statements \
+             where statement like 'with req as%'",
+        )
+        .fetch_all(&mut *c)
+        .await
+        .unwrap();
+        drop(conn);
+        db.drop_schema().await;
+        assert_eq!(
+            plans,
+            vec![(3, 0)],
+            "(generic, custom) plans of the batch statement"
+        );
+    }
+}
