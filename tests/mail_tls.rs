@@ -99,7 +99,7 @@ async fn imap_over_tls_and_starttls_trusts_the_configured_ca_only() {
         };
         let imap = ImapClient::connect(&plain).await.unwrap();
         imap.logout().await;
-        let log = server.log();
+        let log = server.log_with("Login: user=<support>", 3).await;
         let logins: Vec<&str> = log
             .lines()
             .filter(|l| l.contains("Login: user=<support>"))

@@ -241,6 +241,21 @@ impl Dovecot {
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("dovecot.log")).unwrap_or_default()
     }
+
+    /// The server's log once it has `n` lines containing `what` (Dovecot's log process writes a
+    /// session's lines a moment after the client saw the reply), or as it is after 5 s.
+    pub async fn log_with(&self, what: &str, n: usize) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let log = self.log();
+            if log.lines().filter(|l| l.contains(what)).count() >= n
+                || std::time::Instant::now() > deadline
+            {
+                return log;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
 }
 
 impl Drop for Dovecot {
