@@ -35,10 +35,10 @@ const PROVIDER: &str = "warm-up";
 /// plan; the new call's statement is large enough that planning it is most of its cost.
 const RUNS: usize = 6;
 
-/// Runs the webhook path's statements once on `conn` inside a transaction it rolls back: the
-/// screen's reads (blocklist, limits, the caller's record), the new call's snapshot of operators
-/// and queue, the new call's one statement (call, voicemail, event and facts), and the full
-/// step's opening and locking reads.
+/// Runs the webhook path's statements on `conn` inside a transaction it rolls back: once, those
+/// without parameters (the screen's blocklist and limits, the new call's snapshot of operators
+/// and queue); [`RUNS`] times, on as many synthetic calls, those with parameters (the caller's
+/// record, the new call's one statement, the full step's opening and locking reads).
 pub(crate) async fn warm_statements(conn: &mut PgConnection) -> Result<(), StoreError> {
     let mut tx = sqlx::Connection::begin(conn).await?;
     let now = Utc::now();
